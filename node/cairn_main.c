@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * `cairn`: the command line front end. Dispatches to node/cli_*.c.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "node/cli.h"
+
+static const char usage[] =
+	"usage: cairn <command> [options]\n"
+	"\n"
+	"Keys:\n"
+	"  keygen [-o FILE] [--force]     create an identity key file (mode 0600) and\n"
+	"                                 print its public key\n"
+	"  pubkey [-k FILE]               print the public key of a key file\n"
+	"\n"
+	"Network administration (where the root key is kept, ideally offline):\n"
+	"  network init --name NET ...    create a root key and a signed, empty peer list\n"
+	"  peers add NAME KEY ...         add a peer (overlay addresses assigned)\n"
+	"  peers remove NAME              remove a peer\n"
+	"  peers relay-add NAME KEY HOST  add a relay\n"
+	"  peers relay-remove NAME        remove a relay\n"
+	"  peers sign                     sign the peer list with the root key\n"
+	"  peers verify                   check a peer list's signature and contents\n"
+	"  peers show                     print a peer list as a table or JSON\n"
+	"\n"
+	"Run 'cairn <command> --help' for the options of each command.\n";
+
+int main(int argc, char **argv)
+{
+	const char *cmd = argc > 1 ? argv[1] : NULL;
+
+	if (sodium_init() < 0) {
+		fprintf(stderr, "cairn: cannot initialise libsodium\n");
+		return CN_EXIT_FAIL;
+	}
+	if (!cmd) {
+		fputs(usage, stderr);
+		return CN_EXIT_USAGE;
+	}
+	if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+		fputs(usage, stdout);
+		return CN_EXIT_OK;
+	}
+	if (strcmp(cmd, "--version") == 0) {
+		printf("cairn %s\n", CN_VERSION);
+		return CN_EXIT_OK;
+	}
+	/* Each command sees argv[0] = its own name, as getopt expects. */
+	if (strcmp(cmd, "keygen") == 0)
+		return cn_cli_keygen(argc - 1, argv + 1);
+	if (strcmp(cmd, "pubkey") == 0)
+		return cn_cli_pubkey(argc - 1, argv + 1);
+	if (strcmp(cmd, "network") == 0)
+		return cn_cli_network(argc - 1, argv + 1);
+	if (strcmp(cmd, "peers") == 0)
+		return cn_cli_peers(argc - 1, argv + 1);
+	fprintf(stderr, "cairn: unknown command '%s'; run 'cairn --help'\n", cmd);
+	return CN_EXIT_USAGE;
+}

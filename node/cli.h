@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The `cairn` command line: shared helpers and one entry point per command
+ * group. Every command prints errors as one line "cairn: CMD: reason" and
+ * returns the process exit status (0 ok, 1 failure, 2 usage).
+ */
+#ifndef CN_NODE_CLI_H
+#define CN_NODE_CLI_H
+
+#include <stdarg.h>
+
+enum {
+	CN_EXIT_OK = 0,
+	CN_EXIT_FAIL = 1,
+	CN_EXIT_USAGE = 2,
+};
+
+/* Prints "cairn: <cmd>: <message>" to stderr; returns CN_EXIT_FAIL. */
+int cn_cli_fail(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Prints "cairn: <cmd>: <message>" and "try 'cairn <cmd> --help'"; returns CN_EXIT_USAGE. */
+int cn_cli_usage_error(const char *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+int cn_cli_keygen(int argc, char **argv);
+int cn_cli_pubkey(int argc, char **argv);
+int cn_cli_network(int argc, char **argv);
+int cn_cli_peers(int argc, char **argv);
+
+#endif

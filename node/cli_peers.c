@@ -1,0 +1,778 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cairn network init, cairn peers add|remove|relay-add|relay-remove|sign|
+ * verify|show: creating and maintaining a signed peer list without editing
+ * it by hand.
+ *
+ * Editing commands parse the list (its signature is not needed to edit),
+ * apply the change, raise the serial by one and write the canonical text
+ * back unsigned, atomically. `peers sign` then signs the exact bytes.
+ */
+#include "node/cli.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <limits.h>
+#include <sodium.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "common/err.h"
+#include "common/file.h"
+#include "crypto/keys.h"
+#include "crypto/peerlist.h"
+
+#define DEFAULT_LIST	 "peers.conf"
+#define DEFAULT_ROOT_KEY "root.key"
+#define ROOT_PUB_FILE	 "root.pub"
+
+/* Parsed from every peers subcommand; unused fields stay at their defaults. */
+struct peers_opts {
+	const char *list;
+	const char *root_key;
+	const char *root_pub;
+	const char *groups;
+	const char *ipv4;
+	const char *ipv6;
+	long port, stun_port;
+	long expires_days; /* -1: unchanged */
+	bool no_expiry;
+	bool json;
+	int64_t held_serial;
+};
+
+static const char network_usage[] =
+	"usage: cairn network init --name NET [--dir DIR] [--domain DOMAIN]\n"
+	"                          [--prefix4 CIDR] [--prefix6 CIDR]\n"
+	"\n"
+	"Creates a new network in DIR (default .): the root key DIR/root.key\n"
+	"(mode 0600; keep it offline), its public key in DIR/root.pub (give it\n"
+	"to every node and relay) and a signed, empty peer list DIR/peers.conf\n"
+	"with serial 1. Refuses to touch a DIR that already has either file.\n"
+	"\n"
+	"  --name NET        network name, a DNS label: [a-z0-9-], 1-63 characters\n"
+	"  --dir DIR         where to create the files (default .)\n"
+	"  --domain DOMAIN   DNS domain for peer names (default NET.cairn)\n"
+	"  --prefix4 CIDR    overlay IPv4 prefix (default 10.99.0.0/16)\n"
+	"  --prefix6 CIDR    overlay IPv6 prefix (default: a random ULA /64)\n"
+	"  -h, --help        show this help\n";
+
+static const char peers_usage[] =
+	"usage: cairn peers COMMAND [options]\n"
+	"\n"
+	"  add NAME KEY [--groups G1,G2] [--ipv4 ADDR] [--ipv6 ADDR]\n"
+	"      add a peer; KEY is what 'cairn keygen' printed on that machine;\n"
+	"      overlay addresses are assigned unless given\n"
+	"  remove NAME\n"
+	"  relay-add NAME KEY HOST [--port N] [--stun-port N]\n"
+	"      add a relay (port default 443, STUN port default 3478)\n"
+	"  relay-remove NAME\n"
+	"  sign [--root-key FILE] [--expires-in DAYS | --no-expiry]\n"
+	"      sign the list with the root key (default root.key beside the list)\n"
+	"  verify [--root KEY | --root-key FILE] [--held-serial N]\n"
+	"      check signature, contents, expiry and (with --held-serial) rollback;\n"
+	"      the root public key defaults to root.pub beside the list\n"
+	"  show [--json] [--root KEY]\n"
+	"      print the list; with a root key (or root.pub beside the list) the\n"
+	"      signature is checked too\n"
+	"\n"
+	"Common options:\n"
+	"  -l, --list FILE   the peer list (default peers.conf)\n"
+	"  -h, --help        show this help\n"
+	"\n"
+	"add, remove, relay-add and relay-remove raise the serial and leave the\n"
+	"list unsigned; run 'cairn peers sign' afterwards.\n";
+
+/* A file beside the list: dirname(list)/name. */
+static void beside(const char *list, const char *name, char out[PATH_MAX])
+{
+	char tmp[PATH_MAX];
+
+	snprintf(tmp, sizeof(tmp), "%s", list);
+	snprintf(out, PATH_MAX, "%s/%s", dirname(tmp), name);
+}
+
+/* Reads a public key from text or from a file holding the text. */
+static int read_root_pub(const char *cmd, const char *text, const char *list,
+			 uint8_t pk[CN_KEY_LEN], bool *found)
+{
+	char path[PATH_MAX];
+	char *buf = NULL;
+	size_t len = 0;
+	struct cn_errbuf e = {{0}};
+	int ret;
+
+	*found = false;
+	if (text) {
+		if (cn_key_from_text(text, strlen(text), pk))
+			return cn_cli_fail(cmd, "'%s' is not a public key (44 characters of base64)",
+					   text);
+		*found = true;
+		return 0;
+	}
+	beside(list, ROOT_PUB_FILE, path);
+	ret = cn_file_read(path, 256, &buf, &len, &e);
+	if (ret)
+		return 0; /* no root.pub: caller decides whether that is fatal */
+	while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+		len--;
+	ret = cn_key_from_text(buf, len, pk);
+	free(buf);
+	if (ret)
+		return cn_cli_fail(cmd, "%s: not a public key", path);
+	*found = true;
+	return 0;
+}
+
+static int load_unsigned(const char *cmd, const char *path, struct cn_peerlist **pl)
+{
+	struct cn_errbuf e = {{0}};
+	char *buf = NULL;
+	size_t len = 0;
+	int ret;
+
+	ret = cn_file_read(path, CN_PEERLIST_MAX_BYTES, &buf, &len, &e);
+	if (ret == 0) {
+		ret = cn_peerlist_parse((const uint8_t *)buf, len, pl, &e);
+		free(buf);
+	}
+	if (ret)
+		return cn_cli_fail(cmd, "%s: %s", path, e.msg[0] ? e.msg : cn_strerror(ret));
+	return 0;
+}
+
+static int write_list(const char *cmd, const char *path, const char *text, size_t len)
+{
+	struct cn_errbuf e = {{0}};
+
+	if (cn_file_write_atomic(path, text, len, 0644, &e))
+		return cn_cli_fail(cmd, "%s", e.msg);
+	return 0;
+}
+
+/* Formats pl and writes it unsigned; the caller has already raised the serial. */
+static int save_unsigned(const char *cmd, const char *path, const struct cn_peerlist *pl)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int ret;
+
+	ret = cn_peerlist_format(pl, &text, &len);
+	if (ret)
+		return cn_cli_fail(cmd, "cannot format the list: %s", cn_strerror(ret));
+	ret = write_list(cmd, path, text, len);
+	free(text);
+	return ret;
+}
+
+static int sign_and_write(const char *cmd, const char *path, const char *body, size_t len,
+			  const struct cn_identity *root)
+{
+	struct cn_errbuf e = {{0}};
+	char *signed_text = NULL;
+	size_t signed_len = 0;
+	int ret;
+
+	ret = cn_peerlist_sign((const uint8_t *)body, len, root, &signed_text, &signed_len, &e);
+	if (ret)
+		return cn_cli_fail(cmd, "cannot sign: %s", e.msg[0] ? e.msg : cn_strerror(ret));
+	ret = write_list(cmd, path, signed_text, signed_len);
+	free(signed_text);
+	return ret;
+}
+
+static void random_ula(char out[64])
+{
+	uint8_t g[5];
+
+	/* RFC 4193: fd00::/8 plus a 40-bit random global ID, subnet 0. */
+	randombytes_buf(g, sizeof(g));
+	snprintf(out, 64, "fd%02x:%02x%02x:%02x%02x::/64", g[0], g[1], g[2], g[3], g[4]);
+}
+
+int cn_cli_network(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"name", required_argument, NULL, 'n'},	   {"dir", required_argument, NULL, 'd'},
+		{"domain", required_argument, NULL, 'D'},  {"prefix4", required_argument, NULL, '4'},
+		{"prefix6", required_argument, NULL, '6'}, {"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *name = NULL, *dir = ".", *domain = NULL, *prefix4 = "10.99.0.0/16";
+	const char *prefix6 = NULL;
+	char domain_buf[CN_DOMAIN_MAX + 2], ula[64], key_path[PATH_MAX], pub_path[PATH_MAX];
+	char list_path[PATH_MAX], pub_text[CN_KEY_TEXT_LEN + 2];
+	struct cn_identity *root = NULL;
+	struct cn_peerlist *pl = NULL;
+	struct cn_errbuf e = {{0}};
+	struct stat st;
+	char *body = NULL;
+	size_t body_len = 0;
+	int c, ret = CN_EXIT_FAIL;
+
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		fputs(network_usage, argc < 2 ? stderr : stdout);
+		return argc < 2 ? CN_EXIT_USAGE : CN_EXIT_OK;
+	}
+	if (strcmp(argv[1], "init") != 0)
+		return cn_cli_usage_error("network", "unknown subcommand '%s'", argv[1]);
+	argc--;
+	argv++;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'n':
+			name = optarg;
+			break;
+		case 'd':
+			dir = optarg;
+			break;
+		case 'D':
+			domain = optarg;
+			break;
+		case '4':
+			prefix4 = optarg;
+			break;
+		case '6':
+			prefix6 = optarg;
+			break;
+		case 'h':
+			fputs(network_usage, stdout);
+			return CN_EXIT_OK;
+		default:
+			return cn_cli_usage_error("network", "bad option");
+		}
+	}
+	if (optind != argc)
+		return cn_cli_usage_error("network", "unexpected argument '%s'", argv[optind]);
+	if (!name)
+		return cn_cli_usage_error("network", "--name is required");
+	if (!domain) {
+		snprintf(domain_buf, sizeof(domain_buf), "%s.cairn", name);
+		domain = domain_buf;
+	}
+	if (!prefix6) {
+		random_ula(ula);
+		prefix6 = ula;
+	}
+	snprintf(key_path, sizeof(key_path), "%s/%s", dir, DEFAULT_ROOT_KEY);
+	snprintf(pub_path, sizeof(pub_path), "%s/%s", dir, ROOT_PUB_FILE);
+	snprintf(list_path, sizeof(list_path), "%s/%s", dir, DEFAULT_LIST);
+	if (stat(list_path, &st) == 0)
+		return cn_cli_fail("network", "%s exists; refusing to replace a network", list_path);
+	/* Validate everything before creating any file. */
+	if (cn_peerlist_new(name, domain, prefix4, prefix6, &pl, &e))
+		return cn_cli_fail("network", "%s", e.msg);
+	pl->serial = 1;
+	if (cn_peerlist_format(pl, &body, &body_len)) {
+		cn_cli_fail("network", "cannot format the list");
+		goto out;
+	}
+	if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+		cn_cli_fail("network", "cannot create %s: %s", dir, strerror(errno));
+		goto out;
+	}
+	if (cn_identity_generate(&root)) {
+		cn_cli_fail("network", "cannot generate the root key");
+		goto out;
+	}
+	if (cn_keyfile_write(key_path, root, false, &e)) {
+		cn_cli_fail("network", "%s", e.msg);
+		goto out;
+	}
+	cn_key_to_text(root->ed_pk, pub_text);
+	strcat(pub_text, "\n");
+	if (cn_file_write_atomic(pub_path, pub_text, strlen(pub_text), 0644, &e)) {
+		cn_cli_fail("network", "%s", e.msg);
+		goto out;
+	}
+	if (sign_and_write("network", list_path, body, body_len, root))
+		goto out;
+	printf("network %s created in %s\n", name, dir);
+	printf("  root key:    %s (secret: keep it offline)\n", key_path);
+	printf("  root public: %s", pub_text);
+	printf("  peer list:   %s (serial 1, signed)\n", list_path);
+	printf("  domain %s, prefixes %s and %s\n", domain, prefix4, prefix6);
+	ret = CN_EXIT_OK;
+out:
+	free(body);
+	cn_identity_free(root);
+	cn_peerlist_free(pl);
+	return ret;
+}
+
+static int peers_parse_opts(const char *cmd, int argc, char **argv, struct peers_opts *o)
+{
+	static const struct option opts[] = {
+		{"list", required_argument, NULL, 'l'},
+		{"root-key", required_argument, NULL, 'K'},
+		{"root", required_argument, NULL, 'R'},
+		{"groups", required_argument, NULL, 'g'},
+		{"ipv4", required_argument, NULL, '4'},
+		{"ipv6", required_argument, NULL, '6'},
+		{"port", required_argument, NULL, 'p'},
+		{"stun-port", required_argument, NULL, 's'},
+		{"expires-in", required_argument, NULL, 'x'},
+		{"no-expiry", no_argument, NULL, 'X'},
+		{"held-serial", required_argument, NULL, 'S'},
+		{"json", no_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	char *end;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "l:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'l':
+			o->list = optarg;
+			break;
+		case 'K':
+			o->root_key = optarg;
+			break;
+		case 'R':
+			o->root_pub = optarg;
+			break;
+		case 'g':
+			o->groups = optarg;
+			break;
+		case '4':
+			o->ipv4 = optarg;
+			break;
+		case '6':
+			o->ipv6 = optarg;
+			break;
+		case 'p':
+		case 's':
+			errno = 0;
+			long v = strtol(optarg, &end, 10);
+
+			if (errno || *end || v < 1 || v > 65535)
+				return cn_cli_usage_error(cmd, "'%s' is not a port (1-65535)",
+							  optarg);
+			*(c == 'p' ? &o->port : &o->stun_port) = v;
+			break;
+		case 'x':
+			errno = 0;
+			o->expires_days = strtol(optarg, &end, 10);
+			if (errno || *end || o->expires_days < 1 || o->expires_days > 36500)
+				return cn_cli_usage_error(cmd, "--expires-in takes days (1-36500)");
+			break;
+		case 'X':
+			o->no_expiry = true;
+			break;
+		case 'S':
+			errno = 0;
+			o->held_serial = strtoll(optarg, &end, 10);
+			if (errno || *end || o->held_serial < 0)
+				return cn_cli_usage_error(cmd, "--held-serial takes a number >= 0");
+			break;
+		case 'j':
+			o->json = true;
+			break;
+		case 'h':
+			fputs(peers_usage, stdout);
+			return -1;
+		default:
+			return cn_cli_usage_error(cmd, "bad option");
+		}
+	}
+	return 0;
+}
+
+static int bump_serial(const char *cmd, struct cn_peerlist *pl)
+{
+	if (pl->serial == INT64_MAX)
+		return cn_cli_fail(cmd, "serial cannot grow any further");
+	pl->serial++;
+	return 0;
+}
+
+static int cmd_add(const struct peers_opts *o, int nargs, char **args)
+{
+	const char *cmd = "peers add";
+	struct cn_peerlist *pl = NULL;
+	struct cn_errbuf e = {{0}};
+	uint8_t key[CN_KEY_LEN];
+	char *groups_copy = NULL, *save = NULL;
+	const char *groups[CN_PEERLIST_MAX_GROUPS + 1];
+	size_t ngroups = 0;
+	const struct cn_pl_peer *p;
+	char a4[INET_ADDRSTRLEN], a6[INET6_ADDRSTRLEN];
+	int ret = CN_EXIT_FAIL;
+
+	if (nargs != 2)
+		return cn_cli_usage_error("peers", "add takes NAME and KEY");
+	if (cn_key_from_text(args[1], strlen(args[1]), key))
+		return cn_cli_fail(cmd, "'%s' is not a public key (44 characters of base64)",
+				   args[1]);
+	if (o->groups && o->groups[0]) {
+		groups_copy = strdup(o->groups);
+		if (!groups_copy)
+			return cn_cli_fail(cmd, "out of memory");
+		for (char *g = strtok_r(groups_copy, ",", &save); g;
+		     g = strtok_r(NULL, ",", &save)) {
+			if (ngroups == CN_PEERLIST_MAX_GROUPS) {
+				cn_cli_fail(cmd, "more than %d groups", CN_PEERLIST_MAX_GROUPS);
+				goto out;
+			}
+			groups[ngroups++] = g;
+		}
+	}
+	if (load_unsigned(cmd, o->list, &pl))
+		goto out;
+	if (cn_peerlist_add_peer(pl, args[0], key, groups, ngroups, o->ipv4, o->ipv6, &e)) {
+		cn_cli_fail(cmd, "%s", e.msg);
+		goto out;
+	}
+	if (bump_serial(cmd, pl) || save_unsigned(cmd, o->list, pl))
+		goto out;
+	p = cn_peerlist_find_name(pl, args[0]);
+	inet_ntop(AF_INET, p->ip4, a4, sizeof(a4));
+	inet_ntop(AF_INET6, p->ip6, a6, sizeof(a6));
+	printf("added peer %s: %s %s (serial %" PRId64 ", unsigned: run 'cairn peers sign')\n",
+	       p->name, a4, a6, pl->serial);
+	ret = CN_EXIT_OK;
+out:
+	free(groups_copy);
+	cn_peerlist_free(pl);
+	return ret;
+}
+
+static int cmd_remove(const struct peers_opts *o, int nargs, char **args, bool relay)
+{
+	const char *cmd = relay ? "peers relay-remove" : "peers remove";
+	struct cn_peerlist *pl = NULL;
+	struct cn_errbuf e = {{0}};
+	int ret = CN_EXIT_FAIL;
+
+	if (nargs != 1)
+		return cn_cli_usage_error("peers", "%s takes NAME", relay ? "relay-remove" : "remove");
+	if (load_unsigned(cmd, o->list, &pl))
+		return CN_EXIT_FAIL;
+	if ((relay ? cn_peerlist_remove_relay(pl, args[0], &e)
+		   : cn_peerlist_remove_peer(pl, args[0], &e))) {
+		cn_cli_fail(cmd, "%s", e.msg);
+		goto out;
+	}
+	if (bump_serial(cmd, pl) || save_unsigned(cmd, o->list, pl))
+		goto out;
+	printf("removed %s %s (serial %" PRId64 ", unsigned: run 'cairn peers sign')\n",
+	       relay ? "relay" : "peer", args[0], pl->serial);
+	ret = CN_EXIT_OK;
+out:
+	cn_peerlist_free(pl);
+	return ret;
+}
+
+static int cmd_relay_add(const struct peers_opts *o, int nargs, char **args)
+{
+	const char *cmd = "peers relay-add";
+	struct cn_peerlist *pl = NULL;
+	struct cn_errbuf e = {{0}};
+	uint8_t key[CN_KEY_LEN];
+	int ret = CN_EXIT_FAIL;
+
+	if (nargs != 3)
+		return cn_cli_usage_error("peers", "relay-add takes NAME, KEY and HOST");
+	if (cn_key_from_text(args[1], strlen(args[1]), key))
+		return cn_cli_fail(cmd, "'%s' is not a public key (44 characters of base64)",
+				   args[1]);
+	if (load_unsigned(cmd, o->list, &pl))
+		return CN_EXIT_FAIL;
+	if (cn_peerlist_add_relay(pl, args[0], key, args[2], (uint16_t)o->port,
+				  (uint16_t)o->stun_port, &e)) {
+		cn_cli_fail(cmd, "%s", e.msg);
+		goto out;
+	}
+	if (bump_serial(cmd, pl) || save_unsigned(cmd, o->list, pl))
+		goto out;
+	printf("added relay %s: %s port %ld, STUN %ld (serial %" PRId64
+	       ", unsigned: run 'cairn peers sign')\n",
+	       args[0], args[2], o->port, o->stun_port, pl->serial);
+	ret = CN_EXIT_OK;
+out:
+	cn_peerlist_free(pl);
+	return ret;
+}
+
+static int cmd_sign(const struct peers_opts *o, int nargs)
+{
+	const char *cmd = "peers sign";
+	struct cn_peerlist *pl = NULL;
+	struct cn_identity *root = NULL;
+	struct cn_errbuf e = {{0}};
+	char key_path[PATH_MAX], expiry[64] = "never";
+	char *buf = NULL, *body = NULL;
+	size_t len = 0, body_len = 0;
+	int ret = CN_EXIT_FAIL;
+
+	if (nargs != 0)
+		return cn_cli_usage_error("peers", "sign takes no arguments");
+	if (o->root_key)
+		snprintf(key_path, sizeof(key_path), "%s", o->root_key);
+	else
+		beside(o->list, DEFAULT_ROOT_KEY, key_path);
+	if (cn_keyfile_read(key_path, &root, &e))
+		return cn_cli_fail(cmd, "%s", e.msg);
+	if (cn_file_read(o->list, CN_PEERLIST_MAX_BYTES, &buf, &len, &e)) {
+		cn_cli_fail(cmd, "%s", e.msg);
+		goto out;
+	}
+	if (cn_peerlist_parse((const uint8_t *)buf, len, &pl, &e)) {
+		cn_cli_fail(cmd, "%s: %s", o->list, e.msg);
+		goto out;
+	}
+	if (o->expires_days > 0 || o->no_expiry) {
+		/* Changing the expiry changes the list: a new serial, canonical text. */
+		pl->expires = o->no_expiry ? 0 : (int64_t)time(NULL) + o->expires_days * 86400;
+		if (bump_serial(cmd, pl) || cn_peerlist_format(pl, &body, &body_len))
+			goto out;
+	} else {
+		/* Sign exactly what is in the file, without any old signature line. */
+		char *sig = strstr(buf, "# cairn-signature:");
+
+		body_len = sig ? (size_t)(sig - buf) : len;
+		body = malloc(body_len + 2);
+		if (!body)
+			goto out;
+		memcpy(body, buf, body_len);
+		if (body_len == 0 || body[body_len - 1] != '\n')
+			body[body_len++] = '\n';
+	}
+	if (sign_and_write(cmd, o->list, body, body_len, root))
+		goto out;
+	if (pl->expires) {
+		time_t t = (time_t)pl->expires;
+		struct tm tm;
+
+		strftime(expiry, sizeof(expiry), "%Y-%m-%d %H:%M:%S UTC", gmtime_r(&t, &tm));
+	}
+	printf("signed %s: network %s, serial %" PRId64 ", %zu peers, %zu relays, expires %s\n",
+	       o->list, pl->network, pl->serial, pl->npeers, pl->nrelays, expiry);
+	ret = CN_EXIT_OK;
+out:
+	free(buf);
+	free(body);
+	cn_peerlist_free(pl);
+	cn_identity_free(root);
+	return ret;
+}
+
+/* Loads the list verified when a root key is known; *verified says which. */
+static int load_checked(const char *cmd, const struct peers_opts *o, bool require_root,
+			struct cn_peerlist **pl, bool *verified, uint8_t root_pk[CN_KEY_LEN])
+{
+	struct cn_errbuf e = {{0}};
+	struct cn_identity *root = NULL;
+	char *buf = NULL;
+	size_t len = 0;
+	bool found = false;
+	int ret;
+
+	*verified = false;
+	if (o->root_key) {
+		if (cn_keyfile_read(o->root_key, &root, &e))
+			return cn_cli_fail(cmd, "%s", e.msg);
+		memcpy(root_pk, root->ed_pk, CN_KEY_LEN);
+		cn_identity_free(root);
+		found = true;
+	} else if (read_root_pub(cmd, o->root_pub, o->list, root_pk, &found)) {
+		return CN_EXIT_FAIL;
+	}
+	if (!found && require_root)
+		return cn_cli_usage_error(cmd, "no root key: give --root KEY or --root-key FILE, "
+					       "or put root.pub beside the list");
+	if (!found)
+		return load_unsigned(cmd, o->list, pl);
+	ret = cn_file_read(o->list, CN_PEERLIST_MAX_BYTES, &buf, &len, &e);
+	if (ret == 0)
+		ret = cn_peerlist_load((const uint8_t *)buf, len, root_pk, o->held_serial,
+				       (int64_t)time(NULL), pl, &e);
+	free(buf);
+	if (ret)
+		return cn_cli_fail(cmd, "%s: %s", o->list, e.msg[0] ? e.msg : cn_strerror(ret));
+	*verified = true;
+	return 0;
+}
+
+static int cmd_verify(const struct peers_opts *o, int nargs)
+{
+	struct cn_peerlist *pl = NULL;
+	uint8_t root_pk[CN_KEY_LEN];
+	char fpr[CN_KEY_FPR_LEN + 1];
+	bool verified;
+
+	if (nargs != 0)
+		return cn_cli_usage_error("peers", "verify takes no arguments");
+	if (load_checked("peers verify", o, true, &pl, &verified, root_pk))
+		return CN_EXIT_FAIL;
+	cn_key_fingerprint(root_pk, fpr);
+	printf("ok: %s is signed by root %s...; network %s, serial %" PRId64
+	       ", %zu peers, %zu relays\n",
+	       o->list, fpr, pl->network, pl->serial, pl->npeers, pl->nrelays);
+	cn_peerlist_free(pl);
+	return CN_EXIT_OK;
+}
+
+static void print_json_string(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			printf("\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			printf("\\u%04x", (unsigned char)*s);
+		else
+			putchar(*s);
+	}
+	putchar('"');
+}
+
+static void show_json(const struct cn_peerlist *pl, bool verified)
+{
+	char k[CN_KEY_TEXT_LEN + 1], a4[INET_ADDRSTRLEN], a6[INET6_ADDRSTRLEN];
+
+	printf("{\"network\":");
+	print_json_string(pl->network);
+	printf(",\"serial\":%" PRId64 ",\"expires\":%" PRId64 ",\"signature_verified\":%s",
+	       pl->serial, pl->expires, verified ? "true" : "false");
+	printf(",\"domain\":");
+	print_json_string(pl->domain);
+	inet_ntop(AF_INET, pl->prefix4, a4, sizeof(a4));
+	inet_ntop(AF_INET6, pl->prefix6, a6, sizeof(a6));
+	printf(",\"prefix4\":\"%s/%u\",\"prefix6\":\"%s/%u\",\"relays\":[", a4, pl->prefix4_len,
+	       a6, pl->prefix6_len);
+	for (size_t i = 0; i < pl->nrelays; i++) {
+		const struct cn_pl_relay *r = &pl->relays[i];
+
+		cn_key_to_text(r->key, k);
+		printf("%s{\"name\":", i ? "," : "");
+		print_json_string(r->name);
+		printf(",\"key\":\"%s\",\"host\":", k);
+		print_json_string(r->host);
+		printf(",\"port\":%u,\"stun_port\":%u}", r->port, r->stun_port);
+	}
+	printf("],\"peers\":[");
+	for (size_t i = 0; i < pl->npeers; i++) {
+		const struct cn_pl_peer *p = &pl->peers[i];
+
+		cn_key_to_text(p->key, k);
+		inet_ntop(AF_INET, p->ip4, a4, sizeof(a4));
+		inet_ntop(AF_INET6, p->ip6, a6, sizeof(a6));
+		printf("%s{\"name\":", i ? "," : "");
+		print_json_string(p->name);
+		printf(",\"key\":\"%s\",\"ipv4\":\"%s\",\"ipv6\":\"%s\",\"groups\":[", k, a4, a6);
+		for (size_t g = 0; g < p->ngroups; g++) {
+			printf("%s", g ? "," : "");
+			print_json_string(p->groups[g]);
+		}
+		printf("]}");
+	}
+	printf("]}\n");
+}
+
+static void show_table(const struct cn_peerlist *pl, bool verified)
+{
+	char k[CN_KEY_TEXT_LEN + 1], a4[INET_ADDRSTRLEN], a6[INET6_ADDRSTRLEN], expiry[64];
+
+	if (pl->expires) {
+		time_t t = (time_t)pl->expires;
+		struct tm tm;
+
+		strftime(expiry, sizeof(expiry), "%Y-%m-%d %H:%M:%S UTC", gmtime_r(&t, &tm));
+	} else {
+		snprintf(expiry, sizeof(expiry), "never");
+	}
+	inet_ntop(AF_INET, pl->prefix4, a4, sizeof(a4));
+	inet_ntop(AF_INET6, pl->prefix6, a6, sizeof(a6));
+	printf("network %s  serial %" PRId64 "  expires %s  signature %s\n", pl->network,
+	       pl->serial, expiry, verified ? "verified" : "NOT CHECKED (no root key given)");
+	printf("domain %s  prefixes %s/%u %s/%u\n\n", pl->domain, a4, pl->prefix4_len, a6,
+	       pl->prefix6_len);
+	printf("%-20s %-46s %-32s %s\n", "RELAY", "KEY", "HOST", "PORT/STUN");
+	for (size_t i = 0; i < pl->nrelays; i++) {
+		const struct cn_pl_relay *r = &pl->relays[i];
+
+		cn_key_to_text(r->key, k);
+		printf("%-20s %-46s %-32s %u/%u\n", r->name, k, r->host, r->port, r->stun_port);
+	}
+	printf("\n%-20s %-46s %-15s %-28s %s\n", "PEER", "KEY", "IPV4", "IPV6", "GROUPS");
+	for (size_t i = 0; i < pl->npeers; i++) {
+		const struct cn_pl_peer *p = &pl->peers[i];
+
+		cn_key_to_text(p->key, k);
+		inet_ntop(AF_INET, p->ip4, a4, sizeof(a4));
+		inet_ntop(AF_INET6, p->ip6, a6, sizeof(a6));
+		printf("%-20s %-46s %-15s %-28s ", p->name, k, a4, a6);
+		for (size_t g = 0; g < p->ngroups; g++)
+			printf("%s%s", g ? "," : "", p->groups[g]);
+		printf("%s\n", p->ngroups ? "" : "-");
+	}
+}
+
+static int cmd_show(const struct peers_opts *o, int nargs)
+{
+	struct cn_peerlist *pl = NULL;
+	uint8_t root_pk[CN_KEY_LEN];
+	bool verified;
+
+	if (nargs != 0)
+		return cn_cli_usage_error("peers", "show takes no arguments");
+	if (load_checked("peers show", o, false, &pl, &verified, root_pk))
+		return CN_EXIT_FAIL;
+	if (o->json)
+		show_json(pl, verified);
+	else
+		show_table(pl, verified);
+	cn_peerlist_free(pl);
+	return CN_EXIT_OK;
+}
+
+int cn_cli_peers(int argc, char **argv)
+{
+	struct peers_opts o = {
+		.list = DEFAULT_LIST,
+		.port = 443,
+		.stun_port = 3478,
+		.expires_days = -1,
+	};
+	const char *sub;
+	int ret;
+
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		fputs(peers_usage, argc < 2 ? stderr : stdout);
+		return argc < 2 ? CN_EXIT_USAGE : CN_EXIT_OK;
+	}
+	sub = argv[1];
+	argc--;
+	argv++;
+	ret = peers_parse_opts("peers", argc, argv, &o);
+	if (ret)
+		return ret < 0 ? CN_EXIT_OK : ret;
+	argc -= optind;
+	argv += optind;
+	if (o.expires_days > 0 && o.no_expiry)
+		return cn_cli_usage_error("peers", "--expires-in and --no-expiry exclude each other");
+	if (strcmp(sub, "add") == 0)
+		return cmd_add(&o, argc, argv);
+	if (strcmp(sub, "remove") == 0)
+		return cmd_remove(&o, argc, argv, false);
+	if (strcmp(sub, "relay-add") == 0)
+		return cmd_relay_add(&o, argc, argv);
+	if (strcmp(sub, "relay-remove") == 0)
+		return cmd_remove(&o, argc, argv, true);
+	if (strcmp(sub, "sign") == 0)
+		return cmd_sign(&o, argc);
+	if (strcmp(sub, "verify") == 0)
+		return cmd_verify(&o, argc);
+	if (strcmp(sub, "show") == 0)
+		return cmd_show(&o, argc);
+	return cn_cli_usage_error("peers", "unknown subcommand '%s'", sub);
+}

@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# End-to-end test of the `cairn` command line: a network made from scratch
+# without editing a file by hand, then every refusal the user can meet.
+# Usage: test_cli.sh PATH_TO_CAIRN
+set -u
+CAIRN=${1:?usage: test_cli.sh PATH_TO_CAIRN}
+work=$(mktemp -d /tmp/cn_test_cli.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+cd "$work" || exit 1
+pass=0
+fail=0
+
+ok() { # ok NAME CMD...: CMD must succeed
+	local name=$1
+	shift
+	if out=$("$@" 2>&1); then
+		pass=$((pass + 1))
+	else
+		fail=$((fail + 1))
+		echo "FAIL: $name: expected success, got: $out"
+	fi
+}
+
+refused() { # refused NAME PATTERN CMD...: CMD must fail with exit 1 and PATTERN on one line
+	local name=$1 pattern=$2 rc
+	shift 2
+	out=$("$@" 2>&1)
+	rc=$?
+	if [ "$rc" -ne 1 ] && [ "$rc" -ne 2 ]; then
+		fail=$((fail + 1))
+		echo "FAIL: $name: expected exit 1 or 2, got $rc: $out"
+	elif ! grep -q -- "$pattern" <<<"$out"; then
+		fail=$((fail + 1))
+		echo "FAIL: $name: message lacks '$pattern': $out"
+	else
+		pass=$((pass + 1))
+	fi
+}
+
+check() { # check NAME CONDITION-CMD...
+	local name=$1
+	shift
+	if "$@"; then
+		pass=$((pass + 1))
+	else
+		fail=$((fail + 1))
+		echo "FAIL: $name"
+	fi
+}
+
+# Help on every command and subcommand.
+for c in "--help" "keygen --help" "pubkey --help" "network --help" "network init --help" \
+	"peers --help" "peers add --help" "peers sign --help" "peers verify --help" "peers show --help"; do
+	# shellcheck disable=SC2086
+	ok "help: $c" "$CAIRN" $c
+done
+refused "unknown command" "unknown command" "$CAIRN" frobnicate
+
+# Keys.
+b1=$("$CAIRN" keygen -o board1.key)
+check "keygen prints a 44-char key" test "${#b1}" -eq 44
+check "key file mode 0600" test "$(stat -c %a board1.key)" = 600
+check "pubkey matches keygen" test "$("$CAIRN" pubkey -k board1.key)" = "$b1"
+refused "keygen refuses to overwrite" "refusing to overwrite" "$CAIRN" keygen -o board1.key
+ok "keygen --force" "$CAIRN" keygen -o board1.key --force
+b1=$("$CAIRN" pubkey -k board1.key)
+b2=$("$CAIRN" keygen -o board2.key)
+r1=$("$CAIRN" keygen -o relay1.key)
+chmod 644 board2.key
+refused "pubkey refuses a readable key file" "chmod 600" "$CAIRN" pubkey -k board2.key
+chmod 600 board2.key
+
+# A network from scratch.
+ok "network init" "$CAIRN" network init --name demo --dir net --prefix4 10.99.0.0/24
+check "root key mode 0600" test "$(stat -c %a net/root.key)" = 600
+refused "network init twice" "exists" "$CAIRN" network init --name demo --dir net
+refused "network init bad name" "name" "$CAIRN" network init --name "Bad_Name" --dir net2
+ok "verify empty list" "$CAIRN" peers verify -l net/peers.conf
+ok "add board1" "$CAIRN" peers add board1 "$b1" -l net/peers.conf --groups boards,deployers
+ok "add board2" "$CAIRN" peers add board2 "$b2" -l net/peers.conf --groups boards --ipv4 10.99.0.20
+ok "add relay1" "$CAIRN" peers relay-add relay1 "$r1" 192.0.2.1 -l net/peers.conf
+refused "edited list is unsigned" "signature" "$CAIRN" peers verify -l net/peers.conf
+refused "duplicate name" "board1" "$CAIRN" peers add board1 "$r1" -l net/peers.conf
+refused "duplicate key" "key" "$CAIRN" peers add board3 "$b1" -l net/peers.conf
+refused "address outside prefix" "prefix" "$CAIRN" peers add board3 "$("$CAIRN" keygen -o b3.key)" --ipv4 10.98.0.3 -l net/peers.conf
+refused "bad key text" "not a public key" "$CAIRN" peers add board3 "notakey" -l net/peers.conf
+ok "sign" "$CAIRN" peers sign -l net/peers.conf
+out=$("$CAIRN" peers verify -l net/peers.conf)
+check "verify names the serial" grep -q "serial 4" <<<"$out"
+check "verify counts peers" grep -q "2 peers, 1 relays" <<<"$out"
+out=$("$CAIRN" peers show -l net/peers.conf)
+check "show lists board1 at .1" grep -q "board1 .*10.99.0.1 " <<<"$out"
+check "show lists board2 at .20" grep -q "board2 .*10.99.0.20 " <<<"$out"
+check "show says verified" grep -q "signature verified" <<<"$out"
+out=$("$CAIRN" peers show -l net/peers.conf --json)
+check "show --json" grep -q '"name":"board2","key":"'"$b2"'","ipv4":"10.99.0.20"' <<<"$out"
+
+# One byte changed anywhere is refused with a clear message.
+cp net/peers.conf good.conf
+sed 's/10.99.0.20/10.99.0.21/' good.conf >net/peers.conf
+refused "tampered list" "signature" "$CAIRN" peers verify -l net/peers.conf --root "$(cat net/root.pub)"
+size=$(stat -c %s good.conf)
+for off in 0 $((size / 3)) $((size / 2)) $((size - 10)); do
+	cp good.conf net/peers.conf
+	printf '\x01' | dd of=net/peers.conf bs=1 seek="$off" conv=notrunc status=none
+	refused "byte $off flipped" "" "$CAIRN" peers verify -l net/peers.conf
+done
+cp good.conf net/peers.conf
+ok "restored list verifies" "$CAIRN" peers verify -l net/peers.conf
+refused "wrong root key" "signature" "$CAIRN" peers verify -l net/peers.conf --root "$b1"
+refused "rollback" "rollback\|serial" "$CAIRN" peers verify -l net/peers.conf --held-serial 5
+ok "held serial equal" "$CAIRN" peers verify -l net/peers.conf --held-serial 4
+printf '@include "/etc/passwd"\n' >>net/peers.conf
+refused "include refused" "" "$CAIRN" peers verify -l net/peers.conf
+cp good.conf net/peers.conf
+
+# Removal, expiry.
+ok "remove board2" "$CAIRN" peers remove board2 -l net/peers.conf
+refused "remove unknown" "board9" "$CAIRN" peers remove board9 -l net/peers.conf
+ok "sign with expiry" "$CAIRN" peers sign -l net/peers.conf --expires-in 30
+out=$("$CAIRN" peers show -l net/peers.conf)
+check "board2 gone" test "$(grep -c board2 <<<"$out")" -eq 0
+check "expiry shown" grep -q "expires 20" <<<"$out"
+ok "signed list with expiry verifies" "$CAIRN" peers verify -l net/peers.conf
+
+echo "cli: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
