@@ -27,7 +27,7 @@ enum cn_err {
 	CN_EROLLBACK,  /* peer list serial lower than the one held */
 	CN_EUNKNOWN,   /* peer or key not known */
 	CN_ESIG,       /* signature missing or wrong */
-	CN_EIO,        /* file or system call failed; see errno at the call */
+	CN_EIO,	       /* file or system call failed; see errno at the call */
 	CN_EPERM,      /* file permissions or ownership unsafe */
 	CN_EEXIST,     /* name, key or address already present */
 	CN_ENOTFOUND,  /* lookup found nothing */
@@ -90,7 +90,7 @@ struct cn_errbuf {
 };
 
 __attribute__((format(printf, 2, 3))) static inline void cn_errbuf_set(struct cn_errbuf *e,
-									 const char *fmt, ...)
+								       const char *fmt, ...)
 {
 	va_list ap;
 

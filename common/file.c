@@ -2,10 +2,10 @@
 #include "common/file.h"
 
 #include <errno.h>
-#include <stdbool.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

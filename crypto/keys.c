@@ -254,8 +254,9 @@ int cn_keyfile_read(const char *path, struct cn_identity **out, struct cn_errbuf
 		goto out;
 	}
 	if (st.st_mode & 077) {
-		cn_errbuf_set(e, "%s: key file mode %03o is accessible by group or others; "
-				 "run chmod 600 on it",
+		cn_errbuf_set(e,
+			      "%s: key file mode %03o is accessible by group or others; "
+			      "run chmod 600 on it",
 			      path, (unsigned int)(st.st_mode & 0777));
 		ret = -CN_EPERM;
 		goto out;

@@ -28,7 +28,7 @@ enum {
 
 /* Lives in sodium_malloc memory (guard pages, wiped on free). */
 struct cn_identity {
-	uint8_t ed_sk[64];	  /* Ed25519 secret key (seed || public) */
+	uint8_t ed_sk[64]; /* Ed25519 secret key (seed || public) */
 	uint8_t ed_pk[CN_KEY_LEN];
 	uint8_t x_sk[CN_KEY_LEN]; /* X25519 static private key for Noise */
 	uint8_t x_pk[CN_KEY_LEN];
@@ -60,8 +60,7 @@ void cn_key_to_text(const uint8_t key[static CN_KEY_LEN], char out[static CN_KEY
  */
 int cn_key_from_text(const char *s, size_t len, uint8_t key[static CN_KEY_LEN]);
 /* The first CN_KEY_FPR_LEN characters of the text form and a NUL: for logs. */
-void cn_key_fingerprint(const uint8_t key[static CN_KEY_LEN],
-			char out[static CN_KEY_FPR_LEN + 1]);
+void cn_key_fingerprint(const uint8_t key[static CN_KEY_LEN], char out[static CN_KEY_FPR_LEN + 1]);
 /* Constant-time equality of two public keys. */
 bool cn_key_equal(const uint8_t a[static CN_KEY_LEN], const uint8_t b[static CN_KEY_LEN]);
 

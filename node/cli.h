@@ -18,8 +18,7 @@ enum {
 /* Prints "cairn: <cmd>: <message>" to stderr; returns CN_EXIT_FAIL. */
 int cn_cli_fail(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Prints "cairn: <cmd>: <message>" and "try 'cairn <cmd> --help'"; returns CN_EXIT_USAGE. */
-int cn_cli_usage_error(const char *cmd, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+int cn_cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 int cn_cli_keygen(int argc, char **argv);
 int cn_cli_pubkey(int argc, char **argv);

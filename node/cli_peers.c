@@ -112,8 +112,8 @@ static int read_root_pub(const char *cmd, const char *text, const char *list,
 	*found = false;
 	if (text) {
 		if (cn_key_from_text(text, strlen(text), pk))
-			return cn_cli_fail(cmd, "'%s' is not a public key (44 characters of base64)",
-					   text);
+			return cn_cli_fail(
+				cmd, "'%s' is not a public key (44 characters of base64)", text);
 		*found = true;
 		return 0;
 	}
@@ -200,9 +200,12 @@ static void random_ula(char out[64])
 int cn_cli_network(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"name", required_argument, NULL, 'n'},	   {"dir", required_argument, NULL, 'd'},
-		{"domain", required_argument, NULL, 'D'},  {"prefix4", required_argument, NULL, '4'},
-		{"prefix6", required_argument, NULL, '6'}, {"help", no_argument, NULL, 'h'},
+		{"name", required_argument, NULL, 'n'},
+		{"dir", required_argument, NULL, 'd'},
+		{"domain", required_argument, NULL, 'D'},
+		{"prefix4", required_argument, NULL, '4'},
+		{"prefix6", required_argument, NULL, '6'},
+		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *name = NULL, *dir = ".", *domain = NULL, *prefix4 = "10.99.0.0/16";
@@ -265,7 +268,8 @@ int cn_cli_network(int argc, char **argv)
 	snprintf(pub_path, sizeof(pub_path), "%s/%s", dir, ROOT_PUB_FILE);
 	snprintf(list_path, sizeof(list_path), "%s/%s", dir, DEFAULT_LIST);
 	if (stat(list_path, &st) == 0)
-		return cn_cli_fail("network", "%s exists; refusing to replace a network", list_path);
+		return cn_cli_fail("network", "%s exists; refusing to replace a network",
+				   list_path);
 	/* Validate everything before creating any file. */
 	if (cn_peerlist_new(name, domain, prefix4, prefix6, &pl, &e))
 		return cn_cli_fail("network", "%s", e.msg);
@@ -453,7 +457,8 @@ static int cmd_remove(const struct peers_opts *o, int nargs, char **args, bool r
 	int ret = CN_EXIT_FAIL;
 
 	if (nargs != 1)
-		return cn_cli_usage_error("peers", "%s takes NAME", relay ? "relay-remove" : "remove");
+		return cn_cli_usage_error("peers", "%s takes NAME",
+					  relay ? "relay-remove" : "remove");
 	if (load_unsigned(cmd, o->list, &pl))
 		return CN_EXIT_FAIL;
 	if ((relay ? cn_peerlist_remove_relay(pl, args[0], &e)
@@ -647,8 +652,8 @@ static void show_json(const struct cn_peerlist *pl, bool verified)
 	print_json_string(pl->domain);
 	inet_ntop(AF_INET, pl->prefix4, a4, sizeof(a4));
 	inet_ntop(AF_INET6, pl->prefix6, a6, sizeof(a6));
-	printf(",\"prefix4\":\"%s/%u\",\"prefix6\":\"%s/%u\",\"relays\":[", a4, pl->prefix4_len,
-	       a6, pl->prefix6_len);
+	printf(",\"prefix4\":\"%s/%u\",\"prefix6\":\"%s/%u\",\"relays\":[", a4, pl->prefix4_len, a6,
+	       pl->prefix6_len);
 	for (size_t i = 0; i < pl->nrelays; i++) {
 		const struct cn_pl_relay *r = &pl->relays[i];
 
@@ -759,7 +764,8 @@ int cn_cli_peers(int argc, char **argv)
 	argc -= optind;
 	argv += optind;
 	if (o.expires_days > 0 && o.no_expiry)
-		return cn_cli_usage_error("peers", "--expires-in and --no-expiry exclude each other");
+		return cn_cli_usage_error("peers",
+					  "--expires-in and --no-expiry exclude each other");
 	if (strcmp(sub, "add") == 0)
 		return cmd_add(&o, argc, argv);
 	if (strcmp(sub, "remove") == 0)

@@ -214,9 +214,11 @@ static void test_keyfile_refusals(void **state)
 	assert_int_equal(cn_keyfile_read(path, &id, &e), -CN_EFORMAT);
 	write_file(path, "", 0600);
 	assert_int_equal(cn_keyfile_read(path, &id, &e), -CN_EFORMAT);
-	write_file(path, "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ"
-			 "AAAAAAAAABAAAAMwAAAAtzc2gtZWQyNTUxOQAAACDd\n-----END OPENSSH PRIVATE KEY-----\n",
-		   0600);
+	write_file(
+		path,
+		"-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ"
+		"AAAAAAAAABAAAAMwAAAAtzc2gtZWQyNTUxOQAAACDd\n-----END OPENSSH PRIVATE KEY-----\n",
+		0600);
 	assert_int_equal(cn_keyfile_read(path, &id, &e), -CN_EFORMAT);
 	assert_non_null(strstr(e.msg, "not a cairn key file"));
 	assert_null(id);
@@ -234,12 +236,9 @@ static void test_keyfile_refusals(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_rfc8032_vector),
-		cmocka_unit_test(test_generate_distinct),
-		cmocka_unit_test(test_signature_tamper),
-		cmocka_unit_test(test_key_text),
-		cmocka_unit_test(test_keyfile_roundtrip),
-		cmocka_unit_test(test_keyfile_refusals),
+		cmocka_unit_test(test_rfc8032_vector),	  cmocka_unit_test(test_generate_distinct),
+		cmocka_unit_test(test_signature_tamper),  cmocka_unit_test(test_key_text),
+		cmocka_unit_test(test_keyfile_roundtrip), cmocka_unit_test(test_keyfile_refusals),
 	};
 
 	if (sodium_init() < 0)

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# The whole test suite, as the README's second command and .ci/run run it:
+#   1. install dependencies (deploy/install-deps.sh)
+#   2. check formatting (clang-format, .clang-format)
+#   3. build with -Werror, ASan and UBSan (build/test)
+#   4. fuzz every libFuzzer target briefly with clang (build/fuzz);
+#      CN_FUZZ_SECONDS per target, default 20; 0 skips this step
+#   5. run every ctest label: unit, fuzz (corpus replays), lab (namespaces)
+# Exits non-zero on the first failing step.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+jobs=$(nproc)
+fuzz_seconds=${CN_FUZZ_SECONDS:-20}
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "dependencies"
+bash deploy/install-deps.sh
+
+step "format check (clang-format $(clang-format --version | grep -o '[0-9]*\.[0-9.]*' | head -1))"
+mapfile -t sources < <(git ls-files '*.c' '*.h' 2>/dev/null || find . -name '*.[ch]' -not -path './build*')
+clang-format --dry-run --Werror "${sources[@]}"
+echo "${#sources[@]} files formatted correctly"
+
+step "build (gcc, -Werror, ASan+UBSan)"
+cmake -S . -B build/test -DCN_WERROR=ON -DCN_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+cmake --build build/test -j "$jobs"
+
+if [ "$fuzz_seconds" -gt 0 ]; then
+	step "fuzz (clang libFuzzer, ${fuzz_seconds}s per target)"
+	cmake -S . -B build/fuzz -DCMAKE_C_COMPILER=clang -DCN_FUZZ=ON -DCN_SANITIZE=ON \
+		-DCN_WERROR=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+	cmake --build build/fuzz -j "$jobs"
+	for target in tests/fuzz/fuzz_*.c; do
+		name=$(basename "$target" .c)
+		corpus=$(mktemp -d /tmp/cn_fuzz_corpus.XXXXXX)
+		artifacts=build/fuzz/artifacts/$name
+		mkdir -p "$artifacts"
+		cp tests/fuzz/corpus/"$name"/* "$corpus"/
+		if ! build/fuzz/tests/"$name" -max_total_time="$fuzz_seconds" -timeout=10 \
+			-rss_limit_mb=2048 -artifact_prefix="$artifacts/" -print_final_stats=1 \
+			"$corpus" >"build/fuzz/$name.log" 2>&1; then
+			tail -40 "build/fuzz/$name.log"
+			echo "fuzz: $name found a failure; input saved in $artifacts"
+			rm -rf "$corpus"
+			exit 1
+		fi
+		execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "build/fuzz/$name.log" | grep -o '[0-9]*$' || echo "?")
+		echo "fuzz: $name ok, $execs inputs in ${fuzz_seconds}s"
+		rm -rf "$corpus"
+	done
+fi
+
+step "ctest (unit, fuzz replays, lab)"
+cd build/test
+ctest --output-on-failure -j "$jobs"
