@@ -71,6 +71,11 @@ int cn_link_decode(const uint8_t *buf, size_t len, struct cn_link_msg *m)
 	case CN_LINK_PONG:
 		m->nonce = cn_rd_u64be(&r);
 		break;
+	case CN_LINK_HAVE_LIST:
+		m->serial = cn_rd_u64be(&r);
+		break;
+	case CN_LINK_BYE:
+		break;
 	default:
 		return -CN_EFORMAT;
 	}
@@ -130,6 +135,11 @@ int cn_link_encode(const struct cn_link_msg *m, uint8_t *out, size_t cap, size_t
 	case CN_LINK_PING:
 	case CN_LINK_PONG:
 		cn_wr_u64be(&w, m->nonce);
+		break;
+	case CN_LINK_HAVE_LIST:
+		cn_wr_u64be(&w, m->serial);
+		break;
+	case CN_LINK_BYE:
 		break;
 	default:
 		return -CN_EINVAL;

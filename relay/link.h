@@ -23,6 +23,10 @@
  *   7 LIST_RESULT    relay->node  serial(u64be) | status(1, enum cn_link_list_status)
  *   8 PING           both         nonce(8)
  *   9 PONG           both         nonce(8)
+ *  10 HAVE_LIST      node->relay  serial(u64be): the peer list serial the node
+ *                                 holds; the relay sends its list if newer
+ *  11 BYE            node->relay  (empty): the node closes this link (UDP links
+ *                                 have no connection whose end says so)
  *
  * Keys are Ed25519 public keys, as in the peer list. Every body has an exact
  * or bounded length; trailing bytes are refused.
@@ -47,6 +51,8 @@ enum cn_link_type {
 	CN_LINK_LIST_RESULT = 7,
 	CN_LINK_PING = 8,
 	CN_LINK_PONG = 9,
+	CN_LINK_HAVE_LIST = 10,
+	CN_LINK_BYE = 11,
 };
 
 enum cn_link_list_status {

@@ -76,6 +76,8 @@ static void test_roundtrip_all_types(void **state)
 		.type = CN_LINK_LIST_RESULT, .serial = 77, .flag = CN_LINK_LIST_OLDER});
 	roundtrip(&(struct cn_link_msg){.type = CN_LINK_PING, .nonce = 0xdeadbeefcafef00d});
 	roundtrip(&(struct cn_link_msg){.type = CN_LINK_PONG, .nonce = 1});
+	roundtrip(&(struct cn_link_msg){.type = CN_LINK_HAVE_LIST, .serial = 42});
+	roundtrip(&(struct cn_link_msg){.type = CN_LINK_BYE});
 }
 
 static void test_encode_refusals(void **state)
@@ -126,7 +128,7 @@ static void test_decode_hostile(void **state)
 	assert_int_equal(cn_link_decode(buf, 0, &m), -CN_ESHORT);
 	/* Unknown types. */
 	for (int t = 0; t < 256; t++) {
-		if (t >= CN_LINK_SEND && t <= CN_LINK_PONG)
+		if (t >= CN_LINK_SEND && t <= CN_LINK_BYE)
 			continue;
 		buf[0] = (uint8_t)t;
 		assert_int_equal(cn_link_decode(buf, 40, &m), -CN_EFORMAT);

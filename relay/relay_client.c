@@ -1,0 +1,511 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Node side of a relay link; see relay_client.h.
+ */
+#include "relay/relay_client.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <sodium.h>
+
+#include "crypto/handshake.h"
+#include "crypto/session.h"
+#include "relay/link.h"
+
+enum {
+	TICK_MS = 1000,
+	KEEPALIVE_MS = 15000,
+	DEAD_MS = 45000,
+	UDP_DGRAM_MAX = 2048,
+};
+
+enum client_state {
+	CLIENT_CONNECTING, /* TCP connect in progress */
+	CLIENT_HANDSHAKE,  /* initiation sent, no session yet */
+	CLIENT_UP,
+	CLIENT_DOWN,
+};
+
+struct cn_relay_client {
+	struct event_base *base;
+	struct cn_relay_client_opts o;
+	struct cn_relay_client_cbs cbs;
+	void *arg;
+	enum client_state state;
+	struct cn_handshake_local local;
+	uint8_t relay_x[CN_KEY_LEN];
+	struct cn_handshake hs;
+	bool hs_pending;
+	uint64_t hs_sent_ms;
+	struct cn_session sess, prev; /* prev: the session before a rekey, receive only */
+	bool has_prev;
+	struct bufferevent *bev; /* TCP */
+	int fd;			 /* UDP */
+	struct event *udp_ev, *tick;
+	uint64_t last_tx_ms, last_rx_ms;
+	uint64_t ping_nonce, ping_sent_us, rtt_us;
+	bool in_callback, free_pending;
+	uint8_t out[CN_TCP_FRAME_HDR + CN_TCP_FRAME_MAX];
+	uint8_t in[CN_TCP_FRAME_MAX];
+};
+
+static uint64_t mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static uint64_t mono_ms(void)
+{
+	return mono_us() / 1000;
+}
+
+static void go_down(struct cn_relay_client *c, const char *why)
+{
+	if (c->state == CLIENT_DOWN)
+		return;
+	c->state = CLIENT_DOWN;
+	if (c->bev)
+		bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+	if (c->udp_ev)
+		event_del(c->udp_ev);
+	if (c->tick)
+		event_del(c->tick);
+	if (c->cbs.down)
+		c->cbs.down(c, c->arg, why);
+}
+
+/* Sends len bytes placed at c->out + CN_TCP_FRAME_HDR. */
+static int raw_send(struct cn_relay_client *c, size_t len)
+{
+	if (c->bev) {
+		cn_tcp_frame_header(len, c->out);
+		if (bufferevent_write(c->bev, c->out, CN_TCP_FRAME_HDR + len) != 0)
+			return -CN_EIO;
+	} else if (send(c->fd, c->out + CN_TCP_FRAME_HDR, len, MSG_DONTWAIT) < 0) {
+		return -CN_EIO;
+	}
+	c->last_tx_ms = mono_ms();
+	return 0;
+}
+
+static int send_initiation(struct cn_relay_client *c)
+{
+	uint8_t ts[CN_TAI64N_LEN];
+	struct timespec now;
+	uint32_t index;
+	int ret;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	cn_handshake_tai64n(ts, (uint64_t)now.tv_sec, (uint32_t)now.tv_nsec);
+	do {
+		index = randombytes_random();
+	} while (index == 0 || index == c->sess.local_index);
+	ret = cn_handshake_create_initiation(&c->hs, &c->local, c->relay_x, index, ts, NULL,
+					     c->out + CN_TCP_FRAME_HDR);
+	if (ret)
+		return ret;
+	c->hs_pending = true;
+	c->hs_sent_ms = mono_ms();
+	return raw_send(c, CN_HANDSHAKE_INITIATION_LEN);
+}
+
+int cn_relay_client_send(struct cn_relay_client *c, const struct cn_link_msg *m)
+{
+	uint8_t *body = c->out + CN_TCP_FRAME_HDR;
+	size_t pt_len = 0, len = 0;
+	int ret;
+
+	if (c->state != CLIENT_UP)
+		return -CN_ESTATE;
+	ret = cn_link_encode(m, body + CN_SESSION_HEADER_LEN,
+			     CN_TCP_FRAME_MAX - CN_SESSION_OVERHEAD, &pt_len);
+	if (ret)
+		return ret;
+	if (!c->bev && pt_len + CN_SESSION_OVERHEAD > UDP_DGRAM_MAX)
+		return -CN_ETOOBIG;
+	ret = cn_session_encrypt(&c->sess, mono_ms(), body + CN_SESSION_HEADER_LEN, pt_len, body,
+				 CN_TCP_FRAME_MAX, &len);
+	if (ret)
+		return ret;
+	ret = raw_send(c, len);
+	if (ret == 0 && !c->hs_pending && cn_session_should_rekey_on_send(&c->sess, mono_ms()))
+		(void)send_initiation(c);
+	return ret;
+}
+
+static int send_keepalive(struct cn_relay_client *c)
+{
+	uint8_t *body = c->out + CN_TCP_FRAME_HDR;
+	size_t len = 0;
+	int ret;
+
+	ret = cn_session_encrypt(&c->sess, mono_ms(), body + CN_SESSION_HEADER_LEN, 0, body,
+				 CN_TCP_FRAME_MAX, &len);
+	return ret ? ret : raw_send(c, len);
+}
+
+int cn_relay_client_send_packet(struct cn_relay_client *c, const uint8_t dst[static CN_KEY_LEN],
+				const uint8_t *packet, size_t len)
+{
+	struct cn_link_msg m = {.type = CN_LINK_SEND, .key = dst, .data = packet, .data_len = len};
+
+	return cn_relay_client_send(c, &m);
+}
+
+int cn_relay_client_publish(struct cn_relay_client *c, const uint8_t *list, size_t len,
+			    uint64_t serial)
+{
+	size_t off = 0;
+	int ret = 0;
+
+	if (len == 0 || len > UINT32_MAX)
+		return -CN_EINVAL;
+	while (off < len && ret == 0) {
+		size_t n = len - off > CN_LINK_CHUNK_DATA_MAX ? CN_LINK_CHUNK_DATA_MAX : len - off;
+		struct cn_link_msg m = {.type = CN_LINK_LIST_CHUNK,
+					.serial = serial,
+					.total = (uint32_t)len,
+					.offset = (uint32_t)off,
+					.data = list + off,
+					.data_len = n};
+
+		ret = cn_relay_client_send(c, &m);
+		off += n;
+	}
+	return ret;
+}
+
+int cn_relay_client_ping(struct cn_relay_client *c)
+{
+	struct cn_link_msg m = {.type = CN_LINK_PING};
+
+	c->ping_nonce = ((uint64_t)randombytes_random() << 32) | randombytes_random();
+	c->ping_sent_us = mono_us();
+	m.nonce = c->ping_nonce;
+	return cn_relay_client_send(c, &m);
+}
+
+bool cn_relay_client_is_up(const struct cn_relay_client *c)
+{
+	return c->state == CLIENT_UP;
+}
+
+uint64_t cn_relay_client_rtt_us(const struct cn_relay_client *c)
+{
+	return c->rtt_us;
+}
+
+static void became_up(struct cn_relay_client *c)
+{
+	struct cn_link_msg m;
+
+	c->state = CLIENT_UP;
+	/* The first packet confirms the session to the relay. */
+	if (c->o.held_serial) {
+		m = (struct cn_link_msg){.type = CN_LINK_HAVE_LIST, .serial = c->o.held_serial};
+		cn_relay_client_send(c, &m);
+	} else {
+		send_keepalive(c);
+	}
+	if (c->o.watch) {
+		m = (struct cn_link_msg){.type = CN_LINK_WATCH, .flag = 1};
+		cn_relay_client_send(c, &m);
+	}
+	if (c->cbs.up)
+		c->cbs.up(c, c->arg);
+}
+
+/* One message from the relay (a handshake response or data). */
+static void handle_packet(struct cn_relay_client *c, uint8_t *msg, size_t len)
+{
+	enum cn_msg_type type;
+	uint32_t index;
+	struct cn_session *s;
+	struct cn_link_msg m;
+	size_t pt_len = 0;
+	uint64_t now = mono_ms();
+
+	if (cn_handshake_classify(msg, len, &type, &index) != 0)
+		return;
+	if (type == CN_MSG_RESPONSE) {
+		struct cn_session fresh;
+
+		if (!c->hs_pending ||
+		    cn_handshake_consume_response(&c->hs, msg, len, now, &fresh) != 0)
+			return;
+		c->hs_pending = false;
+		if (c->sess.state != CN_SESSION_EMPTY) {
+			cn_session_wipe(&c->prev);
+			c->prev = c->sess;
+			c->has_prev = true;
+		}
+		c->sess = fresh;
+		cn_session_wipe(&fresh);
+		c->last_rx_ms = now;
+		if (c->state == CLIENT_HANDSHAKE)
+			became_up(c);
+		else
+			send_keepalive(c); /* confirm the rekeyed session */
+		return;
+	}
+	if (type != CN_MSG_DATA)
+		return;
+	s = index == c->sess.local_index		  ? &c->sess
+	    : c->has_prev && index == c->prev.local_index ? &c->prev
+							  : NULL;
+	if (!s || cn_session_decrypt(s, now, msg, len, msg + CN_SESSION_HEADER_LEN,
+				     len - CN_SESSION_HEADER_LEN, &pt_len) != 0)
+		return;
+	c->last_rx_ms = now;
+	if (pt_len == 0 || cn_link_decode(msg + CN_SESSION_HEADER_LEN, pt_len, &m) != 0)
+		return;
+	if (m.type == CN_LINK_PONG) {
+		if (m.nonce == c->ping_nonce && c->ping_sent_us) {
+			c->rtt_us = mono_us() - c->ping_sent_us;
+			c->ping_sent_us = 0;
+		}
+		return;
+	}
+	if (m.type == CN_LINK_PING) {
+		struct cn_link_msg pong = {.type = CN_LINK_PONG, .nonce = m.nonce};
+
+		cn_relay_client_send(c, &pong);
+		return;
+	}
+	if (c->cbs.msg)
+		c->cbs.msg(c, c->arg, &m);
+}
+
+static void tcp_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct cn_relay_client *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+
+	c->in_callback = true;
+	while (c->state != CLIENT_DOWN) {
+		size_t avail = evbuffer_get_length(in), msg_len, used;
+		const uint8_t *msg, *p;
+		int ret;
+
+		if (avail < CN_TCP_FRAME_HDR)
+			break;
+		p = evbuffer_pullup(in, CN_TCP_FRAME_HDR);
+		msg_len = ((size_t)p[0] << 8) | p[1];
+		if (avail < CN_TCP_FRAME_HDR + msg_len && msg_len != 0)
+			break;
+		p = evbuffer_pullup(in, (ssize_t)(CN_TCP_FRAME_HDR + msg_len));
+		ret = cn_tcp_frame_next(p, CN_TCP_FRAME_HDR + msg_len, CN_TCP_FRAME_MAX, &msg,
+					&msg_len, &used);
+		if (ret) {
+			go_down(c, "malformed frame from the relay");
+			break;
+		}
+		memcpy(c->in, msg, msg_len);
+		evbuffer_drain(in, used);
+		handle_packet(c, c->in, msg_len);
+	}
+	c->in_callback = false;
+	if (c->free_pending)
+		cn_relay_client_free(c);
+}
+
+static void tcp_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct cn_relay_client *c = arg;
+	char why[128];
+
+	(void)bev;
+	if (what & BEV_EVENT_CONNECTED) {
+		int one = 1;
+
+		setsockopt(bufferevent_getfd(c->bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		c->state = CLIENT_HANDSHAKE;
+		if (send_initiation(c))
+			go_down(c, "cannot start the handshake");
+		return;
+	}
+	if (what & BEV_EVENT_EOF) {
+		go_down(c, "connection closed by the relay");
+	} else if (what & BEV_EVENT_ERROR) {
+		snprintf(why, sizeof(why), "connection failed: %s",
+			 evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+		go_down(c, why);
+	}
+}
+
+static void udp_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct cn_relay_client *c = arg;
+
+	(void)what;
+	c->in_callback = true;
+	for (int i = 0; i < 64 && c->state != CLIENT_DOWN; i++) {
+		ssize_t n = recv(fd, c->in, UDP_DGRAM_MAX, MSG_DONTWAIT | MSG_TRUNC);
+
+		if (n < 0) {
+			if (errno == ECONNREFUSED)
+				go_down(c, "relay UDP port unreachable");
+			break;
+		}
+		if ((size_t)n > UDP_DGRAM_MAX)
+			continue;
+		handle_packet(c, c->in, (size_t)n);
+	}
+	c->in_callback = false;
+	if (c->free_pending)
+		cn_relay_client_free(c);
+}
+
+static void tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct cn_relay_client *c = arg;
+	uint64_t now = mono_ms();
+
+	(void)fd;
+	(void)what;
+	if (c->hs_pending && now - c->hs_sent_ms >= CN_SESSION_REKEY_TIMEOUT_MS) {
+		if (c->state == CLIENT_HANDSHAKE && now - c->hs_sent_ms > DEAD_MS) {
+			go_down(c, "no handshake response from the relay");
+			return;
+		}
+		/* Lost initiation or response: a fresh one (new timestamp). */
+		if (send_initiation(c))
+			go_down(c, "cannot start the handshake");
+		return;
+	}
+	if (c->state != CLIENT_UP)
+		return;
+	if (now - c->last_rx_ms > DEAD_MS) {
+		go_down(c, "relay stopped answering");
+		return;
+	}
+	if (c->has_prev && now - c->sess.created_ms > CN_SESSION_KEEPALIVE_TIMEOUT_MS) {
+		cn_session_wipe(&c->prev);
+		c->has_prev = false;
+	}
+	if (!c->hs_pending && (cn_session_should_rekey_on_send(&c->sess, now) ||
+			       cn_session_should_rekey_on_receive(&c->sess, now))) {
+		(void)send_initiation(c);
+		return;
+	}
+	if (now - c->last_tx_ms >= KEEPALIVE_MS)
+		cn_relay_client_ping(c);
+}
+
+struct cn_relay_client *cn_relay_client_new(struct event_base *base,
+					    const struct cn_relay_client_opts *o,
+					    const struct cn_relay_client_cbs *cbs, void *arg,
+					    struct cn_errbuf *e)
+{
+	struct cn_relay_client *c;
+	struct timeval tv = {TICK_MS / 1000, (TICK_MS % 1000) * 1000};
+	const struct sockaddr *sa = (const struct sockaddr *)&o->addr.ss;
+
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		cn_errbuf_set(e, "out of memory");
+		return NULL;
+	}
+	c->base = base;
+	c->o = *o;
+	c->cbs = *cbs;
+	c->arg = arg;
+	c->fd = -1;
+	c->last_rx_ms = c->last_tx_ms = mono_ms();
+	if (cn_key_ed_to_x(o->relay_key, c->relay_x) ||
+	    cn_handshake_local_init(&c->local, o->id, o->network)) {
+		cn_errbuf_set(e, "unusable relay key or network name");
+		goto fail;
+	}
+	c->tick = event_new(base, -1, EV_PERSIST, tick_cb, c);
+	if (!c->tick || event_add(c->tick, &tv)) {
+		cn_errbuf_set(e, "cannot start the link timer");
+		goto fail;
+	}
+	if (o->udp) {
+		int bufsz = 1 << 20;
+
+		c->fd = socket(sa->sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (c->fd < 0 || connect(c->fd, sa, o->addr.len) != 0) {
+			cn_errbuf_set(e, "udp: %s", strerror(errno));
+			goto fail;
+		}
+		setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &bufsz, sizeof(bufsz));
+		c->udp_ev = event_new(base, c->fd, EV_READ | EV_PERSIST, udp_read_cb, c);
+		if (!c->udp_ev || event_add(c->udp_ev, NULL)) {
+			cn_errbuf_set(e, "cannot watch the UDP socket");
+			goto fail;
+		}
+		c->state = CLIENT_HANDSHAKE;
+		if (send_initiation(c)) {
+			cn_errbuf_set(e, "udp: cannot send the handshake: %s", strerror(errno));
+			goto fail;
+		}
+		return c;
+	}
+	c->bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+	if (!c->bev) {
+		cn_errbuf_set(e, "out of memory");
+		goto fail;
+	}
+	bufferevent_setcb(c->bev, tcp_read_cb, NULL, tcp_event_cb, c);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	c->state = CLIENT_CONNECTING;
+	if (bufferevent_socket_connect(c->bev, sa, (int)o->addr.len) != 0) {
+		cn_errbuf_set(e, "tcp: cannot connect: %s", strerror(errno));
+		goto fail;
+	}
+	return c;
+fail:
+	cn_relay_client_free(c);
+	return NULL;
+}
+
+void cn_relay_client_free(struct cn_relay_client *c)
+{
+	if (!c)
+		return;
+	if (c->in_callback) {
+		/* Freed from one of its own callbacks: finish when it returns. */
+		if (c->state == CLIENT_UP && c->udp_ev) {
+			struct cn_link_msg bye = {.type = CN_LINK_BYE};
+
+			cn_relay_client_send(c, &bye);
+		}
+		c->free_pending = true;
+		c->state = CLIENT_DOWN;
+		return;
+	}
+	if (c->state == CLIENT_UP && c->udp_ev) {
+		/* UDP has no connection to close: say goodbye (best effort). */
+		struct cn_link_msg bye = {.type = CN_LINK_BYE};
+
+		cn_relay_client_send(c, &bye);
+	}
+	if (c->bev)
+		bufferevent_free(c->bev);
+	if (c->udp_ev)
+		event_free(c->udp_ev);
+	if (c->fd >= 0)
+		close(c->fd);
+	if (c->tick)
+		event_free(c->tick);
+	cn_handshake_wipe(&c->hs);
+	cn_session_wipe(&c->sess);
+	cn_session_wipe(&c->prev);
+	free(c);
+}

@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The node's side of a relay link (docs/RELAY.md): connects to one relay
+ * over TCP or UDP, runs the Noise IK handshake against the relay's pinned
+ * key, keeps the link alive and rekeys it, and carries link messages both
+ * ways. Used by cairn-node, by `cairn peers publish` and by the tests and
+ * benchmark. Runs on the caller's libevent loop.
+ *
+ * The client does not reconnect on its own: when the link goes down the
+ * `down` callback says why and the owner decides (backoff, another relay).
+ *
+ * Timers: handshake retry after CN_SESSION_REKEY_TIMEOUT_MS (a fresh
+ * initiation each time, so the relay's replay check never refuses it);
+ * a PING after KEEPALIVE_MS without sending; the link is declared dead after
+ * DEAD_MS without receiving anything; rekey when the session says so.
+ */
+#ifndef CN_RELAY_RELAY_CLIENT_H
+#define CN_RELAY_RELAY_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/addr.h"
+#include "common/err.h"
+#include "crypto/keys.h"
+
+struct event_base;
+struct cn_identity;
+struct cn_link_msg;
+struct cn_relay_client;
+
+struct cn_relay_client_cbs {
+	/* The link is authenticated and can carry messages. */
+	void (*up)(struct cn_relay_client *c, void *arg);
+	/* The link is gone (why: one line); the client must be freed. */
+	void (*down)(struct cn_relay_client *c, void *arg, const char *why);
+	/* A link message from the relay (PONGs are consumed internally). */
+	void (*msg)(struct cn_relay_client *c, void *arg, const struct cn_link_msg *m);
+};
+
+struct cn_relay_client_opts {
+	const struct cn_identity *id;  /* borrowed; must outlive the client */
+	const char *network;	       /* the peer list's network name */
+	uint8_t relay_key[CN_KEY_LEN]; /* the relay's Ed25519 key from the peer list */
+	struct cn_addr addr;	       /* where the relay listens */
+	bool udp;		       /* UDP link; TCP otherwise */
+	bool watch;		       /* ask for PRESENCE notices */
+	uint64_t held_serial;	       /* announce this list serial (0: do not) */
+};
+
+/* Starts connecting; NULL (and e says why) on immediate failure. */
+struct cn_relay_client *cn_relay_client_new(struct event_base *base,
+					    const struct cn_relay_client_opts *o,
+					    const struct cn_relay_client_cbs *cbs, void *arg,
+					    struct cn_errbuf *e);
+void cn_relay_client_free(struct cn_relay_client *c);
+
+/* Sends one link message: 0, -CN_ESTATE before `up`, or a send error. */
+int cn_relay_client_send(struct cn_relay_client *c, const struct cn_link_msg *m);
+/* SEND of an end-to-end packet to the peer with Ed25519 key dst. */
+int cn_relay_client_send_packet(struct cn_relay_client *c, const uint8_t dst[static CN_KEY_LEN],
+				const uint8_t *packet, size_t len);
+/* Uploads a signed peer list in chunks; the result arrives as LIST_RESULT. */
+int cn_relay_client_publish(struct cn_relay_client *c, const uint8_t *list, size_t len,
+			    uint64_t serial);
+
+bool cn_relay_client_is_up(const struct cn_relay_client *c);
+/* Round-trip time of the last answered PING in microseconds, 0 if none yet. */
+uint64_t cn_relay_client_rtt_us(const struct cn_relay_client *c);
+/* Sends a PING now (the RTT is updated when its PONG arrives). */
+int cn_relay_client_ping(struct cn_relay_client *c);
+
+#endif

@@ -1,0 +1,536 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cairn-relay on loopback, driven by the node-side relay client: two nodes
+ * exchange packets through the relay over TCP, over UDP and mixed; an
+ * unlisted key is refused; a removed key is disconnected when a new list
+ * arrives; an uploaded list reaches connected nodes; garbage, half frames
+ * and floods from one client leave the others' traffic flowing.
+ *
+ * Everything runs in one process and one libevent loop on 127.0.0.1.
+ * Every wait is bounded in time.
+ */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <event2/event.h>
+#include <netinet/in.h>
+#include <sodium.h>
+
+#include "common/addr.h"
+#include "common/file.h"
+#include "common/log.h"
+#include "crypto/keys.h"
+#include "crypto/peerlist.h"
+#include "relay/link.h"
+#include "relay/relay.h"
+#include "relay/relay_client.h"
+#include "relay/relay_config.h"
+
+struct node {
+	const char *name;
+	struct cn_identity *id;
+	struct cn_relay_client *c;
+	bool up, down;
+	char why[128];
+	unsigned int received, not_here, presence_here, presence_gone;
+	uint8_t last_src[CN_KEY_LEN];
+	uint8_t last_data[2048];
+	size_t last_len;
+	uint8_t *list; /* reassembled pushed list */
+	uint32_t list_total, list_got;
+	int list_result;
+};
+
+static struct event_base *base;
+static struct cn_relay *relay;
+static struct cn_relay_config cfg;
+static struct cn_identity *root_id, *relay_id;
+static struct node a = {.name = "a"}, b = {.name = "b"}, stranger = {.name = "stranger"};
+static char dir[64], list_path[128];
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Runs the loop until *flag (or the deadline); returns *flag. */
+static bool run_until(const bool *flag, unsigned int max_ms)
+{
+	uint64_t end = mono_ms() + max_ms;
+
+	while (!*flag && mono_ms() < end)
+		event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK), usleep(200);
+	return *flag;
+}
+
+static void run_for(unsigned int ms)
+{
+	bool never = false;
+
+	run_until(&never, ms);
+}
+
+static bool counter_reaches(const unsigned int *v, unsigned int want, unsigned int max_ms)
+{
+	uint64_t end = mono_ms() + max_ms;
+
+	while (*v < want && mono_ms() < end)
+		event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK), usleep(200);
+	return *v >= want;
+}
+
+static void on_up(struct cn_relay_client *c, void *arg)
+{
+	struct node *n = arg;
+
+	(void)c;
+	n->up = true;
+}
+
+static void on_down(struct cn_relay_client *c, void *arg, const char *why)
+{
+	struct node *n = arg;
+
+	(void)c;
+	n->down = true;
+	n->up = false;
+	snprintf(n->why, sizeof(n->why), "%s", why);
+}
+
+static void on_msg(struct cn_relay_client *c, void *arg, const struct cn_link_msg *m)
+{
+	struct node *n = arg;
+
+	(void)c;
+	switch (m->type) {
+	case CN_LINK_RECV:
+		n->received++;
+		memcpy(n->last_src, m->key, CN_KEY_LEN);
+		n->last_len = m->data_len < sizeof(n->last_data) ? m->data_len : 0;
+		memcpy(n->last_data, m->data, n->last_len);
+		break;
+	case CN_LINK_NOT_HERE:
+		n->not_here++;
+		break;
+	case CN_LINK_PRESENCE:
+		if (m->flag)
+			n->presence_here++;
+		else
+			n->presence_gone++;
+		break;
+	case CN_LINK_LIST_CHUNK:
+		if (m->offset == 0) {
+			free(n->list);
+			n->list = malloc(m->total);
+			n->list_total = m->total;
+			n->list_got = 0;
+		}
+		if (n->list && m->offset == n->list_got) {
+			memcpy(n->list + n->list_got, m->data, m->data_len);
+			n->list_got += (uint32_t)m->data_len;
+		}
+		break;
+	case CN_LINK_LIST_RESULT:
+		n->list_result = m->flag + 1;
+		break;
+	default:
+		break;
+	}
+}
+
+static const struct cn_relay_client_cbs cbs = {on_up, on_down, on_msg};
+
+static void connect_node(struct node *n, const struct cn_identity *id, bool udp, bool watch,
+			 uint64_t held_serial)
+{
+	struct cn_relay_client_opts o = {.id = id,
+					 .network = "test",
+					 .udp = udp,
+					 .watch = watch,
+					 .held_serial = held_serial};
+	struct cn_errbuf e = {{0}};
+	char addr[64];
+
+	cn_relay_client_free(n->c);
+	n->up = n->down = false;
+	n->received = n->not_here = 0;
+	memcpy(o.relay_key, relay_id->ed_pk, CN_KEY_LEN);
+	snprintf(addr, sizeof(addr), "127.0.0.1:%d",
+		 udp ? cn_relay_udp_port(relay) : cn_relay_tcp_port(relay));
+	assert_int_equal(cn_addr_parse(addr, &o.addr), 0);
+	n->c = cn_relay_client_new(base, &o, &cbs, n, &e);
+	assert_non_null(n->c);
+}
+
+/* Writes a signed list holding the peers given (names a, b) and the relay. */
+static void write_list(int64_t serial, bool with_b, char **text_out, size_t *len_out)
+{
+	struct cn_peerlist *pl = NULL;
+	struct cn_errbuf e = {{0}};
+	char *body = NULL, *text = NULL;
+	size_t body_len, len;
+
+	assert_int_equal(
+		cn_peerlist_new("test", "test.cairn", "10.99.0.0/24", "fd00:99::/64", &pl, &e), 0);
+	pl->serial = serial;
+	assert_int_equal(
+		cn_peerlist_add_relay(pl, "relay1", relay_id->ed_pk, "127.0.0.1", 443, 3478, &e),
+		0);
+	assert_int_equal(cn_peerlist_add_peer(pl, "a", a.id->ed_pk, NULL, 0, NULL, NULL, &e), 0);
+	if (with_b)
+		assert_int_equal(
+			cn_peerlist_add_peer(pl, "b", b.id->ed_pk, NULL, 0, NULL, NULL, &e), 0);
+	assert_int_equal(cn_peerlist_format(pl, &body, &body_len), 0);
+	assert_int_equal(
+		cn_peerlist_sign((const uint8_t *)body, body_len, root_id, &text, &len, &e), 0);
+	assert_int_equal(cn_file_write_atomic(list_path, text, len, 0644, &e), 0);
+	if (text_out) {
+		*text_out = text;
+		*len_out = len;
+	} else {
+		free(text);
+	}
+	free(body);
+	cn_peerlist_free(pl);
+}
+
+static int setup(void **state)
+{
+	char config[2048], key_path[128], root_text[CN_KEY_TEXT_LEN + 1];
+	struct cn_errbuf e = {{0}};
+
+	(void)state;
+	cn_log_set_level(getenv("CN_TEST_DEBUG") ? CN_LOG_DEBUG : CN_LOG_WARN);
+	snprintf(dir, sizeof(dir), "/tmp/cn_test_relay.XXXXXX");
+	if (!mkdtemp(dir))
+		return -1;
+	if (cn_identity_generate(&root_id) || cn_identity_generate(&relay_id) ||
+	    cn_identity_generate(&a.id) || cn_identity_generate(&b.id) ||
+	    cn_identity_generate(&stranger.id))
+		return -1;
+	snprintf(list_path, sizeof(list_path), "%s/peers.conf", dir);
+	write_list(1, true, NULL, NULL);
+	snprintf(key_path, sizeof(key_path), "%s/relay.key", dir);
+	if (cn_keyfile_write(key_path, relay_id, false, &e))
+		return -1;
+	cn_key_to_text(root_id->ed_pk, root_text);
+	snprintf(
+		config, sizeof(config),
+		"identity_key = \"%s\";\nroot_key = \"%s\";\npeer_list = \"%s\";\n"
+		"state_dir = \"%s/state\";\n"
+		"listen = { tcp = [\"127.0.0.1:0\"]; udp = [\"127.0.0.1:0\"];\n"
+		"  stun = [\"127.0.0.1:0\"]; metrics = \"127.0.0.1:0\"; };\n"
+		"limits = { frame_timeout = 1; handshake_rate = 1000; handshake_burst = 1000; };\n",
+		key_path, root_text, list_path, dir);
+	if (cn_relay_config_parse(config, &cfg, &e)) {
+		fprintf(stderr, "config: %s\n", e.msg);
+		return -1;
+	}
+	base = event_base_new();
+	relay = cn_relay_new(base, &cfg, &e);
+	if (!relay) {
+		fprintf(stderr, "relay: %s\n", e.msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char cmd[128];
+
+	(void)state;
+	cn_relay_client_free(a.c);
+	cn_relay_client_free(b.c);
+	cn_relay_client_free(stranger.c);
+	cn_relay_free(relay);
+	event_base_free(base);
+	cn_identity_free(root_id);
+	cn_identity_free(relay_id);
+	cn_identity_free(a.id);
+	cn_identity_free(b.id);
+	cn_identity_free(stranger.id);
+	free(a.list);
+	free(b.list);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	return system(cmd);
+}
+
+/*
+ * Sends from -> to until one arrives (at most 10 tries 300 ms apart): a
+ * client is up when it has the relay's response, the relay counts it once
+ * the client's first packet arrived, so the very first packet may still
+ * find the receiver not there, as on a real network.
+ */
+static void send_until_received(struct node *from, struct node *to, const uint8_t *pkt, size_t len)
+{
+	unsigned int before = to->received;
+
+	for (int i = 0; i < 10; i++) {
+		assert_int_equal(cn_relay_client_send_packet(from->c, to->id->ed_pk, pkt, len), 0);
+		if (counter_reaches(&to->received, before + 1, 300))
+			return;
+	}
+	fail_msg("%s never received from %s", to->name, from->name);
+}
+
+/* a -> b and b -> a through the relay; checks source key and bytes. */
+static void exchange(void)
+{
+	uint8_t pkt[1400];
+
+	for (size_t i = 0; i < sizeof(pkt); i++)
+		pkt[i] = (uint8_t)(i * 7);
+	send_until_received(&a, &b, pkt, sizeof(pkt));
+	assert_memory_equal(b.last_src, a.id->ed_pk, CN_KEY_LEN);
+	assert_int_equal(b.last_len, sizeof(pkt));
+	assert_memory_equal(b.last_data, pkt, sizeof(pkt));
+	send_until_received(&b, &a, pkt, 5);
+	assert_memory_equal(a.last_src, b.id->ed_pk, CN_KEY_LEN);
+	assert_int_equal(a.last_len, 5);
+}
+
+static void test_tcp(void **state)
+{
+	(void)state;
+	connect_node(&a, a.id, false, false, 0);
+	connect_node(&b, b.id, false, false, 0);
+	assert_true(run_until(&a.up, 3000));
+	assert_true(run_until(&b.up, 3000));
+	exchange();
+}
+
+static void test_udp(void **state)
+{
+	(void)state;
+	connect_node(&a, a.id, true, false, 0);
+	connect_node(&b, b.id, true, false, 0);
+	assert_true(run_until(&a.up, 3000));
+	assert_true(run_until(&b.up, 3000));
+	exchange();
+	/* The ping round trip works and measures something. */
+	assert_int_equal(cn_relay_client_ping(a.c), 0);
+	run_for(200);
+	assert_true(cn_relay_client_rtt_us(a.c) > 0);
+}
+
+static void test_mixed_and_not_here(void **state)
+{
+	uint8_t pkt[10] = {1};
+
+	(void)state;
+	connect_node(&a, a.id, true, false, 0);
+	connect_node(&b, b.id, false, false, 0);
+	assert_true(run_until(&a.up, 3000));
+	assert_true(run_until(&b.up, 3000));
+	exchange();
+	/* A key not connected (here: not even listed) gets NOT_HERE. */
+	assert_int_equal(cn_relay_client_send_packet(a.c, stranger.id->ed_pk, pkt, sizeof(pkt)), 0);
+	assert_true(counter_reaches(&a.not_here, 1, 3000));
+}
+
+static void test_unlisted_key_refused(void **state)
+{
+	const struct cn_relay_metrics *m = cn_relay_get_metrics(relay);
+	uint64_t before = m->handshake_fail_unknown;
+
+	(void)state;
+	connect_node(&stranger, stranger.id, false, false, 0);
+	run_until(&stranger.up, 1500);
+	assert_false(stranger.up);
+	assert_true(stranger.down); /* TCP: the relay closes the connection */
+	m = cn_relay_get_metrics(relay);
+	assert_true(m->handshake_fail_unknown > before);
+	cn_relay_client_free(stranger.c);
+	stranger.c = NULL;
+	connect_node(&stranger, stranger.id, true, false, 0);
+	run_until(&stranger.up, 1000);
+	assert_false(stranger.up);
+	cn_relay_client_free(stranger.c);
+	stranger.c = NULL;
+}
+
+static void test_garbage_and_stalls(void **state)
+{
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	int garbage, stall, udp;
+	uint8_t junk[4096];
+	unsigned int want;
+	const struct cn_relay_metrics *m;
+	uint64_t closed_before, stalled_before;
+
+	(void)state;
+	connect_node(&a, a.id, false, false, 0);
+	connect_node(&b, b.id, true, false, 0);
+	assert_true(run_until(&a.up, 3000));
+	assert_true(run_until(&b.up, 3000));
+	exchange();
+	m = cn_relay_get_metrics(relay);
+	closed_before = m->links_closed_garbage;
+	stalled_before = m->links_closed_stalled;
+
+	randombytes_buf(junk, sizeof(junk));
+	junk[0] = 0x01; /* a plausible length so it is not cut at the header */
+	sin.sin_port = htons((uint16_t)cn_relay_tcp_port(relay));
+	garbage = socket(AF_INET, SOCK_STREAM, 0);
+	stall = socket(AF_INET, SOCK_STREAM, 0);
+	udp = socket(AF_INET, SOCK_DGRAM, 0);
+	assert_int_equal(connect(garbage, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(connect(stall, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	/* Half a frame, then silence. */
+	assert_int_equal(write(stall, "\x00\x80\x01\x02", 4), 4);
+	sin.sin_port = htons((uint16_t)cn_relay_udp_port(relay));
+	/* Meanwhile traffic between a and b keeps flowing through floods. */
+	want = b.received;
+	for (int round = 0; round < 20; round++) {
+		uint8_t pkt[100];
+
+		(void)!send(garbage, junk, sizeof(junk), MSG_NOSIGNAL | MSG_DONTWAIT);
+		for (int i = 0; i < 50; i++) {
+			junk[0] = (uint8_t)(i % 5); /* types 0..4, all garbage */
+			sendto(udp, junk, 1 + (size_t)i * 20, 0, (struct sockaddr *)&sin,
+			       sizeof(sin));
+		}
+		memset(pkt, round, sizeof(pkt));
+		assert_int_equal(cn_relay_client_send_packet(a.c, b.id->ed_pk, pkt, sizeof(pkt)),
+				 0);
+		want++;
+		assert_true(counter_reaches(&b.received, want, 2000));
+		assert_int_equal(b.last_data[0], round);
+	}
+	/* The garbage connection was cut at once; the stalled one after the
+	 * frame timeout (1 s here). */
+	m = cn_relay_get_metrics(relay);
+	assert_true(m->links_closed_garbage > closed_before);
+	run_for(2500);
+	m = cn_relay_get_metrics(relay);
+	assert_true(m->links_closed_stalled > stalled_before);
+	assert_true(m->drop_bad_packet > 0);
+	/* And the good links are still up and working. */
+	assert_true(a.up && b.up);
+	exchange();
+	close(garbage);
+	close(stall);
+	close(udp);
+}
+
+static void test_removed_key_disconnected(void **state)
+{
+	(void)state;
+	connect_node(&a, a.id, false, false, 0);
+	connect_node(&b, b.id, false, false, 0);
+	assert_true(run_until(&a.up, 3000));
+	assert_true(run_until(&b.up, 3000));
+	write_list(2, false, NULL, NULL);
+	assert_int_equal(cn_relay_reload(relay), 0);
+	assert_true(run_until(&b.down, 3000));
+	assert_true(a.up);
+	/* b cannot come back, a still can talk to the relay. */
+	connect_node(&b, b.id, false, false, 0);
+	run_until(&b.up, 1000);
+	assert_false(b.up);
+	/* Restore b for the tests that follow. */
+	write_list(3, true, NULL, NULL);
+	assert_int_equal(cn_relay_reload(relay), 0);
+}
+
+static void test_publish_and_push(void **state)
+{
+	struct node admin = {.name = "admin"};
+	char *text = NULL;
+	size_t len = 0;
+	const struct cn_relay_metrics *m;
+
+	(void)state;
+	/* a holds serial 3 and watches; b announces an old serial. */
+	connect_node(&a, a.id, false, true, 3);
+	connect_node(&b, b.id, true, true, 1);
+	assert_true(run_until(&a.up, 3000));
+	assert_true(run_until(&b.up, 3000));
+	/* b is behind: it gets serial 3 at once. */
+	run_for(300);
+	assert_int_equal(b.list_got, b.list_total);
+	assert_non_null(b.list);
+	assert_non_null(strstr((char *)b.list, "serial = 3"));
+	/* The root uploads serial 4 over an admin link; everyone gets it. */
+	write_list(4, true, &text, &len);
+	connect_node(&admin, root_id, false, false, 0);
+	assert_true(run_until(&admin.up, 3000));
+	assert_int_equal(cn_relay_client_publish(admin.c, (const uint8_t *)text, len, 4), 0);
+	run_for(500);
+	assert_int_equal(admin.list_result, CN_LINK_LIST_ACCEPTED + 1);
+	assert_int_equal(a.list_total, len);
+	assert_int_equal(a.list_got, len);
+	assert_memory_equal(a.list, text, len);
+	m = cn_relay_get_metrics(relay);
+	assert_int_equal(m->list_serial, 4);
+	/* The same list again: current; an older one: refused as rollback. */
+	admin.list_result = 0;
+	assert_int_equal(cn_relay_client_publish(admin.c, (const uint8_t *)text, len, 4), 0);
+	run_for(300);
+	assert_int_equal(admin.list_result, CN_LINK_LIST_CURRENT + 1);
+	free(text);
+	write_list(2, true, &text, &len);
+	admin.list_result = 0;
+	assert_int_equal(cn_relay_client_publish(admin.c, (const uint8_t *)text, len, 2), 0);
+	run_for(300);
+	assert_int_equal(admin.list_result, CN_LINK_LIST_OLDER + 1);
+	/* A tampered list is refused and changes nothing. */
+	text[len / 2] ^= 1;
+	admin.list_result = 0;
+	assert_int_equal(cn_relay_client_publish(admin.c, (const uint8_t *)text, len, 5), 0);
+	run_for(300);
+	assert_int_equal(admin.list_result, CN_LINK_LIST_INVALID + 1);
+	assert_int_equal(cn_relay_get_metrics(relay)->list_serial, 4);
+	free(text);
+	/* Presence: a watches; b leaving is announced. */
+	cn_relay_client_free(b.c);
+	b.c = NULL;
+	connect_node(&b, b.id, false, false, 0);
+	assert_true(run_until(&b.up, 3000));
+	assert_true(counter_reaches(&a.presence_here, 1, 2000));
+	cn_relay_client_free(b.c);
+	b.c = NULL;
+	assert_true(counter_reaches(&a.presence_gone, 1, 2000));
+	cn_relay_client_free(admin.c);
+	/* The adopted list was kept in the state directory. */
+	{
+		char path[160];
+		struct stat st;
+
+		snprintf(path, sizeof(path), "%s/state/peers.conf", dir);
+		assert_int_equal(stat(path, &st), 0);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_tcp),
+		cmocka_unit_test(test_udp),
+		cmocka_unit_test(test_mixed_and_not_here),
+		cmocka_unit_test(test_unlisted_key_refused),
+		cmocka_unit_test(test_garbage_and_stalls),
+		cmocka_unit_test(test_removed_key_disconnected),
+		cmocka_unit_test(test_publish_and_push),
+	};
+
+	if (sodium_init() < 0)
+		return 1;
+	signal(SIGPIPE, SIG_IGN); /* as cairn-relay and cairn-node do */
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
