@@ -8,6 +8,7 @@
 #define CN_NODE_CLI_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 
 enum {
 	CN_EXIT_OK = 0,
@@ -24,5 +25,8 @@ int cn_cli_keygen(int argc, char **argv);
 int cn_cli_pubkey(int argc, char **argv);
 int cn_cli_network(int argc, char **argv);
 int cn_cli_peers(int argc, char **argv);
+/* cairn peers publish (cli_publish.c). */
+int cn_cli_publish(const char *list, const char *relay, const char *key, const char *address,
+		   bool udp, int nargs);
 
 #endif

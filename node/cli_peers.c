@@ -46,6 +46,10 @@ struct peers_opts {
 	bool no_expiry;
 	bool json;
 	int64_t held_serial;
+	const char *relay;   /* publish: relay name in the list */
+	const char *key;     /* publish: identity to authenticate with */
+	const char *address; /* publish: HOST:PORT instead of the list's */
+	bool udp;	     /* publish over UDP */
 };
 
 static const char network_usage[] =
@@ -82,6 +86,10 @@ static const char peers_usage[] =
 	"  show [--json] [--root KEY]\n"
 	"      print the list; with a root key (or root.pub beside the list) the\n"
 	"      signature is checked too\n"
+	"  publish --relay NAME [--key FILE] [--udp] [--address HOST:PORT]\n"
+	"      upload the signed list to a relay of the list, which checks it and\n"
+	"      pushes it to every connected node; authenticates with FILE (default\n"
+	"      root.key beside the list; any key in the list works too)\n"
 	"\n"
 	"Common options:\n"
 	"  -l, --list FILE   the peer list (default peers.conf)\n"
@@ -326,6 +334,10 @@ static int peers_parse_opts(const char *cmd, int argc, char **argv, struct peers
 		{"no-expiry", no_argument, NULL, 'X'},
 		{"held-serial", required_argument, NULL, 'S'},
 		{"json", no_argument, NULL, 'j'},
+		{"relay", required_argument, NULL, 'r'},
+		{"key", required_argument, NULL, 'k'},
+		{"udp", no_argument, NULL, 'U'},
+		{"address", required_argument, NULL, 'a'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -379,6 +391,18 @@ static int peers_parse_opts(const char *cmd, int argc, char **argv, struct peers
 			break;
 		case 'j':
 			o->json = true;
+			break;
+		case 'r':
+			o->relay = optarg;
+			break;
+		case 'k':
+			o->key = optarg;
+			break;
+		case 'U':
+			o->udp = true;
+			break;
+		case 'a':
+			o->address = optarg;
 			break;
 		case 'h':
 			fputs(peers_usage, stdout);
@@ -780,5 +804,7 @@ int cn_cli_peers(int argc, char **argv)
 		return cmd_verify(&o, argc);
 	if (strcmp(sub, "show") == 0)
 		return cmd_show(&o, argc);
+	if (strcmp(sub, "publish") == 0)
+		return cn_cli_publish(o.list, o.relay, o.key, o.address, o.udp, argc);
 	return cn_cli_usage_error("peers", "unknown subcommand '%s'", sub);
 }

@@ -111,6 +111,14 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	cn_log_set_level(level);
+	if (check) {
+		if (cn_relay_check(&cfg, &e)) {
+			cn_log_err("%s", e.msg);
+			return 1;
+		}
+		printf("%s: configuration, key and peer list are valid\n", config_path);
+		return 0;
+	}
 	signal(SIGPIPE, SIG_IGN);
 	base = event_base_new();
 	if (!base) {
@@ -120,11 +128,6 @@ int main(int argc, char **argv)
 	relay = cn_relay_new(base, &cfg, &e);
 	if (!relay) {
 		cn_log_err("%s", e.msg);
-		goto out;
-	}
-	if (check) {
-		printf("configuration and peer list are valid\n");
-		ret = 0;
 		goto out;
 	}
 	sc.base = base;

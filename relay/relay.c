@@ -57,10 +57,10 @@
 #include "crypto/keys.h"
 #include "crypto/peerlist.h"
 #include "crypto/session.h"
+#include "nat/stun.h"
 #include "relay/link.h"
 #include "relay/ratelimit.h"
 #include "relay/relay_config.h"
-#include "relay/stun.h"
 
 enum {
 	SWEEP_MS = 1000,
@@ -1028,7 +1028,12 @@ static void udp_packet(struct relay_udp *u, uint8_t *buf, size_t len, const stru
 	uint32_t index;
 	struct relay_link *l;
 
-	if (u->stun_only || cn_stun_is_stun(buf, len)) {
+	/*
+	 * STUN shares the link port: RFC 8489 requests carry the cookie, and
+	 * libnice's requests (no cookie) and every other Binding Request start
+	 * with 0x00, a byte no link message starts with (types 1, 2, 4).
+	 */
+	if (u->stun_only || cn_stun_is_stun(buf, len) || (len > 0 && buf[0] == 0x00)) {
 		stun_answer(r, u->fd, buf, len, sa, salen);
 		return;
 	}
@@ -1286,11 +1291,11 @@ static int read_initial_list(struct cn_relay *r, struct cn_errbuf *e)
 	return 0;
 }
 
-struct cn_relay *cn_relay_new(struct event_base *base, const struct cn_relay_config *cfg,
-			      struct cn_errbuf *e)
+/* Everything but the sockets: identity, root key, state directory, list. */
+static struct cn_relay *relay_load(struct event_base *base, const struct cn_relay_config *cfg,
+				   struct cn_errbuf *e)
 {
 	struct cn_relay *r;
-	struct timeval tv = {SWEEP_MS / 1000, (SWEEP_MS % 1000) * 1000};
 	uint8_t root_x[CN_KEY_LEN];
 
 	r = calloc(1, sizeof(*r));
@@ -1326,6 +1331,31 @@ struct cn_relay *cn_relay_new(struct event_base *base, const struct cn_relay_con
 			    "will not find it",
 			    fpr);
 	}
+	return r;
+fail:
+	cn_relay_free(r);
+	return NULL;
+}
+
+int cn_relay_check(const struct cn_relay_config *cfg, struct cn_errbuf *e)
+{
+	struct cn_relay *r = relay_load(NULL, cfg, e);
+
+	if (!r)
+		return -CN_EINVAL;
+	cn_relay_free(r);
+	return 0;
+}
+
+struct cn_relay *cn_relay_new(struct event_base *base, const struct cn_relay_config *cfg,
+			      struct cn_errbuf *e)
+{
+	struct cn_relay *r;
+	struct timeval tv = {SWEEP_MS / 1000, (SWEEP_MS % 1000) * 1000};
+
+	r = relay_load(base, cfg, e);
+	if (!r)
+		return NULL;
 	r->nslots = cfg->limits.max_connections;
 	r->slots = calloc(r->nslots, sizeof(*r->slots));
 	r->free_slots = calloc(r->nslots, sizeof(*r->free_slots));

@@ -43,6 +43,11 @@ struct cn_relay_metrics {
  */
 struct cn_relay *cn_relay_new(struct event_base *base, const struct cn_relay_config *cfg,
 			      struct cn_errbuf *e);
+/*
+ * What --check does: reads the identity key and the peer list exactly as
+ * cn_relay_new would, binds nothing. 0, or an error with e saying why.
+ */
+int cn_relay_check(const struct cn_relay_config *cfg, struct cn_errbuf *e);
 /* Closes every link and socket and frees everything; NULL is a no-op. */
 void cn_relay_free(struct cn_relay *r);
 
