@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include <event2/event.h>
 #include <sodium.h>
@@ -37,6 +38,30 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
 	(void)what;
 	cn_log_info("SIGHUP: re-reading the peer list");
 	cn_relay_reload(arg);
+}
+
+/*
+ * One descriptor per TCP link plus a few: raise the soft limit (and, as
+ * root, the hard one) so max_connections is reachable.
+ */
+static void raise_fd_limit(uint32_t max_connections)
+{
+	struct rlimit rl;
+	rlim_t want = (rlim_t)max_connections + 64;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
+		return;
+	if (rl.rlim_max < want) {
+		struct rlimit up = {want, want};
+
+		if (setrlimit(RLIMIT_NOFILE, &up) == 0)
+			return;
+	}
+	rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
+	setrlimit(RLIMIT_NOFILE, &rl);
+	if (rl.rlim_cur < want)
+		cn_log_warn("open file limit %lu is below max_connections %u",
+			    (unsigned long)rl.rlim_cur, max_connections);
 }
 
 struct sigctx {
@@ -120,6 +145,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	raise_fd_limit(cfg.limits.max_connections);
 	base = event_base_new();
 	if (!base) {
 		cn_log_err("cannot create the event loop");

@@ -112,6 +112,14 @@ struct relay_link {
 	uint32_t upload_total, upload_got;
 	uint64_t upload_serial, upload_started_ms;
 	TAILQ_ENTRY(relay_link) entry;
+	/*
+	 * Backpressure between TCP links: a TCP link whose packets go to a
+	 * TCP link with a full output queue stops being read (it waits on
+	 * that link) until the queue drains below a quarter of the cap.
+	 */
+	struct relay_link *waiting_on;
+	TAILQ_HEAD(, relay_link) waiters;
+	TAILQ_ENTRY(relay_link) wait_entry;
 };
 TAILQ_HEAD(link_list, relay_link);
 
@@ -404,6 +412,7 @@ static struct relay_link *link_new(struct cn_relay *r, enum link_kind kind,
 		l->index = (gen << INDEX_SLOT_BITS) | slot;
 	} while (l->index == 0);
 	r->slots[slot] = l;
+	TAILQ_INIT(&l->waiters);
 	l->r = r;
 	l->kind = kind;
 	l->state = LINK_NEW;
@@ -428,6 +437,18 @@ static struct relay_link *link_by_index(struct cn_relay *r, uint32_t index)
 	return l && l->index == index ? l : NULL;
 }
 
+/* Lets every link paused on l read again. */
+static void release_waiters(struct relay_link *l)
+{
+	struct relay_link *w;
+
+	while ((w = TAILQ_FIRST(&l->waiters)) != NULL) {
+		TAILQ_REMOVE(&l->waiters, w, wait_entry);
+		w->waiting_on = NULL;
+		bufferevent_enable(w->bev, EV_READ);
+	}
+}
+
 /* Closes and frees l; why (may be NULL) is logged at info level. */
 static void link_close(struct relay_link *l, const char *why)
 {
@@ -446,6 +467,9 @@ static void link_close(struct relay_link *l, const char *why)
 		if (was_up && !p->admin && !p->tcp && !p->udp && !r->closing)
 			presence_broadcast(r, p->key, false);
 	}
+	release_waiters(l);
+	if (l->waiting_on)
+		TAILQ_REMOVE(&l->waiting_on->waiters, l, wait_entry);
 	if (l->bev)
 		bufferevent_free(l->bev);
 	if (l->upload) {
@@ -634,6 +658,14 @@ static void handle_send(struct relay_link *l, const struct cn_link_msg *m)
 		r->m.packets_not_here++;
 		link_send(l, &nh, false);
 		return;
+	}
+	if (out->kind == LINK_TCP && l->kind == LINK_TCP && !l->waiting_on &&
+	    evbuffer_get_length(bufferevent_get_output(out->bev)) > r->cfg.limits.max_buffered / 2) {
+		/* out is falling behind: stop reading from l until it catches up. */
+		bufferevent_disable(l->bev, EV_READ);
+		l->waiting_on = out;
+		TAILQ_INSERT_TAIL(&out->waiters, l, wait_entry);
+		r->m.backpressure_pauses++;
 	}
 	if (link_send(out, &recv, false) != 0) {
 		/* That link could not take it at once: try the other one. */
@@ -931,6 +963,13 @@ static void tcp_read_cb(struct bufferevent *bev, void *arg)
 	}
 }
 
+/* The output queue drained below the low watermark. */
+static void tcp_write_cb(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	release_waiters(arg);
+}
+
 static void tcp_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct relay_link *l = arg;
@@ -970,7 +1009,8 @@ static void tcp_accept_cb(struct evconnlistener *lis, evutil_socket_t fd, struct
 		return;
 	}
 	r->m.tcp_accepted++;
-	bufferevent_setcb(l->bev, tcp_read_cb, NULL, tcp_event_cb, l);
+	bufferevent_setcb(l->bev, tcp_read_cb, tcp_write_cb, tcp_event_cb, l);
+	bufferevent_setwatermark(l->bev, EV_WRITE, r->cfg.limits.max_buffered / 4, 0);
 	bufferevent_enable(l->bev, EV_READ | EV_WRITE);
 }
 
@@ -1181,6 +1221,8 @@ static void http_metrics(struct evhttp_request *req, void *arg)
 		m->handshake_fail_replay, m->handshake_ratelimited, m->handshake_pending_full);
 	C("packets_forwarded_total", "Packets forwarded between nodes.", m->packets_forwarded);
 	C("bytes_forwarded_total", "Payload bytes forwarded between nodes.", m->bytes_forwarded);
+	C("backpressure_pauses_total", "Times a TCP link was paused for a slow receiver.",
+	  m->backpressure_pauses);
 	C("not_here_total", "Packets for peers without a link (answered NOT_HERE).",
 	  m->packets_not_here);
 	evbuffer_add_printf(b, "# HELP cairn_relay_drops_total Packets dropped, by reason.\n"
