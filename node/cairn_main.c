@@ -27,6 +27,12 @@ static const char usage[] =
 	"  peers verify                   check a peer list's signature and contents\n"
 	"  peers show                     print a peer list as a table or JSON\n"
 	"\n"
+	"  peers publish --relay NAME     upload the signed list to a relay\n"
+	"\n"
+	"On a node (talks to the local cairn-node):\n"
+	"  status [--json]                peers, paths, endpoints, RTT, traffic\n"
+	"  ping NAME                      probe a peer; each reply names its path\n"
+	"\n"
 	"Run 'cairn <command> --help' for the options of each command.\n";
 
 int main(int argc, char **argv)
@@ -58,6 +64,10 @@ int main(int argc, char **argv)
 		return cn_cli_network(argc - 1, argv + 1);
 	if (strcmp(cmd, "peers") == 0)
 		return cn_cli_peers(argc - 1, argv + 1);
+	if (strcmp(cmd, "status") == 0)
+		return cn_cli_status(argc - 1, argv + 1);
+	if (strcmp(cmd, "ping") == 0)
+		return cn_cli_ping(argc - 1, argv + 1);
 	fprintf(stderr, "cairn: unknown command '%s'; run 'cairn --help'\n", cmd);
 	return CN_EXIT_USAGE;
 }

@@ -25,6 +25,9 @@ int cn_cli_keygen(int argc, char **argv);
 int cn_cli_pubkey(int argc, char **argv);
 int cn_cli_network(int argc, char **argv);
 int cn_cli_peers(int argc, char **argv);
+/* cairn status, cairn ping (cli_status.c): ask the local node. */
+int cn_cli_status(int argc, char **argv);
+int cn_cli_ping(int argc, char **argv);
 /* cairn peers publish (cli_publish.c). */
 int cn_cli_publish(const char *list, const char *relay, const char *key, const char *address,
 		   bool udp, int nargs);

@@ -37,7 +37,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -53,6 +52,7 @@
 #include "common/addr.h"
 #include "common/file.h"
 #include "common/log.h"
+#include "common/queue_compat.h"
 #include "crypto/handshake.h"
 #include "crypto/keys.h"
 #include "crypto/peerlist.h"
@@ -177,12 +177,6 @@ struct cn_relay {
 };
 
 #define SLOT_MASK ((1u << INDEX_SLOT_BITS) - 1)
-
-#ifndef TAILQ_FOREACH_SAFE /* glibc's sys/queue.h lacks it */
-#define TAILQ_FOREACH_SAFE(var, head, field, tvar)                                     \
-	for ((var) = TAILQ_FIRST(head); (var) && ((tvar) = TAILQ_NEXT(var, field), 1); \
-	     (var) = (tvar))
-#endif
 
 static uint64_t now_ms(void)
 {
@@ -660,7 +654,8 @@ static void handle_send(struct relay_link *l, const struct cn_link_msg *m)
 		return;
 	}
 	if (out->kind == LINK_TCP && l->kind == LINK_TCP && !l->waiting_on &&
-	    evbuffer_get_length(bufferevent_get_output(out->bev)) > r->cfg.limits.max_buffered / 2) {
+	    evbuffer_get_length(bufferevent_get_output(out->bev)) >
+		    r->cfg.limits.max_buffered / 2) {
 		/* out is falling behind: stop reading from l until it catches up. */
 		bufferevent_disable(l->bev, EV_READ);
 		l->waiting_on = out;

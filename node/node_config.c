@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Parses and validates cairn-node's configuration with libconfig.
+ */
+#include "node/node_config.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common/cfg.h"
+
+void cn_node_config_defaults(struct cn_node_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->state_dir, sizeof(c->state_dir), "/var/lib/cairn");
+	snprintf(c->control_socket, sizeof(c->control_socket), "/run/cairn/node.sock");
+	snprintf(c->log_level, sizeof(c->log_level), "info");
+	snprintf(c->tun_name, sizeof(c->tun_name), "cairn0");
+	c->mtu = 1380;
+	c->relay_transport = CN_RELAY_AUTO;
+	c->ice = true;
+}
+
+static bool ip_literal(const char *s)
+{
+	uint8_t buf[16];
+
+	return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
+}
+
+static int read_ice(const config_setting_t *ice, struct cn_node_config *c, struct cn_errbuf *e)
+{
+	static const char *const names[] = {"enabled", "interfaces", "turn", NULL};
+	static const char *const turn_names[] = {"host", "port", "username", "password", NULL};
+	const config_setting_t *ifs, *turn;
+	int n;
+
+	if (!config_setting_is_group(ice)) {
+		cn_errbuf_set(e, "line %d: 'ice' must be a group", config_setting_source_line(ice));
+		return -CN_EFORMAT;
+	}
+	if (cn_cfg_check_members(ice, names, "ice.", e) || cn_cfg_bool(ice, "enabled", &c->ice, e))
+		return -CN_EFORMAT;
+	ifs = config_setting_get_member(ice, "interfaces");
+	if (ifs) {
+		n = config_setting_is_array(ifs) ? config_setting_length(ifs) : -1;
+		if (n < 0 || n > CN_NODE_MAX_IFADDRS) {
+			cn_errbuf_set(e,
+				      "line %d: 'ice.interfaces' must be an array of at most %d "
+				      "addresses",
+				      config_setting_source_line(ifs), CN_NODE_MAX_IFADDRS);
+			return -CN_EFORMAT;
+		}
+		for (int i = 0; i < n; i++) {
+			const char *v = config_setting_get_string_elem(ifs, i);
+
+			if (!v || !ip_literal(v)) {
+				cn_errbuf_set(e,
+					      "line %d: 'ice.interfaces': '%s' is not an address",
+					      config_setting_source_line(ifs), v ? v : "?");
+				return -CN_EFORMAT;
+			}
+			snprintf(c->ice_ifaddrs[i], sizeof(c->ice_ifaddrs[i]), "%s", v);
+		}
+		c->nice_ifaddrs = (unsigned int)n;
+	}
+	turn = config_setting_get_member(ice, "turn");
+	if (!turn)
+		return 0;
+	n = config_setting_is_list(turn) ? config_setting_length(turn) : -1;
+	if (n < 0 || n > CN_NODE_MAX_TURN) {
+		cn_errbuf_set(e, "line %d: 'ice.turn' must be a list of at most %d groups",
+			      config_setting_source_line(turn), CN_NODE_MAX_TURN);
+		return -CN_EFORMAT;
+	}
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *t = config_setting_get_elem(turn, (unsigned int)i);
+		struct cn_node_turn *nt = &c->turn[i];
+		uint32_t port = 3478;
+
+		if (!config_setting_is_group(t)) {
+			cn_errbuf_set(e, "line %d: 'ice.turn' entries must be groups",
+				      config_setting_source_line(t));
+			return -CN_EFORMAT;
+		}
+		if (cn_cfg_check_members(t, turn_names, "ice.turn.", e) ||
+		    cn_cfg_string(t, "host", true, nt->host, sizeof(nt->host), e) ||
+		    cn_cfg_uint(t, "port", 1, 65535, &port, e) ||
+		    cn_cfg_string(t, "username", false, nt->username, sizeof(nt->username), e) ||
+		    cn_cfg_string(t, "password", false, nt->password, sizeof(nt->password), e))
+			return -CN_EFORMAT;
+		if (!ip_literal(nt->host)) {
+			cn_errbuf_set(e, "line %d: 'ice.turn.host' must be an IP address",
+				      config_setting_source_line(t));
+			return -CN_EFORMAT;
+		}
+		nt->port = (uint16_t)port;
+	}
+	c->nturn = (unsigned int)n;
+	return 0;
+}
+
+static int from_config(const config_t *cfg, struct cn_node_config *c, struct cn_errbuf *e)
+{
+	static const char *const top[] = {
+		"identity_key", "root_key", "peer_list", "state_dir", "control_socket",
+		"log_level",	"tun",	    "relays",	 "ice",	      NULL};
+	static const char *const tun_names[] = {"name", "mtu", NULL};
+	static const char *const relay_names[] = {"transport", NULL};
+	const config_setting_t *root = config_root_setting(cfg), *g;
+	char root_text[CN_KEY_TEXT_LEN + 8] = "", transport[16] = "auto";
+
+	if (cn_cfg_check_members(root, top, "", e) ||
+	    cn_cfg_string(root, "identity_key", true, c->identity_key, sizeof(c->identity_key),
+			  e) ||
+	    cn_cfg_string(root, "root_key", true, root_text, sizeof(root_text), e) ||
+	    cn_cfg_string(root, "peer_list", true, c->peer_list, sizeof(c->peer_list), e) ||
+	    cn_cfg_string(root, "state_dir", false, c->state_dir, sizeof(c->state_dir), e) ||
+	    cn_cfg_string(root, "control_socket", false, c->control_socket,
+			  sizeof(c->control_socket), e) ||
+	    cn_cfg_string(root, "log_level", false, c->log_level, sizeof(c->log_level), e))
+		return -CN_EFORMAT;
+	if (cn_key_from_text(root_text, strlen(root_text), c->root_key)) {
+		cn_errbuf_set(e, "'root_key' is not a public key (44 characters of base64)");
+		return -CN_EFORMAT;
+	}
+	if (!cn_cfg_log_level_valid(c->log_level)) {
+		cn_errbuf_set(e, "'log_level' must be err, warn, info or debug");
+		return -CN_EFORMAT;
+	}
+	g = config_setting_get_member(root, "tun");
+	if (g && (!config_setting_is_group(g) || cn_cfg_check_members(g, tun_names, "tun.", e) ||
+		  cn_cfg_string(g, "name", false, c->tun_name, sizeof(c->tun_name), e) ||
+		  cn_cfg_uint(g, "mtu", 1280, 9000, &c->mtu, e))) {
+		if (!e->msg[0])
+			cn_errbuf_set(e, "'tun' must be a group");
+		return -CN_EFORMAT;
+	}
+	g = config_setting_get_member(root, "relays");
+	if (g &&
+	    (!config_setting_is_group(g) || cn_cfg_check_members(g, relay_names, "relays.", e) ||
+	     cn_cfg_string(g, "transport", false, transport, sizeof(transport), e))) {
+		if (!e->msg[0])
+			cn_errbuf_set(e, "'relays' must be a group");
+		return -CN_EFORMAT;
+	}
+	if (!strcmp(transport, "auto")) {
+		c->relay_transport = CN_RELAY_AUTO;
+	} else if (!strcmp(transport, "udp")) {
+		c->relay_transport = CN_RELAY_UDP;
+	} else if (!strcmp(transport, "tcp")) {
+		c->relay_transport = CN_RELAY_TCP;
+	} else {
+		cn_errbuf_set(e, "'relays.transport' must be auto, udp or tcp");
+		return -CN_EFORMAT;
+	}
+	g = config_setting_get_member(root, "ice");
+	if (g && read_ice(g, c, e))
+		return -CN_EFORMAT;
+	return 0;
+}
+
+int cn_node_config_parse(const char *text, struct cn_node_config *c, struct cn_errbuf *e)
+{
+	config_t cfg;
+	int ret;
+
+	cn_node_config_defaults(c);
+	ret = cn_cfg_read_string(text, &cfg, e);
+	if (ret)
+		return ret;
+	ret = from_config(&cfg, c, e);
+	config_destroy(&cfg);
+	return ret;
+}
+
+int cn_node_config_load(const char *path, struct cn_node_config *c, struct cn_errbuf *e)
+{
+	struct cn_errbuf inner = {{0}};
+	config_t cfg;
+	int ret;
+
+	cn_node_config_defaults(c);
+	ret = cn_cfg_read_file(path, &cfg, e);
+	if (ret)
+		return ret;
+	ret = from_config(&cfg, c, &inner);
+	config_destroy(&cfg);
+	if (ret)
+		cn_errbuf_set(e, "%s: %s", path, inner.msg);
+	return ret;
+}

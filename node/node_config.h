@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cairn-node's configuration file (libconfig syntax; docs/CONFIG.md):
+ *
+ *   identity_key = "/etc/cairn/node.key";
+ *   root_key = "<root public key>";
+ *   peer_list = "/etc/cairn/peers.conf";
+ *   state_dir = "/var/lib/cairn";
+ *   control_socket = "/run/cairn/node.sock";
+ *   log_level = "info";
+ *   tun = { name = "cairn0"; mtu = 1380; };
+ *   relays = { transport = "auto"; };        # auto, udp or tcp
+ *   ice = { enabled = true; interfaces = [ "192.168.1.10" ];
+ *           turn = ( { host = "192.0.2.7"; port = 3478; username = "u"; password = "p"; } ); };
+ *
+ * Which peer this node is follows from its key's place in the peer list.
+ */
+#ifndef CN_NODE_NODE_CONFIG_H
+#define CN_NODE_NODE_CONFIG_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/err.h"
+#include "crypto/keys.h"
+
+enum {
+	CN_NODE_PATH_MAX = 1024,
+	CN_NODE_MAX_TURN = 2,
+	CN_NODE_MAX_IFADDRS = 8,
+};
+
+enum cn_relay_transport {
+	CN_RELAY_AUTO, /* UDP, and TCP as well when UDP gets no answer */
+	CN_RELAY_UDP,
+	CN_RELAY_TCP,
+};
+
+struct cn_node_turn {
+	char host[64]; /* IP literal */
+	uint16_t port;
+	char username[64];
+	char password[64];
+};
+
+struct cn_node_config {
+	char identity_key[CN_NODE_PATH_MAX];
+	uint8_t root_key[CN_KEY_LEN];
+	char peer_list[CN_NODE_PATH_MAX];
+	char state_dir[CN_NODE_PATH_MAX];
+	char control_socket[108]; /* sun_path */
+	char log_level[16];
+	char tun_name[IFNAMSIZ];
+	uint32_t mtu;
+	enum cn_relay_transport relay_transport;
+	bool ice;
+	char ice_ifaddrs[CN_NODE_MAX_IFADDRS][64];
+	unsigned int nice_ifaddrs;
+	struct cn_node_turn turn[CN_NODE_MAX_TURN];
+	unsigned int nturn;
+};
+
+void cn_node_config_defaults(struct cn_node_config *c);
+int cn_node_config_load(const char *path, struct cn_node_config *c, struct cn_errbuf *e);
+int cn_node_config_parse(const char *text, struct cn_node_config *c, struct cn_errbuf *e);
+
+#endif

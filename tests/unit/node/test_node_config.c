@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cairn-node and cairn-relay configuration files: defaults, every setting,
+ * and one refusal per rule with the message users will see.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "node/node_config.h"
+#include "relay/relay_config.h"
+
+/* RFC 8032 test 1 public key: a valid root key. */
+#define ROOT	  "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="
+#define NODE_BASE "identity_key = \"/k\";\nroot_key = \"" ROOT "\";\npeer_list = \"/p\";\n"
+
+static void node_ok(const char *text, struct cn_node_config *c)
+{
+	struct cn_errbuf e = {{0}};
+	int ret = cn_node_config_parse(text, c, &e);
+
+	if (ret)
+		fail_msg("refused: %s", e.msg);
+}
+
+static void node_refused(const char *text, const char *fragment)
+{
+	struct cn_node_config c;
+	struct cn_errbuf e = {{0}};
+
+	assert_int_not_equal(cn_node_config_parse(text, &c, &e), 0);
+	if (!strstr(e.msg, fragment))
+		fail_msg("message '%s' lacks '%s'", e.msg, fragment);
+}
+
+static void test_node_defaults_and_full(void **state)
+{
+	struct cn_node_config c;
+
+	(void)state;
+	node_ok(NODE_BASE, &c);
+	assert_string_equal(c.identity_key, "/k");
+	assert_string_equal(c.state_dir, "/var/lib/cairn");
+	assert_string_equal(c.control_socket, "/run/cairn/node.sock");
+	assert_string_equal(c.tun_name, "cairn0");
+	assert_int_equal(c.mtu, 1380);
+	assert_true(c.ice);
+	assert_int_equal(c.relay_transport, CN_RELAY_AUTO);
+	node_ok(NODE_BASE
+		"state_dir = \"/s\"; control_socket = \"/c.sock\"; log_level = \"debug\";\n"
+		"tun = { name = \"cn1\"; mtu = 1280; };\n"
+		"relays = { transport = \"tcp\"; };\n"
+		"ice = { enabled = false; interfaces = [\"192.0.2.5\", \"2001:db8::5\"];\n"
+		"  turn = ( { host = \"192.0.2.9\"; port = 3479; username = \"u\";"
+		" password = \"p\"; } ); };\n",
+		&c);
+	assert_string_equal(c.tun_name, "cn1");
+	assert_int_equal(c.mtu, 1280);
+	assert_int_equal(c.relay_transport, CN_RELAY_TCP);
+	assert_false(c.ice);
+	assert_int_equal(c.nice_ifaddrs, 2);
+	assert_string_equal(c.ice_ifaddrs[1], "2001:db8::5");
+	assert_int_equal(c.nturn, 1);
+	assert_int_equal(c.turn[0].port, 3479);
+	assert_string_equal(c.turn[0].password, "p");
+}
+
+static void test_node_refusals(void **state)
+{
+	(void)state;
+	node_refused("root_key = \"" ROOT "\"; peer_list = \"/p\";",
+		     "missing setting 'identity_key'");
+	node_refused(NODE_BASE "tun_name = \"x\";", "line 4: unknown setting 'tun_name'");
+	node_refused(NODE_BASE "tun = { nmae = \"x\"; };", "unknown setting 'tun.nmae'");
+	node_refused(NODE_BASE "tun = { mtu = 100; };", "'mtu' must be between 1280 and 9000");
+	node_refused(NODE_BASE "tun = { mtu = \"big\"; };", "'mtu' must be an integer");
+	node_refused(NODE_BASE "relays = { transport = \"carrier-pigeon\"; };",
+		     "'relays.transport' must be auto, udp or tcp");
+	node_refused(NODE_BASE "log_level = \"loud\";", "'log_level' must be");
+	node_refused(NODE_BASE "ice = { enabled = 1; };", "'enabled' must be true or false");
+	node_refused(NODE_BASE "ice = { interfaces = [\"eth0\"]; };", "'eth0' is not an address");
+	node_refused(NODE_BASE "ice = { turn = ( { host = \"turn.example\"; } ); };",
+		     "'ice.turn.host' must be an IP address");
+	node_refused(NODE_BASE "ice = { turn = ( { port = 1; } ); };", "missing setting 'host'");
+	node_refused("identity_key = \"/k\"; root_key = \"AAAA\"; peer_list = \"/p\";",
+		     "'root_key' is not a public key");
+	node_refused(NODE_BASE "@include \"/etc/passwd\"\n", "@include is not allowed");
+	node_refused(NODE_BASE "tun = { name = \"x\" ", "line");
+	node_refused(NODE_BASE "tun = { name = \"much-too-long-for-an-interface\"; };",
+		     "'name' is too long");
+}
+
+static void test_relay_config(void **state)
+{
+	struct cn_relay_config c;
+	struct cn_errbuf e = {{0}};
+	static const char base[] = NODE_BASE "listen = { tcp = [\"127.0.0.1:443\"]; };\n";
+	char text[1024];
+
+	(void)state;
+	assert_int_equal(cn_relay_config_parse(base, &c, &e), 0);
+	assert_int_equal(c.ntcp, 1);
+	assert_int_equal(c.limits.max_connections, 10000);
+	assert_false(c.metrics_on);
+	assert_int_equal(cn_relay_config_parse(NODE_BASE "listen = { tcp = [\"[::1]:443\"];"
+							 " udp = [\"0.0.0.0:443\"];"
+							 " stun = [\"0.0.0.0:3478\"];"
+							 " metrics = \"127.0.0.1:9586\"; };\n"
+							 "limits = { idle_timeout = 30; };",
+					       &c, &e),
+			 0);
+	assert_true(c.metrics_on);
+	assert_int_equal(c.limits.idle_timeout_ms, 30000);
+	assert_int_not_equal(cn_relay_config_parse(NODE_BASE, &c, &e), 0);
+	assert_non_null(strstr(e.msg, "missing group 'listen'"));
+	assert_int_not_equal(cn_relay_config_parse(NODE_BASE "listen = { };", &c, &e), 0);
+	assert_non_null(strstr(e.msg, "at least one tcp or udp"));
+	assert_int_not_equal(
+		cn_relay_config_parse(NODE_BASE "listen = { tcp = [\"localhost:443\"]; };", &c, &e),
+		0);
+	assert_non_null(strstr(e.msg, "'localhost:443' is not \"address:port\""));
+	assert_int_not_equal(
+		cn_relay_config_parse(NODE_BASE "listen = { tcp = [\"1.2.3.4:70000\"]; };", &c, &e),
+		0);
+	snprintf(text, sizeof(text), "%slimits = { max_frame = 100; };", base);
+	assert_int_not_equal(cn_relay_config_parse(text, &c, &e), 0);
+	assert_non_null(strstr(e.msg, "'max_frame' must be between 256 and 65535"));
+	snprintf(text, sizeof(text), "%slimits = { max_conections = 100; };", base);
+	assert_int_not_equal(cn_relay_config_parse(text, &c, &e), 0);
+	assert_non_null(strstr(e.msg, "unknown setting 'limits.max_conections'"));
+	snprintf(text, sizeof(text), "%slisten2 = 1;", base);
+	assert_int_not_equal(cn_relay_config_parse(text, &c, &e), 0);
+	assert_non_null(strstr(e.msg, "unknown setting 'listen2'"));
+	assert_int_not_equal(cn_relay_config_load("/nonexistent/relay.conf", &c, &e), 0);
+	assert_non_null(strstr(e.msg, "/nonexistent/relay.conf"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_node_defaults_and_full),
+		cmocka_unit_test(test_node_refusals),
+		cmocka_unit_test(test_relay_config),
+	};
+
+	if (sodium_init() < 0)
+		return 1;
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
