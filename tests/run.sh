@@ -32,7 +32,11 @@ if [ "$fuzz_seconds" -gt 0 ]; then
 	step "fuzz (clang libFuzzer, ${fuzz_seconds}s per target)"
 	cmake -S . -B build/fuzz -DCMAKE_C_COMPILER=clang -DCN_FUZZ=ON -DCN_SANITIZE=ON \
 		-DCN_WERROR=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
-	cmake --build build/fuzz -j "$jobs"
+	targets=()
+	for target in tests/fuzz/fuzz_*.c; do
+		targets+=(--target "$(basename "$target" .c)")
+	done
+	cmake --build build/fuzz -j "$jobs" "${targets[@]}"
 	for target in tests/fuzz/fuzz_*.c; do
 		name=$(basename "$target" .c)
 		corpus=$(mktemp -d /tmp/cn_fuzz_corpus.XXXXXX)
