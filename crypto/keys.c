@@ -110,13 +110,31 @@ void cn_key_to_text(const uint8_t key[static CN_KEY_LEN], char out[static CN_KEY
 			  sodium_base64_VARIANT_ORIGINAL);
 }
 
+bool cn_b64_canonical(const char *s, size_t n)
+{
+	size_t pad = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+
+		if (c == '=') {
+			pad++;
+			continue;
+		}
+		if (pad || !((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+			     (c >= '0' && c <= '9') || c == '+' || c == '/'))
+			return false;
+	}
+	return pad <= 2;
+}
+
 /* Decodes exactly CN_KEY_TEXT_LEN characters of base64 into 32 bytes. */
 static int key_decode(const char *s, size_t len, uint8_t key[static CN_KEY_LEN])
 {
 	size_t bin_len = 0;
 	const char *end = NULL;
 
-	if (len != CN_KEY_TEXT_LEN)
+	if (len != CN_KEY_TEXT_LEN || !cn_b64_canonical(s, len))
 		return -CN_EKEY;
 	if (sodium_base642bin(key, CN_KEY_LEN, s, len, NULL, &bin_len, &end,
 			      sodium_base64_VARIANT_ORIGINAL) != 0 ||
@@ -283,7 +301,7 @@ int cn_keyfile_read(const char *path, struct cn_identity **out, struct cn_errbuf
 	if (len == CN_KEY_TEXT_LEN + 1 && buf[CN_KEY_TEXT_LEN] == '\n')
 		len--;
 	ret = -CN_EFORMAT;
-	if (len != CN_KEY_TEXT_LEN ||
+	if (len != CN_KEY_TEXT_LEN || !cn_b64_canonical(buf, len) ||
 	    sodium_base642bin(seed, sizeof(seed), buf, len, NULL, &bin_len, &end,
 			      sodium_base64_VARIANT_ORIGINAL) != 0 ||
 	    bin_len != CN_SEED_LEN || end != buf + len) {

@@ -61,6 +61,13 @@ void cn_key_to_text(const uint8_t key[static CN_KEY_LEN], char out[static CN_KEY
 int cn_key_from_text(const char *s, size_t len, uint8_t key[static CN_KEY_LEN]);
 /* The first CN_KEY_FPR_LEN characters of the text form and a NUL: for logs. */
 void cn_key_fingerprint(const uint8_t key[static CN_KEY_LEN], char out[static CN_KEY_FPR_LEN + 1]);
+/*
+ * True if s holds only standard base64 characters, with '=' only as
+ * trailing padding (at most two). Checked before sodium_base642bin, which
+ * in libsodium 1.0.18 decodes every byte >= 0x80 as '/': without this check
+ * one key or signature would have many spellings.
+ */
+bool cn_b64_canonical(const char *s, size_t n);
 /* Constant-time equality of two public keys. */
 bool cn_key_equal(const uint8_t a[static CN_KEY_LEN], const uint8_t b[static CN_KEY_LEN]);
 

@@ -188,29 +188,6 @@ __attribute__((format(printf, 4, 5))) static int fail(struct cn_errbuf *e, unsig
 	return code;
 }
 
-/*
- * Standard base64 characters with '=' only as trailing padding. Checked
- * before sodium_base642bin because libsodium 1.0.18 decodes every byte
- * >= 0x80 as '/': without this, '/' and 0xAF spell the same signature or
- * key and the signed text would have more than one valid form.
- */
-static bool b64_alphabet(const char *s, size_t n)
-{
-	size_t pad = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-
-		if (c == '=') {
-			pad++;
-			continue;
-		}
-		if (pad || !(is_alpha(c) || is_digit(c) || c == '+' || c == '/'))
-			return false;
-	}
-	return pad <= 2;
-}
-
 /* 1-based line number of buf[off]. */
 static unsigned long line_at(const uint8_t *buf, size_t off)
 {
@@ -412,7 +389,7 @@ int cn_peerlist_verify(const uint8_t *buf, size_t len, const uint8_t root_pk[sta
 		goto out;
 	}
 	/* libsodium checks padding and unused bits; b64_alphabet the characters. */
-	if (!b64_alphabet((const char *)b64, CN_SIG_TEXT_LEN) ||
+	if (!cn_b64_canonical((const char *)b64, CN_SIG_TEXT_LEN) ||
 	    sodium_base642bin(sig, sizeof(sig), (const char *)b64, CN_SIG_TEXT_LEN, NULL,
 			      &sig_bin_len, &b64_end, sodium_base64_VARIANT_ORIGINAL) != 0 ||
 	    sig_bin_len != CN_SIG_LEN || b64_end != (const char *)b64 + CN_SIG_TEXT_LEN) {
@@ -897,7 +874,7 @@ static int read_key(const struct where *w, uint8_t key[static CN_KEY_LEN],
 	if (n != CN_KEY_TEXT_LEN)
 		return fail(w->e, line, -CN_EKEY, "%skey is %zu characters; expected %d of base64",
 			    w->who, n, CN_KEY_TEXT_LEN);
-	if (!b64_alphabet(s, n) || cn_key_from_text(s, n, key) != 0 ||
+	if (!cn_b64_canonical(s, n) || cn_key_from_text(s, n, key) != 0 ||
 	    cn_key_ed_to_x(key, x_key) != 0)
 		return fail(w->e, line, -CN_EKEY, "%skey '%s' is not a usable Ed25519 public key",
 			    w->who, cn_pl_shown(s, shown));

@@ -50,6 +50,11 @@ int cn_ctl_decode(const uint8_t *buf, size_t len, struct cn_ctl_msg *m)
 			return -CN_EFORMAT;
 		m->path = (enum cn_ctl_path)path;
 		break;
+	case CN_CTL_ICE_DONE:
+		m->gen = cn_rd_u32be(&r);
+		if (cn_rd_ok(&r) && m->gen == 0)
+			return -CN_EFORMAT;
+		break;
 	default:
 		return -CN_EFORMAT;
 	}
@@ -83,6 +88,11 @@ int cn_ctl_encode(const struct cn_ctl_msg *m, uint8_t *out, size_t cap, size_t *
 			return -CN_EINVAL;
 		cn_wr_u64be(&w, m->id);
 		cn_wr_u8(&w, (uint8_t)m->path);
+		break;
+	case CN_CTL_ICE_DONE:
+		if (m->gen == 0)
+			return -CN_EINVAL;
+		cn_wr_u32be(&w, m->gen);
 		break;
 	default:
 		return -CN_EINVAL;

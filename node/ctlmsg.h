@@ -10,6 +10,7 @@
  *   1 ICE_SDP      gen (u32) | seen (u32) | sdp (1..CN_CTL_SDP_MAX bytes, printable ASCII)
  *   2 PROBE        id (u64)
  *   3 PROBE_REPLY  id (u64) | path (1: enum cn_ctl_path the probe arrived by)
+ *   4 ICE_DONE     gen (u32): the sender's agent gen finished its checks
  *
  * ICE_SDP: gen names the sender's ICE agent; seen is the gen of the
  * receiver's agent that the sender has paired with (0: none yet). That is
@@ -30,6 +31,7 @@ enum cn_ctl_type {
 	CN_CTL_ICE_SDP = 1,
 	CN_CTL_PROBE = 2,
 	CN_CTL_PROBE_REPLY = 3,
+	CN_CTL_ICE_DONE = 4,
 };
 
 enum cn_ctl_path {
@@ -45,7 +47,7 @@ enum {
 
 struct cn_ctl_msg {
 	enum cn_ctl_type type;
-	uint32_t gen, seen; /* ICE_SDP */
+	uint32_t gen, seen; /* ICE_SDP; gen also ICE_DONE */
 	const char *sdp;    /* ICE_SDP: into the input, not NUL-terminated */
 	size_t sdp_len;
 	uint64_t id;	       /* PROBE, PROBE_REPLY */

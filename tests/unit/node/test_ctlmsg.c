@@ -56,6 +56,7 @@ static void test_roundtrips(void **state)
 		.type = CN_CTL_PROBE_REPLY, .id = 3, .path = CN_CTL_PATH_DIRECT});
 	roundtrip(&(struct cn_ctl_msg){
 		.type = CN_CTL_PROBE_REPLY, .id = 3, .path = CN_CTL_PATH_TURN});
+	roundtrip(&(struct cn_ctl_msg){.type = CN_CTL_ICE_DONE, .gen = 77});
 }
 
 static void test_hostile(void **state)
@@ -74,7 +75,7 @@ static void test_hostile(void **state)
 	assert_int_equal(cn_ctl_decode(buf, 0, &m), -CN_ESHORT);
 	/* Unknown types. */
 	for (int t = 0; t < 0x40; t++) {
-		if (t >= CN_CTL_ICE_SDP && t <= CN_CTL_PROBE_REPLY)
+		if (t >= CN_CTL_ICE_SDP && t <= CN_CTL_ICE_DONE)
 			continue;
 		memset(buf, 0, 20);
 		buf[0] = (uint8_t)t;
@@ -102,6 +103,10 @@ static void test_hostile(void **state)
 	buf[0] = CN_CTL_PROBE_REPLY;
 	buf[9] = 3;
 	assert_int_equal(cn_ctl_decode(buf, 10, &m), -CN_EFORMAT);
+	/* ICE_DONE of gen 0 names no agent. */
+	memset(buf, 0, 5);
+	buf[0] = CN_CTL_ICE_DONE;
+	assert_int_equal(cn_ctl_decode(buf, 5, &m), -CN_EFORMAT);
 	/* Encoder refusals. */
 	assert_int_equal(cn_ctl_encode(&(struct cn_ctl_msg){.type = CN_CTL_ICE_SDP,
 							    .gen = 0,
