@@ -152,7 +152,6 @@ struct cn_relay {
 	struct relay_peer *peers;
 	size_t npeers;
 	struct relay_peer admin;
-	size_t *by_xkey; /* indexes into peers, sorted by hs.x_pk */
 	/* Links: all of them, and by index slot. */
 	struct link_list links;
 	struct relay_link **slots;
@@ -192,33 +191,15 @@ static void send_list(struct relay_link *l);
 
 /* ---- peer table ---------------------------------------------------------- */
 
-static int cmp_xkey(const void *a, const void *b, void *ctx)
-{
-	const struct relay_peer *peers = ctx;
-
-	return memcmp(peers[*(const size_t *)a].hs.x_pk, peers[*(const size_t *)b].hs.x_pk,
-		      CN_KEY_LEN);
-}
-
 static struct cn_handshake_peer *lookup_xkey(void *ctx, const uint8_t x_pk[CN_KEY_LEN])
 {
 	struct cn_relay *r = ctx;
-	size_t lo = 0, hi = r->npeers;
+	const struct cn_pl_peer *p;
 
 	if (sodium_memcmp(r->admin.hs.x_pk, x_pk, CN_KEY_LEN) == 0)
 		return &r->admin.hs;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = memcmp(r->peers[r->by_xkey[mid]].hs.x_pk, x_pk, CN_KEY_LEN);
-
-		if (c == 0)
-			return &r->peers[r->by_xkey[mid]].hs;
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
+	p = r->pl ? cn_peerlist_find_xkey(r->pl, x_pk) : NULL;
+	return p ? &r->peers[p - r->pl->peers].hs : NULL;
 }
 
 static struct relay_peer *peer_of(struct cn_handshake_peer *hs)
@@ -260,23 +241,17 @@ static void presence_broadcast(struct cn_relay *r, const uint8_t key[CN_KEY_LEN]
 static int install_list(struct cn_relay *r, struct cn_peerlist *pl, char *text, size_t len)
 {
 	struct relay_peer *peers = NULL, *old = r->peers;
-	size_t *by_xkey = NULL, nold = r->npeers;
+	size_t nold = r->npeers;
 	struct relay_link *l, *tmp;
 
 	peers = calloc(pl->npeers ? pl->npeers : 1, sizeof(*peers));
-	by_xkey = calloc(pl->npeers ? pl->npeers : 1, sizeof(*by_xkey));
-	if (!peers || !by_xkey) {
-		free(peers);
-		free(by_xkey);
+	if (!peers)
 		return -CN_ENOMEM;
-	}
 	for (size_t i = 0; i < pl->npeers; i++) {
 		cn_handshake_peer_init(&peers[i].hs, pl->peers[i].x_key);
 		memcpy(peers[i].key, pl->peers[i].key, CN_KEY_LEN);
 		snprintf(peers[i].name, sizeof(peers[i].name), "%s", pl->peers[i].name);
-		by_xkey[i] = i;
 	}
-	qsort_r(by_xkey, pl->npeers, sizeof(*by_xkey), cmp_xkey, peers);
 	/* Carry over what the old table knew about keys that stay. */
 	for (size_t i = 0; i < nold; i++) {
 		const struct cn_pl_peer *p = cn_peerlist_find_key(pl, old[i].key);
@@ -312,11 +287,9 @@ static int install_list(struct cn_relay *r, struct cn_peerlist *pl, char *text, 
 		l->peer = &peers[p - pl->peers];
 	}
 	free(r->peers);
-	free(r->by_xkey);
 	cn_peerlist_free(r->pl);
 	free(r->pl_text);
 	r->peers = peers;
-	r->by_xkey = by_xkey;
 	r->npeers = pl->npeers;
 	r->pl = pl;
 	r->pl_text = text;
@@ -1485,7 +1458,6 @@ void cn_relay_free(struct cn_relay *r)
 	free(r->slots);
 	free(r->free_slots);
 	free(r->peers);
-	free(r->by_xkey);
 	cn_peerlist_free(r->pl);
 	free(r->pl_text);
 	cn_identity_free(r->id);
