@@ -18,7 +18,8 @@
  *   2 RECV           relay->node  src key(32) | packet(1..CN_LINK_PACKET_MAX)
  *   3 NOT_HERE       relay->node  dst key(32)
  *   4 PRESENCE       relay->node  key(32) | state(1: 0 gone, 1 here)
- *   5 WATCH          node->relay  on(1: 0 or 1): ask for PRESENCE notices
+ *   5 WATCH          node->relay  on(1: 0 or 1): ask for PRESENCE notices (a
+ *                                 PRESENCE for every peer here now, then changes)
  *   6 LIST_CHUNK     both         serial(u64be) | total(u32be) | offset(u32be) | data(1..)
  *   7 LIST_RESULT    relay->node  serial(u64be) | status(1, enum cn_link_list_status)
  *   8 PING           both         nonce(8)

@@ -670,6 +670,17 @@ static void handle_message(struct relay_link *l, const uint8_t *pt, size_t len)
 			handle_send(l, &m);
 		break;
 	case CN_LINK_WATCH:
+		if (m.flag && !l->watch && !l->peer->admin) {
+			/* A snapshot first: every peer here now; changes follow. */
+			for (size_t i = 0; i < r->npeers; i++) {
+				struct cn_link_msg pm = {.type = CN_LINK_PRESENCE,
+							 .key = r->peers[i].key,
+							 .flag = 1};
+
+				if (&r->peers[i] != l->peer && (r->peers[i].udp || r->peers[i].tcp))
+					link_send(l, &pm, true);
+			}
+		}
 		l->watch = m.flag;
 		break;
 	case CN_LINK_HAVE_LIST:
