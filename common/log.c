@@ -42,7 +42,8 @@ int cn_log_parse_level(const char *s, enum cn_log_level *out)
 	return -CN_EINVAL;
 }
 
-static void vlog(enum cn_log_level level, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static void vlog(enum cn_log_level level, const char *fmt,
+						       va_list ap)
 {
 	static const char *const prefix[] = {"error", "warning", "info", "debug"};
 	char line[1024];
