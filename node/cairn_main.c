@@ -32,6 +32,7 @@ static const char usage[] =
 	"On a node (talks to the local cairn-node):\n"
 	"  status [--json]                peers, paths, endpoints, RTT, traffic\n"
 	"  ping NAME                      probe a peer; each reply names its path\n"
+	"  netcheck                       NAT type, public address, relay latencies\n"
 	"\n"
 	"Run 'cairn <command> --help' for the options of each command.\n";
 
@@ -68,6 +69,8 @@ int main(int argc, char **argv)
 		return cn_cli_status(argc - 1, argv + 1);
 	if (strcmp(cmd, "ping") == 0)
 		return cn_cli_ping(argc - 1, argv + 1);
+	if (strcmp(cmd, "netcheck") == 0)
+		return cn_cli_netcheck(argc - 1, argv + 1);
 	fprintf(stderr, "cairn: unknown command '%s'; run 'cairn --help'\n", cmd);
 	return CN_EXIT_USAGE;
 }

@@ -28,6 +28,8 @@ int cn_cli_peers(int argc, char **argv);
 /* cairn status, cairn ping (cli_status.c): ask the local node. */
 int cn_cli_status(int argc, char **argv);
 int cn_cli_ping(int argc, char **argv);
+/* cairn netcheck (cli_netcheck.c). */
+int cn_cli_netcheck(int argc, char **argv);
 /* cairn peers publish (cli_publish.c). */
 int cn_cli_publish(const char *list, const char *relay, const char *key, const char *address,
 		   bool udp, int nargs);
