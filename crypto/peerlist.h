@@ -43,7 +43,7 @@
 
 enum {
 	CN_PEERLIST_VERSION = 1,
-	CN_PEERLIST_MAX_BYTES = 1 << 20,
+	CN_PEERLIST_MAX_BYTES = 4 << 20, /* 16384 peers with a few groups each */
 	CN_PEERLIST_MAX_PEERS = 16384,
 	CN_PEERLIST_MAX_RELAYS = 16,
 	CN_PEERLIST_MAX_GROUPS = 16, /* per peer */

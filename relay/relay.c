@@ -68,6 +68,7 @@ enum {
 	UDP_BUF = 65536,
 	UDP_DGRAM_MAX = 2048, /* node link datagrams are MTU-sized; larger ones are dropped */
 	MAX_UPLOADS = 4,
+	LIST_UDP_BURST = 256, /* list chunks per link per sweep over UDP (~300 KB) */
 	UPLOAD_TIMEOUT_MS = 30000,
 	INDEX_SLOT_BITS = 20, /* max_connections <= 2^20 */
 	SOCKBUF_BYTES = 4 << 20,
@@ -101,11 +102,17 @@ struct relay_link {
 	struct cn_addr addr;   /* remote address */
 	char addr_text[CN_ADDR_TEXT_MAX];
 	struct cn_session sess;
-	/* TCP only: a rekey handshake's session until its first packet. */
-	struct cn_session next;
-	bool has_next;
+	/* TCP only: a rekey handshake's session until its first packet
+	 * (allocated then: most links never need one). */
+	struct cn_session *next;
 	struct relay_peer *peer; /* who authenticated; NULL before */
 	bool watch;
+	TAILQ_ENTRY(relay_link) watch_entry; /* on r->watchers while watch */
+	/* Sending the list in force, paced (list_pump): next offset, or
+	 * sending false. */
+	bool list_sending;
+	uint32_t list_off;
+	uint64_t list_serial;
 	uint64_t have_serial; /* the list serial the node said it holds */
 	uint64_t created_ms, last_rx_ms, partial_since_ms;
 	uint8_t *upload;
@@ -154,6 +161,7 @@ struct cn_relay {
 	struct relay_peer admin;
 	/* Links: all of them, and by index slot. */
 	struct link_list links;
+	TAILQ_HEAD(, relay_link) watchers; /* links that asked for presence */
 	struct relay_link **slots;
 	uint32_t nslots, *free_slots, nfree;
 	uint32_t nlinks, npending, nuploads;
@@ -227,8 +235,8 @@ static void presence_broadcast(struct cn_relay *r, const uint8_t key[CN_KEY_LEN]
 	struct cn_link_msg m = {.type = CN_LINK_PRESENCE, .key = key, .flag = here ? 1 : 0};
 	struct relay_link *l;
 
-	TAILQ_FOREACH (l, &r->links, entry)
-		if (l->state == LINK_UP && l->watch && l->peer && !l->peer->admin &&
+	TAILQ_FOREACH (l, &r->watchers, watch_entry)
+		if (l->state == LINK_UP && l->peer &&
 		    sodium_memcmp(l->peer->key, key, CN_KEY_LEN) != 0)
 			link_send(l, &m, true);
 }
@@ -435,6 +443,8 @@ static void link_close(struct relay_link *l, const char *why)
 			presence_broadcast(r, p->key, false);
 	}
 	release_waiters(l);
+	if (l->watch)
+		TAILQ_REMOVE(&r->watchers, l, watch_entry);
 	if (l->waiting_on)
 		TAILQ_REMOVE(&l->waiting_on->waiters, l, wait_entry);
 	if (l->bev)
@@ -450,7 +460,10 @@ static void link_close(struct relay_link *l, const char *why)
 	if (!was_up)
 		r->npending--;
 	cn_session_wipe(&l->sess);
-	cn_session_wipe(&l->next);
+	if (l->next) {
+		cn_session_wipe(l->next);
+		free(l->next);
+	}
 	free(l);
 }
 
@@ -500,29 +513,55 @@ static int link_send(struct relay_link *l, const struct cn_link_msg *m, bool con
 	return link_write(l, len, control);
 }
 
-static void send_list(struct relay_link *l)
+/*
+ * Sends the next chunks of the list in force to l: over TCP while its
+ * output queue is below a quarter of max_buffered (the write callback
+ * continues), over UDP LIST_UDP_BURST chunks per call (the sweep
+ * continues). A newer list restarts from the beginning. Memory stays
+ * bounded however many links are behind.
+ */
+static void list_pump(struct relay_link *l)
 {
 	struct cn_relay *r = l->r;
-	uint32_t off = 0;
+	unsigned int burst = 0;
 
-	while (off < r->pl_len) {
-		uint32_t n = (uint32_t)(r->pl_len - off);
+	if (!l->list_sending || !r->pl)
+		return;
+	if (l->list_serial != (uint64_t)r->pl->serial) {
+		l->list_serial = (uint64_t)r->pl->serial;
+		l->list_off = 0;
+	}
+	while (l->list_off < r->pl_len) {
+		uint32_t n = (uint32_t)(r->pl_len - l->list_off);
 		struct cn_link_msg c;
 
+		if (l->kind == LINK_TCP ? evbuffer_get_length(bufferevent_get_output(l->bev)) >
+						  r->cfg.limits.max_buffered / 4
+					: burst++ >= LIST_UDP_BURST)
+			return;
 		if (n > CN_LINK_CHUNK_DATA_MAX)
 			n = CN_LINK_CHUNK_DATA_MAX;
 		c = (struct cn_link_msg){.type = CN_LINK_LIST_CHUNK,
-					 .serial = (uint64_t)r->pl->serial,
+					 .serial = l->list_serial,
 					 .total = (uint32_t)r->pl_len,
-					 .offset = off,
-					 .data = (const uint8_t *)r->pl_text + off,
+					 .offset = l->list_off,
+					 .data = (const uint8_t *)r->pl_text + l->list_off,
 					 .data_len = n};
 		if (link_send(l, &c, true))
 			return;
 		r->m.list_chunks_sent++;
-		off += n;
+		l->list_off += n;
 	}
-	l->have_serial = (uint64_t)r->pl->serial;
+	l->list_sending = false;
+}
+
+static void send_list(struct relay_link *l)
+{
+	l->list_sending = true;
+	l->list_serial = (uint64_t)l->r->pl->serial;
+	l->list_off = 0;
+	l->have_serial = l->list_serial;
+	list_pump(l);
 }
 
 static void finish_upload(struct relay_link *l)
@@ -681,7 +720,11 @@ static void handle_message(struct relay_link *l, const uint8_t *pt, size_t len)
 					link_send(l, &pm, true);
 			}
 		}
-		l->watch = m.flag;
+		if (m.flag && !l->watch && !l->peer->admin)
+			TAILQ_INSERT_TAIL(&r->watchers, l, watch_entry);
+		else if (!m.flag && l->watch)
+			TAILQ_REMOVE(&r->watchers, l, watch_entry);
+		l->watch = m.flag && !l->peer->admin;
 		break;
 	case CN_LINK_HAVE_LIST:
 		l->have_serial = m.serial ? m.serial : 1;
@@ -804,8 +847,15 @@ static void handle_initiation(struct cn_relay *r, struct relay_link *l, struct r
 		}
 		l->udp = u;
 	}
+	if (rekey && !l->next) {
+		l->next = calloc(1, sizeof(*l->next));
+		if (!l->next) {
+			cn_handshake_wipe(&hs);
+			return;
+		}
+	}
 	ret = cn_handshake_create_response(&hs, l->index, NULL, now, resp,
-					   rekey ? &l->next : &l->sess);
+					   rekey ? l->next : &l->sess);
 	cn_handshake_wipe(&hs);
 	if (ret) {
 		r->m.handshake_fail_format++;
@@ -813,9 +863,7 @@ static void handle_initiation(struct cn_relay *r, struct relay_link *l, struct r
 			link_close(l, NULL);
 		return;
 	}
-	if (rekey)
-		l->has_next = true;
-	else
+	if (!rekey)
 		l->state = LINK_RESPONDED;
 	l->peer = peer_of(hp);
 	r->m.handshakes_ok++;
@@ -836,10 +884,10 @@ static void handle_data(struct relay_link *l, uint8_t *msg, size_t len, const st
 	uint64_t now = now_ms();
 	int ret;
 
-	if (l->has_next && len >= 8 &&
+	if (l->next && l->next->state != CN_SESSION_EMPTY && len >= 8 &&
 	    (uint32_t)(msg[4] | msg[5] << 8 | msg[6] << 16 | (uint32_t)msg[7] << 24) ==
-		    l->next.local_index)
-		s = &l->next;
+		    l->next->local_index)
+		s = l->next;
 	ret = cn_session_decrypt(s, now, msg, len, msg + CN_SESSION_HEADER_LEN,
 				 len - CN_SESSION_HEADER_LEN, &pt_len);
 	if (ret) {
@@ -851,12 +899,11 @@ static void handle_data(struct relay_link *l, uint8_t *msg, size_t len, const st
 		}
 		return;
 	}
-	if (s == &l->next) {
+	if (s == l->next) {
 		/* The rekeyed session is confirmed: it replaces the old one. */
 		cn_session_wipe(&l->sess);
-		l->sess = l->next;
-		cn_session_wipe(&l->next);
-		l->has_next = false;
+		l->sess = *l->next;
+		cn_session_wipe(l->next);
 	}
 	if (l->state == LINK_RESPONDED)
 		link_confirm(l);
@@ -947,6 +994,7 @@ static void tcp_write_cb(struct bufferevent *bev, void *arg)
 {
 	(void)bev;
 	release_waiters(arg);
+	list_pump(arg);
 }
 
 static void tcp_event_cb(struct bufferevent *bev, short what, void *arg)
@@ -1277,6 +1325,8 @@ static void sweep_cb(evutil_socket_t fd, short what, void *arg)
 			free(l->upload);
 			l->upload = NULL;
 			r->nuploads--;
+		} else if (l->list_sending && l->kind == LINK_UDP) {
+			list_pump(l);
 		}
 	}
 	metrics_links(r);
@@ -1327,6 +1377,7 @@ static struct cn_relay *relay_load(struct event_base *base, const struct cn_rela
 	r->base = base;
 	r->cfg = *cfg;
 	TAILQ_INIT(&r->links);
+	TAILQ_INIT(&r->watchers);
 	cn_ratelimit_init(&r->rl, cfg->limits.handshake_rate, cfg->limits.handshake_burst);
 	if (cn_keyfile_read(cfg->identity_key, &r->id, e))
 		goto fail;

@@ -432,8 +432,8 @@ static void test_size_cap(void **state)
 	assert_non_null(big);
 	memset(big, '\n', n);
 	expect_err(cn_peerlist_parse((const uint8_t *)big, n, &pl, &e), -CN_ETOOBIG, &e,
-		   "the limit is 1048576");
-	expect_err(verify(big, n, &body_len, &e), -CN_ETOOBIG, &e, "the limit is 1048576");
+		   "the limit is 4194304");
+	expect_err(verify(big, n, &body_len, &e), -CN_ETOOBIG, &e, "the limit is 4194304");
 	free(big);
 }
 
