@@ -54,6 +54,7 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
+#include <event2/http.h>
 #include <event2/listener.h>
 #include <sodium.h>
 
@@ -118,6 +119,7 @@ struct staged {
 
 struct node_relay {
 	struct cn_node *n;
+	unsigned int idx; /* bit in node_peer.present, stable while the relay is listed */
 	char name[CN_NAME_MAX + 1];
 	uint8_t key[CN_KEY_LEN];
 	char host[CN_HOST_MAX + 1];
@@ -166,6 +168,7 @@ struct node_peer {
 	uint64_t last_rx_ms, last_tx_ms, last_probe_ms, probe_id, probe_sent_us, rtt_us;
 	uint64_t rx_bytes, tx_bytes, handshakes;
 	int64_t last_handshake_unix;
+	uint32_t present; /* bit i: relay idx i says the peer is connected to it */
 	bool removed;
 };
 
@@ -205,6 +208,7 @@ struct cn_node {
 	struct event *tun_ev, *tick;
 	struct cn_glib_loop *glib;
 	struct evconnlistener *control;
+	struct evhttp *http;
 	LIST_HEAD(, control_client) clients;
 	unsigned int nclients;
 	struct node_metrics m;
@@ -732,6 +736,20 @@ static struct node_peer *peer_by_pl(struct cn_node *n, const struct cn_pl_peer *
 	return pp ? n->by_pl[pp - n->pl->peers] : NULL;
 }
 
+/*
+ * Whether p is up right now, for the names service's group answers: it is
+ * connected to a relay (presence), or it talked to us within the session
+ * lifetime.
+ */
+static bool peer_is_live(const struct node_peer *p, uint64_t now)
+{
+	if (p->present)
+		return true;
+	return p->cur && p->cur->s.state == CN_SESSION_ESTABLISHED &&
+	       !cn_session_expired(&p->cur->s, now) && p->last_rx_ms &&
+	       now - p->last_rx_ms < CN_SESSION_REJECT_AFTER_TIME_MS;
+}
+
 static void send_icmp_unreachable(struct cn_node *n, const uint8_t *pkt, size_t len,
 				  const uint8_t *dst)
 {
@@ -1224,9 +1242,12 @@ static void relay_down(struct cn_relay_client *c, void *arg, const char *why)
 	/* Freed at the next tick: this runs inside the client's own callback. */
 	r->client_dead = true;
 	relay_schedule(r);
-	for (size_t i = 0; i < r->n->npeers; i++)
+	for (size_t i = 0; i < r->n->npeers; i++) {
 		if (r->n->peers[i]->relay_hint == r)
 			r->n->peers[i]->relay_hint = NULL;
+		/* What this relay said about presence no longer holds. */
+		r->n->peers[i]->present &= ~(1u << r->idx);
+	}
 }
 
 static int adopt_list(struct cn_node *n, struct cn_peerlist *pl, char *text, size_t len,
@@ -1291,6 +1312,13 @@ static void relay_msg(struct cn_relay_client *c, void *arg, const struct cn_link
 		memcpy(n->buf, m->data, m->data_len);
 		node_rx(n, p, CN_CTL_PATH_RELAY, r, n->buf, m->data_len, NULL, 0);
 		break;
+	case CN_LINK_PRESENCE:
+		p = peer_by_pl(n, cn_peerlist_find_key(n->pl, m->key));
+		if (p && m->flag)
+			p->present |= 1u << r->idx;
+		else if (p)
+			p->present &= ~(1u << r->idx);
+		break;
 	case CN_LINK_NOT_HERE:
 		p = peer_by_pl(n, cn_peerlist_find_key(n->pl, m->key));
 		if (p && (p->relay_hint == r || !p->relay_hint))
@@ -1311,6 +1339,7 @@ static void relay_connect(struct node_relay *r)
 	struct cn_relay_client_opts o = {.id = n->id,
 					 .network = n->pl->network,
 					 .udp = !r->use_tcp,
+					 .watch = true,
 					 .held_serial = (uint64_t)n->pl->serial};
 	struct cn_errbuf e = {{0}};
 	uint8_t ip[16];
@@ -1347,10 +1376,15 @@ static void relay_connect(struct node_relay *r)
 
 static struct node_relay *relay_new(struct cn_node *n, const struct cn_pl_relay *pr)
 {
-	struct node_relay *r = calloc(1, sizeof(*r));
+	struct node_relay *r = calloc(1, sizeof(*r)), *o;
+	uint32_t used = 0;
 
 	if (!r)
 		return NULL;
+	TAILQ_FOREACH (o, &n->relays, entry)
+		used |= 1u << o->idx;
+	while (used & (1u << r->idx))
+		r->idx++;
 	r->n = n;
 	snprintf(r->name, sizeof(r->name), "%s", pr->name);
 	memcpy(r->key, pr->key, CN_KEY_LEN);
@@ -1365,9 +1399,11 @@ static struct node_relay *relay_new(struct cn_node *n, const struct cn_pl_relay 
 static void relay_free(struct cn_node *n, struct node_relay *r)
 {
 	TAILQ_REMOVE(&n->relays, r, entry);
-	for (size_t i = 0; i < n->npeers; i++)
+	for (size_t i = 0; i < n->npeers; i++) {
 		if (n->peers[i]->relay_hint == r)
 			n->peers[i]->relay_hint = NULL;
+		n->peers[i]->present &= ~(1u << r->idx);
+	}
 	cn_relay_client_free(r->c);
 	free(r->list);
 	free(r);
@@ -1861,6 +1897,115 @@ static int control_open(struct cn_node *n, struct cn_errbuf *e)
 	return 0;
 }
 
+/* ---- metrics ------------------------------------------------------------------------- */
+
+static void http_metrics(struct evhttp_request *req, void *arg)
+{
+	struct cn_node *n = arg;
+	struct evbuffer *b = evbuffer_new();
+	uint64_t paths[3] = {0}, none = 0, rx = 0, tx = 0, hs = 0, live = 0, now = now_ms();
+	struct node_relay *r;
+
+	if (!b) {
+		evhttp_send_error(req, 500, NULL);
+		return;
+	}
+	for (size_t i = 0; i < n->npeers; i++) {
+		struct node_peer *p = n->peers[i];
+		bool session = p->cur && p->cur->s.state == CN_SESSION_ESTABLISHED &&
+			       !cn_session_expired(&p->cur->s, now);
+
+		if (!session)
+			none++;
+		else if (p->direct_up)
+			paths[CN_CTL_PATH_DIRECT]++;
+		else if (p->ice_turn_up)
+			paths[CN_CTL_PATH_TURN]++;
+		else
+			paths[CN_CTL_PATH_RELAY]++;
+		rx += p->rx_bytes;
+		tx += p->tx_bytes;
+		hs += p->handshakes;
+		live += peer_is_live(p, now);
+	}
+	evbuffer_add_printf(b,
+			    "# HELP cairn_node_peers Peers by the path their traffic takes.\n"
+			    "# TYPE cairn_node_peers gauge\n"
+			    "cairn_node_peers{path=\"direct\"} %" PRIu64 "\n"
+			    "cairn_node_peers{path=\"relay\"} %" PRIu64 "\n"
+			    "cairn_node_peers{path=\"turn\"} %" PRIu64 "\n"
+			    "cairn_node_peers{path=\"none\"} %" PRIu64 "\n"
+			    "# HELP cairn_node_peers_live Peers connected to a relay or heard from "
+			    "lately.\n"
+			    "# TYPE cairn_node_peers_live gauge\n"
+			    "cairn_node_peers_live %" PRIu64 "\n",
+			    paths[CN_CTL_PATH_DIRECT], paths[CN_CTL_PATH_RELAY],
+			    paths[CN_CTL_PATH_TURN], none, live);
+	evbuffer_add_printf(
+		b,
+		"# HELP cairn_node_rx_bytes_total Payload bytes received from peers.\n"
+		"# TYPE cairn_node_rx_bytes_total counter\n"
+		"cairn_node_rx_bytes_total %" PRIu64 "\n"
+		"# HELP cairn_node_tx_bytes_total Payload bytes sent to peers.\n"
+		"# TYPE cairn_node_tx_bytes_total counter\n"
+		"cairn_node_tx_bytes_total %" PRIu64 "\n"
+		"# HELP cairn_node_handshakes_total Sessions established.\n"
+		"# TYPE cairn_node_handshakes_total counter\n"
+		"cairn_node_handshakes_total %" PRIu64 "\n"
+		"# HELP cairn_node_handshakes_refused_total Handshake messages refused.\n"
+		"# TYPE cairn_node_handshakes_refused_total counter\n"
+		"cairn_node_handshakes_refused_total %" PRIu64 "\n"
+		"# HELP cairn_node_path_changes_total Direct paths gained or lost.\n"
+		"# TYPE cairn_node_path_changes_total counter\n"
+		"cairn_node_path_changes_total %" PRIu64 "\n"
+		"# HELP cairn_node_peer_list_serial Serial of the peer list in force.\n"
+		"# TYPE cairn_node_peer_list_serial gauge\n"
+		"cairn_node_peer_list_serial %" PRId64 "\n",
+		rx, tx, hs, n->m.handshakes_refused, n->m.path_changes, n->pl->serial);
+	evbuffer_add_printf(b,
+			    "# HELP cairn_node_drops_total Packets dropped, by reason.\n"
+			    "# TYPE cairn_node_drops_total counter\n"
+			    "cairn_node_drops_total{reason=\"no_peer\"} %" PRIu64 "\n"
+			    "cairn_node_drops_total{reason=\"bad_source\"} %" PRIu64 "\n"
+			    "cairn_node_drops_total{reason=\"malformed\"} %" PRIu64 "\n"
+			    "cairn_node_drops_total{reason=\"no_path\"} %" PRIu64 "\n"
+			    "cairn_node_drops_total{reason=\"replay\"} %" PRIu64 "\n"
+			    "cairn_node_drops_total{reason=\"no_session\"} %" PRIu64 "\n"
+			    "cairn_node_drops_total{reason=\"queue_full\"} %" PRIu64 "\n",
+			    n->m.drop_no_peer, n->m.drop_bad_src, n->m.drop_bad_packet,
+			    n->m.drop_no_path, n->m.drop_replay, n->m.drop_no_session,
+			    n->m.drop_staged_full);
+	evbuffer_add_printf(b, "# HELP cairn_node_relay_up Relay links up (1) or down (0).\n"
+			       "# TYPE cairn_node_relay_up gauge\n");
+	TAILQ_FOREACH (r, &n->relays, entry)
+		evbuffer_add_printf(b, "cairn_node_relay_up{relay=\"%s\"} %d\n", r->name,
+				    r->up ? 1 : 0);
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+			  "text/plain; version=0.0.4");
+	evhttp_send_reply(req, 200, "OK", b);
+	evbuffer_free(b);
+}
+
+static int metrics_open(struct cn_node *n, struct cn_errbuf *e)
+{
+	const struct sockaddr *sa = (const struct sockaddr *)&n->cfg.metrics.ss;
+	char text[CN_ADDR_TEXT_MAX], host[CN_ADDR_TEXT_MAX];
+
+	cn_addr_format(sa, text);
+	snprintf(host, sizeof(host), "%s", sa->sa_family == AF_INET6 ? text + 1 : text);
+	*strrchr(host, sa->sa_family == AF_INET6 ? ']' : ':') = '\0';
+	n->http = evhttp_new(n->base);
+	if (!n->http ||
+	    !evhttp_bind_socket_with_handle(n->http, host, (uint16_t)cn_addr_port(sa))) {
+		cn_errbuf_set(e, "metrics %s: cannot listen: %s", text, strerror(errno));
+		return -CN_EIO;
+	}
+	evhttp_set_allowed_methods(n->http, EVHTTP_REQ_GET);
+	evhttp_set_cb(n->http, "/metrics", http_metrics, n);
+	cn_log_info("metrics on http://%s/metrics", text);
+	return 0;
+}
+
 /* ---- the tick ----------------------------------------------------------------------- */
 
 static void peer_tick(struct node_peer *p, uint64_t now)
@@ -2037,6 +2182,8 @@ struct cn_node *cn_node_new(struct event_base *base, const struct cn_node_config
 	}
 	if (control_open(n, e))
 		goto fail;
+	if (cfg->metrics_on && metrics_open(n, e))
+		goto fail;
 	n->tick = event_new(base, -1, EV_PERSIST, tick_cb, n);
 	if (!n->tick || event_add(n->tick, &tv) != 0) {
 		cn_errbuf_set(e, "cannot start the timer");
@@ -2067,6 +2214,8 @@ void cn_node_free(struct cn_node *n)
 		evconnlistener_free(n->control);
 		unlink(n->cfg.control_socket);
 	}
+	if (n->http)
+		evhttp_free(n->http);
 	while ((r = TAILQ_FIRST(&n->relays)) != NULL)
 		relay_free(n, r);
 	for (size_t i = 0; i < n->npeers; i++)

@@ -20,6 +20,48 @@ void cn_node_config_defaults(struct cn_node_config *c)
 	c->mtu = 1380;
 	c->relay_transport = CN_RELAY_AUTO;
 	c->ice = true;
+	c->dns = true;
+	c->dns_overlay = true;
+	cn_addr_parse("127.0.0.99:53", &c->dns_listen[0]);
+	c->ndns_listen = 1;
+}
+
+static int read_dns(const config_setting_t *g, struct cn_node_config *c, struct cn_errbuf *e)
+{
+	static const char *const names[] = {"enabled", "listen", "overlay", "upstream", NULL};
+	const config_setting_t *listen;
+
+	if (!config_setting_is_group(g)) {
+		cn_errbuf_set(e, "line %d: 'dns' must be a group", config_setting_source_line(g));
+		return -CN_EFORMAT;
+	}
+	if (cn_cfg_check_members(g, names, "dns.", e) || cn_cfg_bool(g, "enabled", &c->dns, e) ||
+	    cn_cfg_bool(g, "overlay", &c->dns_overlay, e) ||
+	    cn_cfg_string(g, "upstream", false, c->dns_upstream, sizeof(c->dns_upstream), e))
+		return -CN_EFORMAT;
+	listen = config_setting_get_member(g, "listen");
+	if (listen &&
+	    cn_cfg_addrs(g, "listen", c->dns_listen, CN_NODE_MAX_DNS_LISTEN, &c->ndns_listen, e))
+		return -CN_EFORMAT;
+	/* Each upstream must be "addr:port": c-ares would take names silently. */
+	for (char *p = c->dns_upstream; *p;) {
+		char one[CN_ADDR_TEXT_MAX];
+		struct cn_addr a;
+		size_t n = strcspn(p, ",");
+
+		if (n == 0 || n >= sizeof(one)) {
+			cn_errbuf_set(e, "'dns.upstream' must be \"address:port,...\"");
+			return -CN_EFORMAT;
+		}
+		memcpy(one, p, n);
+		one[n] = '\0';
+		if (cn_addr_parse(one, &a) != 0) {
+			cn_errbuf_set(e, "'dns.upstream': '%s' is not \"address:port\"", one);
+			return -CN_EFORMAT;
+		}
+		p += n + (p[n] == ',');
+	}
+	return 0;
 }
 
 static bool ip_literal(const char *s)
@@ -104,8 +146,8 @@ static int read_ice(const config_setting_t *ice, struct cn_node_config *c, struc
 static int from_config(const config_t *cfg, struct cn_node_config *c, struct cn_errbuf *e)
 {
 	static const char *const top[] = {
-		"identity_key", "root_key", "peer_list", "state_dir", "control_socket",
-		"log_level",	"tun",	    "relays",	 "ice",	      NULL};
+		"identity_key", "root_key", "peer_list", "state_dir", "control_socket", "log_level",
+		"tun",		"relays",   "ice",	 "dns",	      "metrics",	NULL};
 	static const char *const tun_names[] = {"name", "mtu", NULL};
 	static const char *const relay_names[] = {"transport", NULL};
 	const config_setting_t *root = config_root_setting(cfg), *g;
@@ -158,6 +200,23 @@ static int from_config(const config_t *cfg, struct cn_node_config *c, struct cn_
 	g = config_setting_get_member(root, "ice");
 	if (g && read_ice(g, c, e))
 		return -CN_EFORMAT;
+	g = config_setting_get_member(root, "dns");
+	if (g && read_dns(g, c, e))
+		return -CN_EFORMAT;
+	{
+		char metrics[CN_ADDR_TEXT_MAX] = "";
+
+		if (cn_cfg_string(root, "metrics", false, metrics, sizeof(metrics), e))
+			return -CN_EFORMAT;
+		if (metrics[0]) {
+			if (cn_addr_parse(metrics, &c->metrics) != 0) {
+				cn_errbuf_set(e, "'metrics': '%s' is not \"address:port\"",
+					      metrics);
+				return -CN_EFORMAT;
+			}
+			c->metrics_on = true;
+		}
+	}
 	return 0;
 }
 

@@ -12,6 +12,9 @@
  *   relays = { transport = "auto"; };        # auto, udp or tcp
  *   ice = { enabled = true; interfaces = [ "192.168.1.10" ];
  *           turn = ( { host = "192.0.2.7"; port = 3478; username = "u"; password = "p"; } ); };
+ *   dns = { enabled = true; listen = [ "127.0.0.99:53" ]; overlay = true;
+ *           upstream = "192.0.2.53:53,198.51.100.53:53"; };   # "" = /etc/resolv.conf
+ *   metrics = "127.0.0.1:9587";                             # "" (default) = off
  *
  * Which peer this node is follows from its key's place in the peer list.
  */
@@ -22,6 +25,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "common/addr.h"
 #include "common/err.h"
 #include "crypto/keys.h"
 
@@ -29,6 +33,7 @@ enum {
 	CN_NODE_PATH_MAX = 1024,
 	CN_NODE_MAX_TURN = 2,
 	CN_NODE_MAX_IFADDRS = 8,
+	CN_NODE_MAX_DNS_LISTEN = 4,
 };
 
 enum cn_relay_transport {
@@ -59,6 +64,13 @@ struct cn_node_config {
 	unsigned int nice_ifaddrs;
 	struct cn_node_turn turn[CN_NODE_MAX_TURN];
 	unsigned int nturn;
+	bool dns;	  /* serve the overlay names */
+	bool dns_overlay; /* also on the overlay IPv4 address, port 53 */
+	struct cn_addr dns_listen[CN_NODE_MAX_DNS_LISTEN];
+	unsigned int ndns_listen;
+	char dns_upstream[256]; /* "addr:port,..."; "" = the system's resolv.conf */
+	struct cn_addr metrics; /* Prometheus /metrics */
+	bool metrics_on;
 };
 
 void cn_node_config_defaults(struct cn_node_config *c);

@@ -50,6 +50,7 @@ LAB_NAT_TYPES="none cone fullcone symmetric udpblock"
 : "${LAB_EXEC_TIMEOUT:=60}" # lab_exec bound, seconds
 : "${LAB_POS_WAIT:=2}"     # waiting for a packet that should come (ends early)
 : "${LAB_NEG_WAIT:=0.3}"   # waiting for a packet that should not come
+: "${LAB_IPV6:=0}"         # 1: leave IPv6 on in the namespaces (e.g. for a TUN's IPv6)
 : "${LAB_KEEP_LOGS:=auto}" # auto: keep $LAB_DIR when the test fails (not ^C); 1; 0
 if [ -z "${LAB_PYTHON:-}" ]; then
 	if [ -x /usr/bin/python3 ]; then
@@ -64,8 +65,10 @@ LAB_PREFIX=        # cn<PID>-
 LAB_DIR=           # logs, ready files, the PID registry
 LAB_LAST_PID=
 LAB_V_MAPPED='' LAB_V_FILTER='' LAB_V_EXPECT='' LAB_V_M1='' LAB_V_M2='' # lab_verify_nat
-_lab_state=none    # none | up | cleaned
+_lab_state=none    # none | up | cleaning | cleaned
 _lab_prev_exit_trap=
+_lab_held_signal=
+_lab_in_trap=0
 _lab_atexit=()
 declare -gA _lab_kind=() _lab_ip=() _lab_pfx=() _lab_type=() _lab_up=()
 declare -gA _lab_lanip=() _lab_lanpfx=() _lab_lancidr=() _lab_router=() _lab_verified=()
@@ -164,13 +167,15 @@ _lab_sysctl() {
 		_lab_die "sysctl in $ns failed: $*"
 }
 
-# _lab_addns NAME KIND: creates the namespace, IPv6 off (no DAD, RS or MLD
-# noise on the lab's links), records the node.
+# _lab_addns NAME KIND: creates the namespace, IPv6 off unless LAB_IPV6=1
+# (no DAD, RS or MLD noise on the lab's links), records the node.
 _lab_addns() {
 	local ns=$LAB_PREFIX$1
 	ip netns add "$ns" || _lab_die "ip netns add $ns failed"
 	_lab_kind[$1]=$2
-	_lab_sysctl "$ns" net/ipv6/conf/all/disable_ipv6=1 net/ipv6/conf/default/disable_ipv6=1
+	if [ "$LAB_IPV6" != 1 ]; then
+		_lab_sysctl "$ns" net/ipv6/conf/all/disable_ipv6=1 net/ipv6/conf/default/disable_ipv6=1
+	fi
 }
 
 # _lab_router_sysctls NS: forwarding, no redirects, no reverse-path filter,
@@ -227,11 +232,16 @@ lab_init() {
 
 _lab_on_trap() {
 	local rc=$? sig=$1
+	_lab_in_trap=1
 	case $sig in
 	INT) rc=130 ;;
 	TERM) rc=143 ;;
 	esac
 	lab_cleanup "$rc"
+	case $_lab_held_signal in # a signal that came during the cleanup
+	INT) rc=130 ;;
+	TERM) rc=143 ;;
+	esac
 	if [ "$sig" != EXIT ]; then
 		exit "$rc" # runs the EXIT trap: lab_cleanup is then a no-op
 	fi
@@ -260,7 +270,12 @@ lab_cleanup() {
 	local -a names=()
 	set +e
 	[ "$_lab_state" = up ] || return 0
-	_lab_state=cleaned
+	_lab_state=cleaning
+	# A signal now must not cut the cleanup short: it is held and acted on
+	# when the cleanup is done.
+	_lab_held_signal=
+	trap '_lab_held_signal=INT' INT
+	trap '_lab_held_signal=TERM' TERM
 	for cmd in "${_lab_atexit[@]}"; do
 		eval "$cmd"
 	done
@@ -281,6 +296,15 @@ lab_cleanup() {
 		else
 			rm -rf "$LAB_DIR"
 		fi
+	fi
+	_lab_state=cleaned
+	trap '_lab_on_trap INT' INT
+	trap '_lab_on_trap TERM' TERM
+	if [ "$_lab_in_trap" = 0 ]; then
+		case $_lab_held_signal in
+		INT) exit 130 ;;
+		TERM) exit 143 ;;
+		esac
 	fi
 	return 0
 }
@@ -304,20 +328,27 @@ _lab_delete_namespaces() {
 	return 0
 }
 
-_lab_alive() { # PID: running (a zombie counts as gone)
-	local state=
-	# The comm field can hold spaces and parentheses: cut after the last ")".
-	read -r state < <(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null)
-	state=${state%% *}
-	[ -n "$state" ] && [ "$state" != Z ] && [ "$state" != X ]
+# _lab_alive PID: false only when PID is surely gone: no /proc entry, or a
+# zombie. Builtins only (no fork that could fail under load), and anything
+# unreadable counts as alive: stale cleanup must never take a live run.
+_lab_alive() {
+	local line=
+	[ -d "/proc/$1" ] || return 1
+	read -r line <"/proc/$1/stat" 2>/dev/null || return 0
+	line=${line##*) } # the comm field can hold spaces and ")"
+	case ${line%% *} in
+	Z | X) return 1 ;;
+	esac
+	return 0
 }
 
 _lab_starttime() { # PID -> start time in clock ticks (field 22), or 0
-	local rest
-	read -r rest < <(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null) || {
+	local rest=
+	read -r rest <"/proc/$1/stat" 2>/dev/null || {
 		echo 0
 		return 0
 	}
+	rest=${rest##*) }
 	# shellcheck disable=SC2086 # split on purpose
 	set -- $rest
 	echo "${20:-0}" # field 22 overall: the 20th after "pid (comm)"
@@ -386,6 +417,8 @@ lab_cleanup_stale() {
 	local - f name owner
 	set +e
 	local -a stale=()
+	# Only judge from a /proc that shows this process (our PID namespace).
+	[ -d "/proc/$BASHPID" ] || return 0
 	for f in "${TMPDIR:-/tmp}"/cn_lab.*.*/running; do
 		[ -e "$f" ] || continue
 		name=${f%/running}

@@ -92,7 +92,7 @@ EOF
 node_conf cloud1 true
 node_conf board1 true
 for n in cloud1 board1; do
-	# The lab turns IPv6 off; the overlay's TUN device wants it.
+	# The lab turns IPv6 off on its links; the overlay's TUN device wants it.
 	lab_exec $n sysctl -qw net.ipv6.conf.default.disable_ipv6=0
 done
 

@@ -69,6 +69,21 @@ static void test_node_defaults_and_full(void **state)
 	assert_int_equal(c.nturn, 1);
 	assert_int_equal(c.turn[0].port, 3479);
 	assert_string_equal(c.turn[0].password, "p");
+	/* DNS and metrics: defaults, then every setting. */
+	node_ok(NODE_BASE, &c);
+	assert_true(c.dns && c.dns_overlay && !c.metrics_on);
+	assert_int_equal(c.ndns_listen, 1);
+	assert_int_equal(cn_addr_port((const struct sockaddr *)&c.dns_listen[0].ss), 53);
+	node_ok(NODE_BASE "dns = { enabled = false; overlay = false; listen = [\"127.0.0.1:5300\","
+			  " \"[::1]:5300\"]; upstream = \"192.0.2.53:53,[2001:db8::53]:53\"; };\n"
+			  "metrics = \"127.0.0.1:9587\";\n",
+		&c);
+	assert_false(c.dns);
+	assert_false(c.dns_overlay);
+	assert_int_equal(c.ndns_listen, 2);
+	assert_string_equal(c.dns_upstream, "192.0.2.53:53,[2001:db8::53]:53");
+	assert_true(c.metrics_on);
+	assert_int_equal(cn_addr_port((const struct sockaddr *)&c.metrics.ss), 9587);
 }
 
 static void test_node_refusals(void **state)
@@ -95,6 +110,13 @@ static void test_node_refusals(void **state)
 	node_refused(NODE_BASE "tun = { mtu = 4294968576; };", "out of the 32-bit range");
 	node_refused(NODE_BASE "tun = { name \"x\" };", "unexpected string");
 	node_refused(NODE_BASE "/* unterminated", "unterminated /* comment");
+	node_refused(NODE_BASE "dns = { upstream = \"dns.example:53\"; };",
+		     "'dns.example:53' is not \"address:port\"");
+	node_refused(NODE_BASE "dns = { upstream = \"192.0.2.1:53,,\"; };",
+		     "'dns.upstream' must be");
+	node_refused(NODE_BASE "dns = { listen = [\"127.0.0.1\"]; };", "is not \"address:port\"");
+	node_refused(NODE_BASE "dns = { port = 53; };", "unknown setting 'dns.port'");
+	node_refused(NODE_BASE "metrics = \"localhost:9587\";", "'metrics': 'localhost:9587'");
 	node_refused(NODE_BASE "tun = { name = \"x\" ", "line");
 	node_refused(NODE_BASE "tun = { name = \"much-too-long-for-an-interface\"; };",
 		     "'name' is too long");
