@@ -32,6 +32,7 @@ enum cn_err {
 	CN_EEXIST,     /* name, key or address already present */
 	CN_ENOTFOUND,  /* lookup found nothing */
 	CN_EEXHAUSTED, /* counter or address space used up */
+	CN_ETIMEDOUT,  /* no answer in time */
 	CN_E_MAX_,
 };
 
@@ -76,6 +77,8 @@ static inline const char *cn_strerror(int err)
 		return "not found";
 	case CN_EEXHAUSTED:
 		return "exhausted";
+	case CN_ETIMEDOUT:
+		return "timed out";
 	}
 	return "unknown error";
 }
