@@ -70,9 +70,12 @@
 #include "nat/glib_event.h"
 #include "nat/ice.h"
 #include "node/ctlmsg.h"
+#include "node/dns.h"
+#include "node/dns_io.h"
 #include "node/ippkt.h"
 #include "node/netlink.h"
 #include "node/node_config.h"
+#include "node/resolver.h"
 #include "node/tun.h"
 #include "relay/link.h"
 #include "relay/relay_client.h"
@@ -133,6 +136,7 @@ struct node_relay {
 	uint32_t list_total, list_got;
 	uint64_t list_serial;
 	bool client_dead; /* the link went down: free the client at the next tick */
+	bool resolving;	  /* its host name is being resolved */
 	TAILQ_ENTRY(node_relay) entry;
 };
 
@@ -209,6 +213,9 @@ struct cn_node {
 	struct cn_glib_loop *glib;
 	struct evconnlistener *control;
 	struct evhttp *http;
+	struct cn_resolver *resolver;
+	struct cn_dns_zone zone;
+	struct cn_dns_server *dns;
 	LIST_HEAD(, control_client) clients;
 	unsigned int nclients;
 	struct node_metrics m;
@@ -1252,6 +1259,7 @@ static void relay_down(struct cn_relay_client *c, void *arg, const char *why)
 
 static int adopt_list(struct cn_node *n, struct cn_peerlist *pl, char *text, size_t len,
 		      const char *source);
+static void zone_update(struct cn_node *n);
 
 static void relay_list_chunk(struct node_relay *r, const struct cn_link_msg *m)
 {
@@ -1332,6 +1340,40 @@ static void relay_msg(struct cn_relay_client *c, void *arg, const struct cn_link
 	}
 }
 
+static void relay_connect(struct node_relay *r);
+
+/* A resolution in flight names its relay by key: the relay may be gone when it ends. */
+struct relay_lookup {
+	struct cn_node *n;
+	uint8_t key[CN_KEY_LEN];
+};
+
+static void relay_resolved(void *arg, int status, const struct cn_addr *addrs, size_t count)
+{
+	struct relay_lookup *lk = arg;
+	struct node_relay *r;
+
+	TAILQ_FOREACH (r, &lk->n->relays, entry) {
+		if (!cn_key_equal(r->key, lk->key))
+			continue;
+		r->resolving = false;
+		if (status || count == 0) {
+			cn_log_warn("relay %s: cannot resolve %s: %s", r->name, r->host,
+				    cn_strerror(status ? status : -CN_ENOTFOUND));
+			relay_schedule(r);
+			break;
+		}
+		/* The first address (c-ares puts IPv6 first); re-resolved on every
+		 * reconnection, so a moved relay is found again. */
+		r->addr = addrs[0];
+		r->resolved = true;
+		relay_connect(r);
+		r->resolved = false;
+		break;
+	}
+	free(lk);
+}
+
 static void relay_connect(struct node_relay *r)
 {
 	struct cn_node *n = r->n;
@@ -1345,23 +1387,33 @@ static void relay_connect(struct node_relay *r)
 	uint8_t ip[16];
 
 	if (!r->resolved) {
-		/* An IP literal; host names are resolved by the system resolver
-		 * here until the c-ares resolver lands (docs/NODE.md). */
 		char text[CN_HOST_MAX + 16];
 
 		if (inet_pton(AF_INET, r->host, ip) == 1)
 			snprintf(text, sizeof(text), "%s:%u", r->host, r->port);
 		else
 			snprintf(text, sizeof(text), "[%s]:%u", r->host, r->port);
-		if (cn_addr_parse(text, &r->addr) != 0) {
-			cn_log_warn(
-				"relay %s: host '%s' is not an IP address; cannot resolve names "
-				"yet",
-				r->name, r->host);
-			r->next_try_ms = now_ms() + RELAY_BACKOFF_MAX_MS;
+		if (cn_addr_parse(text, &r->addr) == 0) {
+			r->resolved = true; /* an IP literal stays resolved */
+		} else {
+			/* A host name: c-ares, asynchronously; connect when it answers. */
+			struct relay_lookup *lk = calloc(1, sizeof(*lk));
+
+			if (r->resolving)
+				return;
+			if (!lk || !n->resolver ||
+			    cn_resolver_addrs(n->resolver, r->host, r->port, relay_resolved, lk) !=
+				    0) {
+				free(lk);
+				cn_log_warn("relay %s: cannot resolve %s now", r->name, r->host);
+				relay_schedule(r);
+				return;
+			}
+			lk->n = n;
+			memcpy(lk->key, r->key, CN_KEY_LEN);
+			r->resolving = true;
 			return;
 		}
-		r->resolved = true;
 	}
 	memcpy(o.relay_key, r->key, CN_KEY_LEN);
 	o.addr = r->addr;
@@ -1516,6 +1568,7 @@ static int adopt_list(struct cn_node *n, struct cn_peerlist *pl, char *text, siz
 	if (cn_file_write_atomic(path, text, len, 0644, &e))
 		cn_log_warn("cannot keep the peer list in the state directory: %s", e.msg);
 	n->m.lists_adopted++;
+	zone_update(n);
 	cn_log_info("%s: peer list serial %" PRId64 " in force: %zu peers, %zu relays", source,
 		    pl->serial, np, pl->nrelays);
 	return 0;
@@ -1897,6 +1950,175 @@ static int control_open(struct cn_node *n, struct cn_errbuf *e)
 	return 0;
 }
 
+/* ---- names ---------------------------------------------------------------------------- */
+
+static bool host_of(const struct cn_pl_peer *pp, struct cn_dns_host *out)
+{
+	if (!pp)
+		return false;
+	out->name = pp->name;
+	memcpy(out->ip4, pp->ip4, 4);
+	memcpy(out->ip6, pp->ip6, 16);
+	out->ref = pp;
+	return true;
+}
+
+static bool zone_by_name(void *ctx, const char *name, struct cn_dns_host *out)
+{
+	struct cn_node *n = ctx;
+
+	return host_of(cn_peerlist_find_name(n->pl, name), out);
+}
+
+static bool zone_by_ip4(void *ctx, const uint8_t ip4[4], struct cn_dns_host *out)
+{
+	struct cn_node *n = ctx;
+
+	return host_of(cn_peerlist_find_ip4(n->pl, ip4), out);
+}
+
+static bool zone_by_ip6(void *ctx, const uint8_t ip6[16], struct cn_dns_host *out)
+{
+	struct cn_node *n = ctx;
+
+	return host_of(cn_peerlist_find_ip6(n->pl, ip6), out);
+}
+
+static bool zone_group_next(void *ctx, const char *group, size_t *cursor, struct cn_dns_host *out)
+{
+	struct cn_node *n = ctx;
+
+	for (size_t i = *cursor; i < n->pl->npeers; i++) {
+		if (cn_peer_in_group(&n->pl->peers[i], group)) {
+			*cursor = i + 1;
+			return host_of(&n->pl->peers[i], out);
+		}
+	}
+	*cursor = n->pl->npeers;
+	return false;
+}
+
+/* A group's member counts when it is up: this node itself, or a live peer. */
+static bool zone_is_live(void *ctx, const struct cn_dns_host *h)
+{
+	struct cn_node *n = ctx;
+	const struct cn_pl_peer *pp = h->ref;
+	struct node_peer *p;
+
+	if (pp == n->self)
+		return true;
+	p = peer_by_pl(n, pp);
+	return p && peer_is_live(p, now_ms());
+}
+
+/* The zone follows the list in force (called whenever it changes). */
+static void zone_update(struct cn_node *n)
+{
+	n->zone.domain = n->pl->domain;
+	n->zone.self = n->self ? n->self->name : "";
+	n->zone.serial = (uint32_t)n->pl->serial;
+	memcpy(n->zone.prefix4, n->pl->prefix4, 4);
+	n->zone.prefix4_len = n->pl->prefix4_len;
+	memcpy(n->zone.prefix6, n->pl->prefix6, 16);
+	n->zone.prefix6_len = n->pl->prefix6_len;
+	n->zone.ctx = n;
+	n->zone.by_name = zone_by_name;
+	n->zone.by_ip4 = zone_by_ip4;
+	n->zone.by_ip6 = zone_by_ip6;
+	n->zone.group_next = zone_group_next;
+	n->zone.is_live = zone_is_live;
+}
+
+/*
+ * Upstream servers for names outside the overlay: the configured ones, or
+ * those of /etc/resolv.conf without this node's own listeners (a host that
+ * points its resolver at the node must not make it forward to itself).
+ */
+static void upstream_servers(struct cn_node *n, char *csv, size_t cap)
+{
+	char *text = NULL, *save = NULL;
+	size_t len = 0, used = 0;
+	struct cn_errbuf e = {{0}};
+
+	csv[0] = '\0';
+	if (n->cfg.dns_upstream[0]) {
+		snprintf(csv, cap, "%s", n->cfg.dns_upstream);
+		return;
+	}
+	if (cn_file_read("/etc/resolv.conf", 64 * 1024, &text, &len, &e) != 0)
+		return;
+	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char ip[INET6_ADDRSTRLEN + 1], self4[INET_ADDRSTRLEN];
+		bool ours = false;
+		uint8_t bin[16];
+
+		if (sscanf(line, " nameserver %46s", ip) != 1)
+			continue;
+		inet_ntop(AF_INET, n->self_ip4, self4, sizeof(self4));
+		if (strcmp(ip, self4) == 0)
+			ours = true;
+		for (unsigned int i = 0; i < n->cfg.ndns_listen; i++) {
+			char a[CN_ADDR_TEXT_MAX];
+
+			cn_addr_format((const struct sockaddr *)&n->cfg.dns_listen[i].ss, a);
+			if (strncmp(a, ip, strlen(ip)) == 0 && a[strlen(ip)] == ':')
+				ours = true;
+		}
+		if (ours) {
+			cn_log_info("upstream DNS: skipping %s from /etc/resolv.conf (this node)",
+				    ip);
+			continue;
+		}
+		if (used + strlen(ip) + 8 >= cap)
+			break;
+		if (inet_pton(AF_INET, ip, bin) == 1)
+			used += (size_t)snprintf(csv + used, cap - used, "%s%s:53", used ? "," : "",
+						 ip);
+		else if (inet_pton(AF_INET6, ip, bin) == 1)
+			used += (size_t)snprintf(csv + used, cap - used, "%s[%s]:53",
+						 used ? "," : "", ip);
+	}
+	free(text);
+}
+
+static int names_open(struct cn_node *n, struct cn_errbuf *e)
+{
+	char csv[512];
+	struct cn_errbuf re = {{0}};
+
+	zone_update(n);
+	upstream_servers(n, csv, sizeof(csv));
+	/* Also resolves relay host names; without servers those stay unresolved. */
+	n->resolver = cn_resolver_new(n->base, csv[0] ? csv : "127.0.0.1:1", 0, 0, &re);
+	if (!n->resolver)
+		cn_log_warn("no DNS resolver (%s): relay host names and outside names will "
+			    "not resolve",
+			    re.msg);
+	else if (!csv[0])
+		cn_log_warn("no upstream DNS server besides this node: outside names get SERVFAIL");
+	if (!n->cfg.dns)
+		return 0;
+	n->dns = cn_dns_server_new(n->base, &n->zone, csv[0] ? n->resolver : NULL);
+	if (!n->dns) {
+		cn_errbuf_set(e, "out of memory");
+		return -CN_ENOMEM;
+	}
+	for (unsigned int i = 0; i < n->cfg.ndns_listen; i++)
+		if (cn_dns_server_listen(n->dns, &n->cfg.dns_listen[i], e))
+			return -CN_EIO;
+	if (n->cfg.dns_overlay) {
+		struct cn_addr a = {.len = sizeof(struct sockaddr_in)};
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&a.ss;
+
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(53);
+		memcpy(&s4->sin_addr, n->self_ip4, 4);
+		if (cn_dns_server_listen(n->dns, &a, e))
+			return -CN_EIO;
+	}
+	return 0;
+}
+
 /* ---- metrics ------------------------------------------------------------------------- */
 
 static void http_metrics(struct evhttp_request *req, void *arg)
@@ -2184,6 +2406,8 @@ struct cn_node *cn_node_new(struct event_base *base, const struct cn_node_config
 		goto fail;
 	if (cfg->metrics_on && metrics_open(n, e))
 		goto fail;
+	if (names_open(n, e))
+		goto fail;
 	n->tick = event_new(base, -1, EV_PERSIST, tick_cb, n);
 	if (!n->tick || event_add(n->tick, &tv) != 0) {
 		cn_errbuf_set(e, "cannot start the timer");
@@ -2216,6 +2440,9 @@ void cn_node_free(struct cn_node *n)
 	}
 	if (n->http)
 		evhttp_free(n->http);
+	/* The resolver first: then no forwarded query calls back into the server. */
+	cn_resolver_free(n->resolver);
+	cn_dns_server_free(n->dns);
 	while ((r = TAILQ_FIRST(&n->relays)) != NULL)
 		relay_free(n, r);
 	for (size_t i = 0; i < n->npeers; i++)
