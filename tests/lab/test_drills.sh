@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Failure drills in the NAT lab, with two relays, a public node (pub), a
+# board behind a cone NAT (cone) and one behind a symmetric NAT (sym):
+# pub-cone and pub-sym are direct, cone-sym must go through a relay.
+#   1. the relay in use is killed during transfers: the direct pair loses
+#      nothing, the relayed pair moves to the second relay;
+#   2. the cone board's NAT changes its public address mid-session: traffic
+#      resumes (time to recover printed);
+#   3. a board restarts while every relay is down: its direct path returns;
+#   4. a peer is removed from the signed list: its traffic stops at once,
+#      everyone else's continues.
+# Usage: test_drills.sh CAIRN CAIRN_NODE CAIRN_RELAY
+set -u
+CAIRN=${1:?usage: test_drills.sh CAIRN CAIRN_NODE CAIRN_RELAY}
+NODE=${2:?}
+RELAY=${3:?}
+here=$(cd "$(dirname "$0")" && pwd)
+export LAB_IPV6=1
+# shellcheck source=tests/lab/lab.sh
+. "$here/lab.sh"
+. "$here/cairn_lab.sh"
+lab_init
+
+lab_public_host relay1 203.0.113.100
+lab_public_host relay2 203.0.113.101
+lab_public_host pub 203.0.113.20
+lab_nat r_cone cone 203.0.113.30 192.168.1.0/24
+lab_host cone r_cone 192.168.1.10
+lab_nat r_sym symmetric 203.0.113.32 192.168.3.0/24
+lab_host sym r_sym 192.168.3.10
+
+cl_network drill relay1=203.0.113.100,relay2=203.0.113.101 -- pub cone sym
+cl_start_relay relay1
+cl_start_relay relay2
+for n in pub cone sym; do
+	cl_start_node "$n"
+done
+for n in pub cone sym; do
+	cl_check "$n reaches the relays" cl_wait 15 cl_relay_up "$n"
+done
+for pair in "cone pub" "sym pub" "cone sym"; do
+	read -r a b <<<"$pair"
+	lab_exec "$a" ping -c 1 -W 3 -q "$b.$CL_DOMAIN" >/dev/null
+done
+cl_check "cone-pub goes direct" cl_wait 15 cl_path_is cone pub direct
+cl_check "sym-pub goes direct" cl_wait 15 cl_path_is sym pub direct
+cl_check "cone-sym stays on a relay" cl_path_is cone sym relay
+
+loss() { # LOGFILE -> the loss percentage ping printed
+	grep -o '[0-9.]*% packet loss' "$1" | grep -o '^[0-9.]*'
+}
+
+# 1. Kill the relay that carries cone-sym in the middle of two transfers.
+via=$(cl_relay_of cone sym)
+echo "cone-sym runs through $via"
+lab_spawn cone d1_direct.log ping -c 60 -i 0.05 -W 1 "pub.$CL_DOMAIN" >/dev/null
+lab_spawn sym d1_relayed.log ping -c 100 -i 0.1 -W 1 "cone.$CL_DOMAIN" >/dev/null
+sleep 1
+cl_stop_relay "$via"
+cl_wait 20 grep -q "packet loss" "$LAB_DIR/d1_direct.log"
+cl_wait 20 grep -q "packet loss" "$LAB_DIR/d1_relayed.log"
+echo "drill 1: direct pair lost $(loss "$LAB_DIR/d1_direct.log")%, relayed pair lost" \
+	"$(loss "$LAB_DIR/d1_relayed.log")% of 100 pings 0.1 s apart"
+cl_check "relay killed: the direct pair loses nothing" test "$(loss "$LAB_DIR/d1_direct.log")" = 0
+cl_check "relay killed: the relayed pair keeps going" \
+	lab_exec sym ping -c 3 -i 0.2 -W 2 -q "cone.$CL_DOMAIN"
+other=relay1
+[ "$via" = relay1 ] && other=relay2
+cl_check "relayed pair moved to $other" cl_wait 5 cl_relay_is cone sym "$other"
+lost=$(grep -o '[0-9]* received' "$LAB_DIR/d1_relayed.log" | grep -o '^[0-9]*')
+echo "drill 1: the relayed pair lost $((100 - lost)) pings, about $(((100 - lost) * 100)) ms" \
+	"to move to $other"
+cl_start_relay "$via"
+
+# 2. The cone board's NAT gets a new public address mid-session.
+lab_spawn pub d2.log ping -c 150 -i 0.1 -W 1 "cone.$CL_DOMAIN" >/dev/null
+sleep 1
+rns=$(lab_ns r_cone)
+# Deleting the old address first: with promote_secondaries off (the
+# default), deleting a primary address takes its secondaries with it. The
+# masquerade's conntrack entries for the old address go with it too.
+ip -n "$rns" addr del 203.0.113.30/24 dev wan
+ip -n "$rns" addr add 203.0.113.40/24 dev wan
+ip -n "$rns" route replace default via 203.0.113.1 dev wan
+cl_wait 30 grep -q "packet loss" "$LAB_DIR/d2.log"
+lost=$(grep -o '[0-9]* received' "$LAB_DIR/d2.log" | grep -o '^[0-9]*')
+echo "drill 2: NAT renumbered; $((150 - lost)) of 150 pings lost, about" \
+	"$(((150 - lost) * 100)) ms to recover"
+cl_check "new NAT address: traffic resumes" lab_exec pub ping -c 3 -i 0.2 -W 2 -q "cone.$CL_DOMAIN"
+cl_check "and the path to pub is direct again" cl_wait 20 cl_path_is cone pub direct
+grep -h "moved to\|path is now direct" "$LAB_DIR/pub.log" | tail -2
+
+# 3. Every relay down; the cone board restarts and finds pub directly.
+cl_stop_relay relay1
+cl_stop_relay relay2
+cl_stop_node cone
+cl_start_node cone
+cl_check "restart with every relay down: cone reaches pub" \
+	cl_wait 20 lab_exec cone ping -c 1 -W 1 -q "pub.$CL_DOMAIN"
+cl_check "directly" cl_wait 5 cl_path_is cone pub direct
+cl_start_relay relay1
+cl_start_relay relay2
+cl_check "cone back on a relay" cl_wait 20 cl_relay_up cone
+cl_check "cone-sym works again" cl_wait 20 lab_exec cone ping -c 1 -W 1 -q "sym.$CL_DOMAIN"
+
+# 4. Remove sym from the list and publish it: its traffic stops at once.
+"$CAIRN" peers remove sym -l "$LAB_DIR/net/peers.conf" >/dev/null
+"$CAIRN" peers sign -l "$LAB_DIR/net/peers.conf" >/dev/null
+lab_spawn pub d4.log ping -c 40 -i 0.1 -W 1 "cone.$CL_DOMAIN" >/dev/null
+sleep 0.5
+for r in relay1 relay2; do
+	cl_check "list published to $r" lab_exec pub "$CAIRN" peers publish --relay "$r" \
+		-l "$LAB_DIR/net/peers.conf"
+done
+cl_check "cone drops sym's sessions" cl_wait 5 grep -q "peer sym: removed" "$LAB_DIR/cone.log"
+cl_check "sym's traffic stops" cl_fails lab_exec cone ping -c 2 -i 0.2 -W 1 -q 10.99.0.3
+cl_wait 10 grep -q "packet loss" "$LAB_DIR/d4.log"
+cl_check "everyone else's continues (0% loss pub -> cone)" test "$(loss "$LAB_DIR/d4.log")" = 0
+cl_done
