@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 """A tiny authoritative DNS stub over UDP for test_resolver.c.
 
-Binds 127.0.0.1 on an ephemeral port, prints the port on stdout (one line)
+Binds 127.0.0.1 (or --bind ADDR --port N) on an ephemeral port, prints the port on stdout (one line)
 and answers from the fixed zone below until killed (or --lifetime seconds
 pass, so a crashed test never leaves it behind). Names starting with "drop"
 get no answer at all; names not in the zone get NXDOMAIN. For "raw.test"
@@ -82,11 +82,14 @@ def answer(query):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--log", required=True)
+    ap.add_argument("--log", default="/dev/null")
     ap.add_argument("--lifetime", type=float, default=120.0)
+    ap.add_argument("--bind", default="127.0.0.1",
+                    help="address to listen on (the lab's upstream uses its own)")
+    ap.add_argument("--port", type=int, default=0)
     args = ap.parse_args()
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind(("127.0.0.1", 0))
+    sock.bind((args.bind, args.port))
     sock.settimeout(0.5)
     print(sock.getsockname()[1], flush=True)
     end = time.monotonic() + args.lifetime
