@@ -1,47 +1,126 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# The README's first command: install dependencies, build, run the demo.
+# The README's first command: installs the dependencies, builds, and runs a
+# small cairn network in network namespaces on this machine (as root):
 #
-# What the demo shows today: a cairn network created from scratch with the
-# `cairn` command (root key, node keys, a signed peer list), verified, and a
-# tampered copy refused. The namespace network demo (a relay, a cloud node
-# and two boards behind simulated NATs pinging each other by name) arrives
-# with the NAT lab issue and will replace the last step.
+#   relay1  203.0.113.100  public host running cairn-relay
+#   cloud1  203.0.113.20   public host (a cloud VM)
+#   board1  192.168.1.10   behind a home NAT (port-restricted cone)
+#   board2  192.168.5.10   behind a home NAT behind a carrier NAT (double NAT)
+#
+# The network is made with the `cairn` command, the boards ping each other
+# and the cloud node by name, and `cairn status` shows each path move from
+# the relay to a direct, hole-punched one. The network stays up afterwards
+# (a line says how to enter a node and how to tear it down), or goes away at
+# the end with --teardown. Everything stays inside the namespaces: nothing
+# touches this machine's own interfaces. Built on the test lab (tests/lab).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
-cd "$top"
-
-bash deploy/install-deps.sh
-cmake -S . -B build/release -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCN_TESTS=OFF >/dev/null
-cmake --build build/release -j "$(nproc)" >/dev/null
-cairn=$top/build/release/node/cairn
-
-demo=$(mktemp -d /tmp/cairn-demo.XXXXXX)
-cd "$demo"
-run() {
-	printf '\n$ %s\n' "$*"
-	"$@"
-}
-echo "cairn demo in $demo"
-run "$cairn" network init --name demo --dir net
-run "$cairn" keygen -o board1.key
-run "$cairn" keygen -o board2.key
-run "$cairn" keygen -o cloud1.key
-run "$cairn" keygen -o relay1.key
-run "$cairn" peers add board1 "$("$cairn" pubkey -k board1.key)" --groups boards -l net/peers.conf
-run "$cairn" peers add board2 "$("$cairn" pubkey -k board2.key)" --groups boards -l net/peers.conf
-run "$cairn" peers add cloud1 "$("$cairn" pubkey -k cloud1.key)" --groups cloud,deployers -l net/peers.conf
-run "$cairn" peers relay-add relay1 "$("$cairn" pubkey -k relay1.key)" 192.0.2.1 -l net/peers.conf
-run "$cairn" peers sign -l net/peers.conf --expires-in 365
-run "$cairn" peers show -l net/peers.conf
-run "$cairn" peers verify -l net/peers.conf
-sed 's/board2/board9/' net/peers.conf >tampered.conf
-cp net/root.pub .
-printf '\n$ %s\n' "$cairn peers verify -l tampered.conf   # one name changed after signing"
-if "$cairn" peers verify -l tampered.conf; then
-	echo "demo: a tampered list verified; this is a bug" >&2
+teardown=0
+case "${1:-}" in
+--teardown) teardown=1 ;;
+"") ;;
+-h | --help)
+	sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
+	echo "usage: bash deploy/demo.sh [--teardown]"
+	exit 0
+	;;
+*)
+	echo "usage: bash deploy/demo.sh [--teardown]" >&2
+	exit 2
+	;;
+esac
+if [ "$(id -u)" -ne 0 ]; then
+	echo "demo: run as root (it builds network namespaces)" >&2
 	exit 1
 fi
-echo
-echo "demo: done. Files are in $demo (remove with: rm -rf $demo)."
-echo "demo: next: relay + nodes behind simulated NATs pinging by name (NAT lab issue)."
+
+bash "$top/deploy/install-deps.sh"
+echo "demo: building (Release) in build/release ..."
+cmake -S "$top" -B "$top/build/release" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCN_TESTS=OFF >/dev/null
+cmake --build "$top/build/release" -j "$(nproc)" --target cairn cairn-node cairn-relay >/dev/null
+CAIRN=$top/build/release/node/cairn
+NODE=$top/build/release/node/cairn-node
+RELAY=$top/build/release/relay/cairn-relay
+export LAB_IPV6=1
+export LAB_KEEP_LOGS=1
+# shellcheck source=tests/lab/lab.sh
+. "$top/tests/lab/lab.sh"
+# shellcheck source=tests/lab/cairn_lab.sh
+. "$top/tests/lab/cairn_lab.sh"
+lab_init
+
+show() { # NODE CMD...: prints and runs CMD on NODE
+	printf '\n[%s]$ %s\n' "$1" "${*:2}"
+	lab_exec "$1" "${@:2}" || true
+}
+status() { show "$1" "$CAIRN" status --socket "$LAB_DIR/$1.sock"; }
+
+echo "demo: building the network (namespaces, NATs, a relay, three nodes) ..."
+lab_public_host relay1 203.0.113.100
+lab_public_host cloud1 203.0.113.20
+lab_nat home cone 203.0.113.30 192.168.1.0/24
+lab_host board1 home 192.168.1.10
+lab_nat carrier cone 203.0.113.34 100.64.1.0/24
+lab_nat home2 cone 100.64.1.2 192.168.5.0/24 carrier
+lab_host board2 home2 192.168.5.10
+
+printf '\n== the network, made with the cairn command\n'
+cl_network demo relay1=203.0.113.100 -- cloud1 board1 board2
+printf '$ cairn network init --name demo ...; cairn keygen ...; cairn peers add ...; cairn peers sign\n'
+"$CAIRN" peers show -l "$LAB_DIR/net/peers.conf"
+
+cl_start_relay relay1
+for n in cloud1 board1 board2; do
+	cl_start_node "$n"
+done
+for n in cloud1 board1 board2; do
+	cl_wait 15 cl_relay_up "$n" || {
+		echo "demo: $n did not reach the relay; logs in $LAB_DIR" >&2
+		exit 1
+	}
+done
+
+printf '\n== the boards reach each other and the cloud node by name, at once through the relay\n'
+show board1 ping -c 3 -i 0.3 "board2.$CL_DOMAIN"
+show board1 ping -c 3 -i 0.3 "cloud1.$CL_DOMAIN"
+status board1
+printf '\n== meanwhile ICE punches through both NATs; the paths turn direct\n'
+cl_wait 15 cl_path_is board1 board2 direct || true
+cl_wait 10 cl_path_is board1 cloud1 direct || true
+show board1 ping -c 3 -i 0.3 "board2.$CL_DOMAIN"
+status board1
+show board1 "$CAIRN" ping board2 -c 3 -i 0 --socket "$LAB_DIR/board1.sock"
+show board2 "$CAIRN" netcheck -l "$LAB_DIR/net/peers.conf"
+
+if [ "$teardown" = 1 ]; then
+	printf '\ndemo: done; tearing the network down.\n'
+	exit 0
+fi
+
+# Leave it running: no cleanup at exit, a script that does it instead.
+trap - EXIT INT TERM
+cat >"$LAB_DIR/teardown.sh" <<EOF
+#!/usr/bin/env bash
+# Tears the cairn demo network down: its processes, namespaces and files.
+while read -r pid _; do kill "\$pid" 2>/dev/null; done <"$LAB_DIR/pids"
+for ns in \$(ip netns list | awk '{ print \$1 }' | grep '^$LAB_PREFIX'); do
+	for pid in \$(ip netns pids "\$ns"); do kill -9 "\$pid" 2>/dev/null; done
+	ip netns del "\$ns"
+	rm -rf "/etc/netns/\$ns"
+done
+rm -rf "$LAB_DIR"
+echo "cairn demo network removed"
+EOF
+chmod +x "$LAB_DIR/teardown.sh"
+cat <<EOF
+
+The demo network is still running. Enter a node's namespace with a shell:
+    ip netns exec ${LAB_PREFIX}board1 bash
+and there try:
+    $CAIRN status --socket $LAB_DIR/board1.sock
+    ping board2.$CL_DOMAIN        ping cloud1.$CL_DOMAIN
+Logs and configuration: $LAB_DIR
+Tear it all down:
+    bash $LAB_DIR/teardown.sh
+EOF
