@@ -52,6 +52,23 @@ int cn_cfg_read_file(const char *path, config_t *cfg, struct cn_errbuf *e)
 	return ret;
 }
 
+int cn_cfg_load(const char *path, const char *text, cn_cfg_from_fn from, void *out,
+		struct cn_errbuf *e)
+{
+	struct cn_errbuf inner = {{0}};
+	config_t cfg;
+	int ret;
+
+	ret = path ? cn_cfg_read_file(path, &cfg, e) : cn_cfg_read_string(text, &cfg, e);
+	if (ret)
+		return ret;
+	ret = from(&cfg, out, path ? &inner : e);
+	config_destroy(&cfg);
+	if (ret && path)
+		cn_errbuf_set(e, "%s: %s", path, inner.msg);
+	return ret;
+}
+
 static bool known(const char *name, const char *const *names)
 {
 	for (; *names; names++)

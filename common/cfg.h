@@ -23,6 +23,15 @@ int cn_cfg_read_file(const char *path, config_t *cfg, struct cn_errbuf *e);
 /* Same for a string (tests); e has no path prefix. */
 int cn_cfg_read_string(const char *text, config_t *cfg, struct cn_errbuf *e);
 
+/*
+ * Reads a configuration from a file (path set) or a string (text set; path
+ * NULL) and hands it to from(), which fills out. One-line errors name the
+ * path and line. The function both daemons' loaders are made of.
+ */
+typedef int (*cn_cfg_from_fn)(const config_t *cfg, void *out, struct cn_errbuf *e);
+int cn_cfg_load(const char *path, const char *text, cn_cfg_from_fn from, void *out,
+		struct cn_errbuf *e);
+
 /* Refuses any member of group whose name is not in names (NULL-terminated). */
 int cn_cfg_check_members(const config_setting_t *group, const char *const *names, const char *where,
 			 struct cn_errbuf *e);

@@ -30,18 +30,15 @@ void cn_relay_config_defaults(struct cn_relay_config *c)
 
 static int from_config(const config_t *cfg, struct cn_relay_config *c, struct cn_errbuf *e);
 
+static int from_any(const config_t *cfg, void *out, struct cn_errbuf *e)
+{
+	return from_config(cfg, out, e);
+}
+
 int cn_relay_config_parse(const char *text, struct cn_relay_config *c, struct cn_errbuf *e)
 {
-	config_t cfg;
-	int ret;
-
 	cn_relay_config_defaults(c);
-	ret = cn_cfg_read_string(text, &cfg, e);
-	if (ret)
-		return ret;
-	ret = from_config(&cfg, c, e);
-	config_destroy(&cfg);
-	return ret;
+	return cn_cfg_load(NULL, text, from_any, c, e);
 }
 
 static int from_config(const config_t *cfg, struct cn_relay_config *c, struct cn_errbuf *e)
@@ -134,17 +131,6 @@ static int from_config(const config_t *cfg, struct cn_relay_config *c, struct cn
 
 int cn_relay_config_load(const char *path, struct cn_relay_config *c, struct cn_errbuf *e)
 {
-	struct cn_errbuf inner = {{0}};
-	config_t cfg;
-	int ret;
-
 	cn_relay_config_defaults(c);
-	ret = cn_cfg_read_file(path, &cfg, e);
-	if (ret)
-		return ret;
-	ret = from_config(&cfg, c, &inner);
-	config_destroy(&cfg);
-	if (ret)
-		cn_errbuf_set(e, "%s: %s", path, inner.msg);
-	return ret;
+	return cn_cfg_load(path, NULL, from_any, c, e);
 }
