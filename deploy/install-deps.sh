@@ -12,7 +12,7 @@ packages=(
 	# tests: unit framework, fuzzing (clang + libFuzzer runtime), format check
 	libcmocka-dev clang libclang-rt-14-dev clang-format
 	# lab and demo: namespaces, NAT, probes
-	iproute2 nftables iputils-ping stun-client coturn iperf3 dnsutils python3 procps
+	iproute2 nftables iputils-ping stun-client coturn iperf3 dnsutils python3 procps systemd
 )
 
 missing=()

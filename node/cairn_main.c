@@ -33,6 +33,9 @@ static const char usage[] =
 	"  status [--json]                peers, paths, endpoints, RTT, traffic\n"
 	"  ping NAME                      probe a peer; each reply names its path\n"
 	"  netcheck                       NAT type, public address, relay latencies\n"
+	"  deploy push TARGET FILE        signed push to a node or group over the overlay\n"
+	"  deploy rollback TARGET APP     switch back to the previous version\n"
+	"  deploy list TARGET [APP]       versions a node holds\n"
 	"\n"
 	"Run 'cairn <command> --help' for the options of each command.\n";
 
@@ -71,6 +74,8 @@ int main(int argc, char **argv)
 		return cn_cli_ping(argc - 1, argv + 1);
 	if (strcmp(cmd, "netcheck") == 0)
 		return cn_cli_netcheck(argc - 1, argv + 1);
+	if (strcmp(cmd, "deploy") == 0)
+		return cn_cli_deploy(argc - 1, argv + 1);
 	fprintf(stderr, "cairn: unknown command '%s'; run 'cairn --help'\n", cmd);
 	return CN_EXIT_USAGE;
 }

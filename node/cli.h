@@ -30,6 +30,8 @@ int cn_cli_status(int argc, char **argv);
 int cn_cli_ping(int argc, char **argv);
 /* cairn netcheck (cli_netcheck.c). */
 int cn_cli_netcheck(int argc, char **argv);
+/* cairn deploy push|rollback|list (cli_deploy.c, docs/DEPLOY.md). */
+int cn_cli_deploy(int argc, char **argv);
 /* cairn peers publish (cli_publish.c). */
 int cn_cli_publish(const char *list, const char *relay, const char *key, const char *address,
 		   bool udp, int nargs);

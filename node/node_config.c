@@ -24,6 +24,77 @@ void cn_node_config_defaults(struct cn_node_config *c)
 	c->dns_overlay = true;
 	cn_addr_parse("127.0.0.99:53", &c->dns_listen[0]);
 	c->ndns_listen = 1;
+	c->deploy_port = 7946;
+	snprintf(c->deploy_groups[0], sizeof(c->deploy_groups[0]), "deployers");
+	c->ndeploy_groups = 1;
+	c->deploy_keep = 3;
+	c->deploy_max_mb = 4096;
+	c->deploy_hook_timeout = 60;
+}
+
+/* A peer-list group name: a lowercase DNS label. */
+static bool group_name_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 63 || s[0] == '-' || s[n - 1] == '-')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+			return false;
+	return true;
+}
+
+static int read_deploy(const config_setting_t *g, struct cn_node_config *c, struct cn_errbuf *e)
+{
+	static const char *const names[] = {"enabled", "port",	 "groups",	 "keep", "hook",
+					    "dir",     "max_mb", "hook_timeout", NULL};
+	const config_setting_t *groups;
+	int n;
+
+	if (!config_setting_is_group(g)) {
+		cn_errbuf_set(e, "line %d: 'deploy' must be a group",
+			      config_setting_source_line(g));
+		return -CN_EFORMAT;
+	}
+	if (cn_cfg_check_members(g, names, "deploy.", e) ||
+	    cn_cfg_bool(g, "enabled", &c->deploy, e) ||
+	    cn_cfg_uint(g, "port", 1, 65535, &c->deploy_port, e) ||
+	    cn_cfg_uint(g, "keep", 1, 100, &c->deploy_keep, e) ||
+	    cn_cfg_uint(g, "max_mb", 1, 65536, &c->deploy_max_mb, e) ||
+	    cn_cfg_uint(g, "hook_timeout", 1, 3600, &c->deploy_hook_timeout, e) ||
+	    cn_cfg_string(g, "hook", false, c->deploy_hook, sizeof(c->deploy_hook), e) ||
+	    cn_cfg_string(g, "dir", false, c->deploy_dir, sizeof(c->deploy_dir), e))
+		return -CN_EFORMAT;
+	if (c->deploy_hook[0] && c->deploy_hook[0] != '/') {
+		cn_errbuf_set(e, "'deploy.hook' must be an absolute path (or \"\" for none)");
+		return -CN_EFORMAT;
+	}
+	if (c->deploy_dir[0] && c->deploy_dir[0] != '/') {
+		cn_errbuf_set(e, "'deploy.dir' must be an absolute path");
+		return -CN_EFORMAT;
+	}
+	groups = config_setting_get_member(g, "groups");
+	if (!groups)
+		return 0;
+	n = config_setting_is_array(groups) ? config_setting_length(groups) : -1;
+	if (n < 1 || n > CN_NODE_MAX_DEPLOY_GROUPS) {
+		cn_errbuf_set(e, "line %d: 'deploy.groups' must be an array of 1 to %d group names",
+			      config_setting_source_line(groups), CN_NODE_MAX_DEPLOY_GROUPS);
+		return -CN_EFORMAT;
+	}
+	for (int i = 0; i < n; i++) {
+		const char *v = config_setting_get_string_elem(groups, i);
+
+		if (!v || !group_name_valid(v)) {
+			cn_errbuf_set(e, "line %d: 'deploy.groups': '%s' is not a group name",
+				      config_setting_source_line(groups), v ? v : "?");
+			return -CN_EFORMAT;
+		}
+		snprintf(c->deploy_groups[i], sizeof(c->deploy_groups[i]), "%s", v);
+	}
+	c->ndeploy_groups = (unsigned int)n;
+	return 0;
 }
 
 static int read_dns(const config_setting_t *g, struct cn_node_config *c, struct cn_errbuf *e)
@@ -146,8 +217,9 @@ static int read_ice(const config_setting_t *ice, struct cn_node_config *c, struc
 static int from_config(const config_t *cfg, struct cn_node_config *c, struct cn_errbuf *e)
 {
 	static const char *const top[] = {
-		"identity_key", "root_key", "peer_list", "state_dir", "control_socket", "log_level",
-		"tun",		"relays",   "ice",	 "dns",	      "metrics",	NULL};
+		"identity_key", "root_key", "peer_list", "state_dir", "control_socket",
+		"log_level",	"tun",	    "relays",	 "ice",	      "dns",
+		"metrics",	"deploy",   NULL};
 	static const char *const tun_names[] = {"name", "mtu", NULL};
 	static const char *const relay_names[] = {"transport", NULL};
 	const config_setting_t *root = config_root_setting(cfg), *g;
@@ -202,6 +274,9 @@ static int from_config(const config_t *cfg, struct cn_node_config *c, struct cn_
 		return -CN_EFORMAT;
 	g = config_setting_get_member(root, "dns");
 	if (g && read_dns(g, c, e))
+		return -CN_EFORMAT;
+	g = config_setting_get_member(root, "deploy");
+	if (g && read_deploy(g, c, e))
 		return -CN_EFORMAT;
 	{
 		char metrics[CN_ADDR_TEXT_MAX] = "";

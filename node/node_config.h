@@ -15,6 +15,9 @@
  *   dns = { enabled = true; listen = [ "127.0.0.99:53" ]; overlay = true;
  *           upstream = "192.0.2.53:53,198.51.100.53:53"; };   # "" = /etc/resolv.conf
  *   metrics = "127.0.0.1:9587";                             # "" (default) = off
+ *   deploy = { enabled = false; port = 7946; groups = [ "deployers" ]; keep = 3;
+ *              hook = "/etc/cairn/activate"; dir = "/var/lib/cairn/deploy";
+ *              max_mb = 4096; hook_timeout = 60; };            # docs/DEPLOY.md
  *
  * Which peer this node is follows from its key's place in the peer list.
  */
@@ -34,6 +37,7 @@ enum {
 	CN_NODE_MAX_TURN = 2,
 	CN_NODE_MAX_IFADDRS = 8,
 	CN_NODE_MAX_DNS_LISTEN = 4,
+	CN_NODE_MAX_DEPLOY_GROUPS = 8,
 };
 
 enum cn_relay_transport {
@@ -71,6 +75,16 @@ struct cn_node_config {
 	char dns_upstream[256]; /* "addr:port,..."; "" = the system's resolv.conf */
 	struct cn_addr metrics; /* Prometheus /metrics */
 	bool metrics_on;
+	/* Pushes over the overlay (docs/DEPLOY.md). */
+	bool deploy;
+	uint32_t deploy_port;
+	char deploy_groups[CN_NODE_MAX_DEPLOY_GROUPS][64]; /* peers in these may push */
+	unsigned int ndeploy_groups;
+	uint32_t deploy_keep;
+	char deploy_hook[CN_NODE_PATH_MAX]; /* "" = none */
+	char deploy_dir[CN_NODE_PATH_MAX];  /* "" = state_dir/deploy */
+	uint32_t deploy_max_mb;
+	uint32_t deploy_hook_timeout; /* seconds */
 };
 
 void cn_node_config_defaults(struct cn_node_config *c);

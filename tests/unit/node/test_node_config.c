@@ -122,6 +122,56 @@ static void test_node_refusals(void **state)
 		     "'name' is too long");
 }
 
+static void test_node_deploy(void **state)
+{
+	struct cn_node_config c;
+
+	(void)state;
+	node_ok(NODE_BASE, &c);
+	assert_false(c.deploy);
+	assert_int_equal(c.deploy_port, 7946);
+	assert_int_equal(c.ndeploy_groups, 1);
+	assert_string_equal(c.deploy_groups[0], "deployers");
+	assert_int_equal(c.deploy_keep, 3);
+	assert_string_equal(c.deploy_hook, "");
+	assert_string_equal(c.deploy_dir, "");
+	assert_int_equal(c.deploy_max_mb, 4096);
+	assert_int_equal(c.deploy_hook_timeout, 60);
+	node_ok(NODE_BASE "deploy = { enabled = true; port = 8000; groups = [\"ci\", \"ops-1\"];"
+			  " keep = 5; hook = \"/etc/cairn/activate\"; dir = \"/srv/deploy\";"
+			  " max_mb = 100; hook_timeout = 10; };\n",
+		&c);
+	assert_true(c.deploy);
+	assert_int_equal(c.deploy_port, 8000);
+	assert_int_equal(c.ndeploy_groups, 2);
+	assert_string_equal(c.deploy_groups[1], "ops-1");
+	assert_int_equal(c.deploy_keep, 5);
+	assert_string_equal(c.deploy_hook, "/etc/cairn/activate");
+	assert_string_equal(c.deploy_dir, "/srv/deploy");
+	assert_int_equal(c.deploy_max_mb, 100);
+	assert_int_equal(c.deploy_hook_timeout, 10);
+	node_refused(NODE_BASE "deploy = 1;", "'deploy' must be a group");
+	node_refused(NODE_BASE "deploy = { enable = true; };", "unknown setting 'deploy.enable'");
+	node_refused(NODE_BASE "deploy = { enabled = 1; };", "enabled");
+	node_refused(NODE_BASE "deploy = { port = 0; };", "'port' must be between 1 and 65535");
+	node_refused(NODE_BASE "deploy = { port = 70000; };", "'port' must be between 1 and 65535");
+	node_refused(NODE_BASE "deploy = { keep = 0; };", "'keep' must be between 1 and 100");
+	node_refused(NODE_BASE "deploy = { max_mb = 0; };", "max_mb");
+	node_refused(NODE_BASE "deploy = { hook_timeout = 0; };", "hook_timeout");
+	node_refused(NODE_BASE "deploy = { hook = \"activate.sh\"; };",
+		     "'deploy.hook' must be an absolute path");
+	node_refused(NODE_BASE "deploy = { dir = \"deploy\"; };",
+		     "'deploy.dir' must be an absolute path");
+	node_refused(NODE_BASE "deploy = { groups = []; };", "'deploy.groups' must be an array");
+	node_refused(NODE_BASE "deploy = { groups = \"ci\"; };",
+		     "'deploy.groups' must be an array");
+	node_refused(NODE_BASE "deploy = { groups = [\"Ci\"]; };", "'Ci' is not a group name");
+	node_refused(NODE_BASE "deploy = { groups = [\"a\",\"b\",\"c\",\"d\",\"e\",\"f\",\"g\","
+			       "\"h\",\"i\"]; };",
+		     "1 to 8 group names");
+	node_refused(NODE_BASE "deploy = { groups = [1]; };", "is not a group name");
+}
+
 static void test_relay_config(void **state)
 {
 	struct cn_relay_config c;
@@ -172,6 +222,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_node_defaults_and_full),
 		cmocka_unit_test(test_node_refusals),
+		cmocka_unit_test(test_node_deploy),
 		cmocka_unit_test(test_relay_config),
 	};
 

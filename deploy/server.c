@@ -1,0 +1,869 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The node's deploy listener (server.h). One request per connection; one
+ * push or rollback at a time per node (the store has one writer): another
+ * gets BUSY, except a push of the same artifact, which takes over from a
+ * connection still receiving it (the pusher reconnected to resume before
+ * the node noticed the old connection die).
+ *
+ * Per connection:  REQUEST -> DATA -> HOOK -> CLOSING
+ *                  REQUEST -> HOOK (rollback) -> CLOSING
+ *                  REQUEST -> CLOSING (list, refusals)
+ * A dropped connection in DATA keeps the partial upload for a resume; in
+ * HOOK the hook still finishes and its outcome (including switching back)
+ * is applied, only the answer is lost.
+ *
+ * The hook runs with posix_spawn (no shell, clean environment, stdin
+ * /dev/null, stdout and stderr into a pipe, its own process group, every
+ * other descriptor closed); the event loop reads the pipe (the last
+ * CN_DPROTO_TAIL_MAX bytes kept), polls waitpid every HOOK_POLL_MS, and
+ * kills the group after the timeout.
+ */
+#include "deploy/server.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <sodium.h>
+
+#include "common/log.h"
+#include "common/queue_compat.h"
+#include "deploy/manifest.h"
+#include "deploy/proto.h"
+#include "deploy/store.h"
+
+enum {
+	HOOK_POLL_MS = 100,
+	RESULT_FRAME_MAX =
+		CN_DPROTO_HDR + 1 + 1 + 4 + 2 + CN_DPROTO_MSG_MAX + 2 + CN_DPROTO_TAIL_MAX,
+};
+
+enum conn_state {
+	ST_REQUEST,
+	ST_DATA,
+	ST_HOOK,
+	ST_CLOSING,
+};
+
+struct conn {
+	struct cn_deployd *d;
+	struct bufferevent *bev;
+	enum conn_state st;
+	char addr[CN_ADDR_TEXT_MAX];
+	struct cn_deployd_peer peer;
+	bool known;
+	/* A push. */
+	struct cn_deploy_manifest m;
+	uint8_t manifest[CN_DEPLOY_MANIFEST_MAX];
+	size_t manifest_len;
+	bool activate;
+	bool holds; /* holds the store's writer lock (d->busy) */
+	struct cn_store_upload *up;
+	LIST_ENTRY(conn) entry;
+};
+
+struct hook {
+	struct cn_deployd *d;
+	struct conn *c; /* NULL once the pusher is gone */
+	pid_t pid;
+	int fd;
+	struct event *ev_out, *ev_poll;
+	uint64_t deadline_ms;
+	bool killed;
+	uint8_t tail[CN_DPROTO_TAIL_MAX];
+	size_t tail_len;
+	char app[CN_DEPLOY_APP_MAX + 1];
+	char version[CN_DEPLOY_VERSION_MAX + 1];
+	char prev[CN_DEPLOY_VERSION_MAX + 1]; /* "" = none before */
+	char pusher[64];
+};
+
+struct cn_deployd {
+	struct event_base *base;
+	struct cn_deployd_config cfg;
+	struct cn_store *store;
+	struct evconnlistener *lis;
+	cn_deployd_auth_fn auth;
+	void *ctx;
+	LIST_HEAD(, conn) conns;
+	unsigned int nconns;
+	struct conn *pushing; /* the connection in DATA, if any */
+	bool busy;	      /* a push or rollback holds the store */
+	struct hook *hook;
+	struct cn_ratelimit rl;
+};
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void acquire(struct cn_deployd *d, struct conn *c)
+{
+	d->busy = true;
+	c->holds = true;
+}
+
+static void release(struct cn_deployd *d, struct conn *c)
+{
+	if (d->pushing == c)
+		d->pushing = NULL;
+	if (c->holds) {
+		d->busy = false;
+		c->holds = false;
+	}
+}
+
+static void conn_free(struct conn *c)
+{
+	struct cn_deployd *d = c->d;
+
+	if (c->up) {
+		cn_log_info("deploy: %s (%s): connection closed at %" PRIu64 " of %" PRIu64
+			    " bytes of %s %s; kept for a resume",
+			    c->peer.name[0] ? c->peer.name : "?", c->addr,
+			    cn_store_upload_have(c->up), c->m.size, c->m.app, c->m.version);
+		cn_store_upload_abort(c->up, true);
+		c->up = NULL;
+	}
+	if (d->hook && d->hook->c == c)
+		d->hook->c = NULL;
+	release(d, c);
+	LIST_REMOVE(c, entry);
+	d->nconns--;
+	bufferevent_free(c->bev);
+	free(c);
+}
+
+/*
+ * Closes once the output is written. Never frees c at once (callers still
+ * use it): write_cb does, also when nothing is queued (deferred trigger).
+ */
+static void conn_close_after_flush(struct conn *c)
+{
+	c->st = ST_CLOSING;
+	bufferevent_disable(c->bev, EV_READ);
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+		bufferevent_trigger(c->bev, EV_WRITE,
+				    BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
+}
+
+static void send_result(struct conn *c, const struct cn_dproto_result *r)
+{
+	uint8_t buf[RESULT_FRAME_MAX];
+	size_t len;
+
+	if (cn_dproto_result_encode(r, buf, sizeof(buf), &len) == 0)
+		bufferevent_write(c->bev, buf, len);
+	conn_close_after_flush(c);
+}
+
+__attribute__((format(printf, 3, 4))) static void fail(struct conn *c, uint8_t status,
+						       const char *fmt, ...)
+{
+	struct cn_dproto_result r;
+	char msg[CN_DPROTO_MSG_MAX + 1];
+	va_list ap;
+
+	memset(&r, 0, sizeof(r));
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	r.status = status;
+	cn_dproto_result_set_msg(&r, msg);
+	cn_log_ratelimited(&c->d->rl, now_ms(), CN_LOG_WARN, "deploy: %s (%s): %s: %s",
+			   c->peer.name[0] ? c->peer.name : "unknown peer", c->addr,
+			   cn_dproto_status_name(status), r.msg);
+	if (c->up) {
+		cn_store_upload_abort(c->up, false);
+		c->up = NULL;
+	}
+	release(c->d, c);
+	send_result(c, &r);
+}
+
+/* ---- the hook ------------------------------------------------------------------------------ */
+
+static void tail_add(struct hook *h, const uint8_t *p, size_t n)
+{
+	if (n >= sizeof(h->tail)) {
+		memcpy(h->tail, p + n - sizeof(h->tail), sizeof(h->tail));
+		h->tail_len = sizeof(h->tail);
+		return;
+	}
+	if (h->tail_len + n > sizeof(h->tail)) {
+		size_t drop = h->tail_len + n - sizeof(h->tail);
+
+		memmove(h->tail, h->tail + drop, h->tail_len - drop);
+		h->tail_len -= drop;
+	}
+	memcpy(h->tail + h->tail_len, p, n);
+	h->tail_len += n;
+}
+
+static void hook_read(struct hook *h)
+{
+	uint8_t buf[4096];
+	ssize_t r;
+
+	while (h->fd >= 0) {
+		r = read(h->fd, buf, sizeof(buf));
+		if (r > 0) {
+			tail_add(h, buf, (size_t)r);
+			continue;
+		}
+		if (r < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		event_del(h->ev_out);
+		close(h->fd);
+		h->fd = -1;
+	}
+}
+
+static void hook_out_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	hook_read(arg);
+}
+
+static void hook_free(struct hook *h)
+{
+	if (!h)
+		return;
+	if (h->ev_out)
+		event_free(h->ev_out);
+	if (h->ev_poll)
+		event_free(h->ev_poll);
+	if (h->fd >= 0)
+		close(h->fd);
+	free(h);
+}
+
+/* The hook exited with status: keep the new version or switch back. */
+static void hook_done(struct hook *h, int status)
+{
+	struct cn_deployd *d = h->d;
+	struct cn_dproto_result r;
+	struct cn_errbuf e = {{0}};
+	char msg[CN_DPROTO_MSG_MAX + 1], ignored[CN_DEPLOY_VERSION_MAX + 1];
+	int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+
+	memset(&r, 0, sizeof(r));
+	r.hook_ran = true;
+	r.hook_exit = code;
+	r.tail_len = h->tail_len;
+	memcpy(r.tail, h->tail, h->tail_len);
+	if (code == 0) {
+		if (cn_store_prune(d->store, h->app, &e))
+			cn_log_warn("deploy: pruning %s: %s", h->app, e.msg);
+		snprintf(msg, sizeof(msg), "%s %s active; hook exited 0", h->app, h->version);
+		cn_log_info("deploy: %s %s activated (by %s)", h->app, h->version, h->pusher);
+		r.status = CN_DSTATUS_OK;
+	} else {
+		int ret = h->prev[0] ? cn_store_activate(d->store, h->app, h->prev, ignored,
+							 sizeof(ignored), &e)
+				     : cn_store_deactivate(d->store, h->app, &e);
+
+		snprintf(msg, sizeof(msg), "hook %s %d%s; %s %s",
+			 h->killed ? "killed, status" : "exited", code,
+			 h->killed ? " (timeout)" : "",
+			 h->prev[0] ? "current back to" : "no current version",
+			 h->prev[0] ? h->prev : "");
+		if (ret)
+			snprintf(msg, sizeof(msg), "hook exited %d; switching back failed: %s",
+				 code, e.msg);
+		cn_log_warn("deploy: %s %s (by %s): %s", h->app, h->version, h->pusher, msg);
+		r.status = CN_DSTATUS_HOOK;
+	}
+	cn_dproto_result_set_msg(&r, msg);
+	d->busy = false;
+	d->hook = NULL;
+	if (h->c)
+		send_result(h->c, &r);
+	hook_free(h);
+}
+
+static void hook_poll_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct hook *h = arg;
+	int status;
+	pid_t p;
+
+	(void)fd;
+	(void)what;
+	p = waitpid(h->pid, &status, WNOHANG);
+	if (p == h->pid) {
+		hook_read(h); /* what is left in the pipe */
+		hook_done(h, status);
+		return;
+	}
+	if (p < 0 && errno == ECHILD) {
+		hook_done(h, 255 << 8);
+		return;
+	}
+	if (!h->killed && now_ms() >= h->deadline_ms) {
+		cn_log_warn("deploy: hook for %s %s ran %u s: killing it", h->app, h->version,
+			    h->d->cfg.hook_timeout_s);
+		kill(-h->pid, SIGKILL);
+		h->killed = true;
+	}
+}
+
+/*
+ * Runs the hook for app/version (now current; prev was). The connection
+ * (or NULL) gets the result when it finishes. 0, or -CN_EIO if it could
+ * not start (the caller switches back).
+ */
+static int hook_start(struct cn_deployd *d, struct conn *c, const struct cn_deploy_manifest *m,
+		      const char *prev, const char *pusher, struct cn_errbuf *e)
+{
+	char env_app[96], env_ver[96], env_path[CN_STORE_PATH_MAX + 16], env_sha[96],
+		env_pusher[96], env_size[48], env_prev[96], env_node[96], env_time[48];
+	char env_sys_path[] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+	char env_lang[] = "LANG=C";
+	char vdir[CN_STORE_PATH_MAX], art[CN_STORE_PATH_MAX], hex[CN_DEPLOY_HASH_HEX_LEN + 1];
+	char *argv[] = {d->cfg.hook, NULL};
+	char *envp[] = {env_app,  env_ver,  env_path, env_sha,	    env_pusher, env_size,
+			env_prev, env_node, env_time, env_sys_path, env_lang,	NULL};
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	sigset_t all, none;
+	struct hook *h = NULL;
+	struct timeval poll_tv = {0, HOOK_POLL_MS * 1000};
+	int p[2] = {-1, -1}, ret = -CN_EIO, err;
+
+	if (cn_store_version_dir(d->store, m->app, m->version, vdir, sizeof(vdir)) ||
+	    cn_store_artifact_path(d->store, m->app, m->version, art, sizeof(art))) {
+		cn_errbuf_set(e, "bad names");
+		return -CN_EINVAL;
+	}
+	cn_deploy_hash_hex(m->hash, hex);
+	snprintf(env_app, sizeof(env_app), "CAIRN_APP=%s", m->app);
+	snprintf(env_ver, sizeof(env_ver), "CAIRN_VERSION=%s", m->version);
+	snprintf(env_path, sizeof(env_path), "CAIRN_PATH=%s", art);
+	snprintf(env_sha, sizeof(env_sha), "CAIRN_SHA=%s", hex);
+	snprintf(env_pusher, sizeof(env_pusher), "CAIRN_PUSHER=%s", pusher);
+	snprintf(env_size, sizeof(env_size), "CAIRN_SIZE=%" PRIu64, m->size);
+	snprintf(env_prev, sizeof(env_prev), "CAIRN_PREVIOUS=%s", prev);
+	snprintf(env_node, sizeof(env_node), "CAIRN_NODE=%s", d->cfg.self);
+	snprintf(env_time, sizeof(env_time), "CAIRN_TIME=%" PRId64, m->time);
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		return -CN_ENOMEM;
+	h->d = d;
+	h->c = c;
+	h->fd = -1;
+	h->pid = -1;
+	snprintf(h->app, sizeof(h->app), "%s", m->app);
+	snprintf(h->version, sizeof(h->version), "%s", m->version);
+	snprintf(h->prev, sizeof(h->prev), "%s", prev);
+	snprintf(h->pusher, sizeof(h->pusher), "%s", pusher);
+	if (pipe2(p, O_CLOEXEC) != 0) {
+		cn_errbuf_set(e, "pipe: %s", strerror(errno));
+		goto out;
+	}
+	posix_spawn_file_actions_init(&fa);
+	posix_spawnattr_init(&attr);
+	sigfillset(&all);
+	sigemptyset(&none);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, p[1], 1);
+	posix_spawn_file_actions_adddup2(&fa, p[1], 2);
+	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+	posix_spawn_file_actions_addchdir_np(&fa, vdir);
+	/* Its own group (killed as one), default signal handling, nothing blocked. */
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF |
+						POSIX_SPAWN_SETSIGMASK);
+	posix_spawnattr_setpgroup(&attr, 0);
+	posix_spawnattr_setsigdefault(&attr, &all);
+	posix_spawnattr_setsigmask(&attr, &none);
+	err = posix_spawn(&h->pid, d->cfg.hook, &fa, &attr, argv, envp);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&attr);
+	close(p[1]);
+	p[1] = -1;
+	if (err != 0) {
+		cn_errbuf_set(e, "cannot run hook %s: %s", d->cfg.hook, strerror(err));
+		goto out;
+	}
+	h->fd = p[0];
+	p[0] = -1;
+	fcntl(h->fd, F_SETFL, fcntl(h->fd, F_GETFL) | O_NONBLOCK);
+	h->deadline_ms = now_ms() + (uint64_t)d->cfg.hook_timeout_s * 1000;
+	h->ev_out = event_new(d->base, h->fd, EV_READ | EV_PERSIST, hook_out_cb, h);
+	h->ev_poll = event_new(d->base, -1, EV_PERSIST, hook_poll_cb, h);
+	if (!h->ev_out || !h->ev_poll || event_add(h->ev_out, NULL) ||
+	    event_add(h->ev_poll, &poll_tv)) {
+		/* Cannot watch it: wait for it here rather than leave a zombie. */
+		int status;
+
+		kill(-h->pid, SIGKILL);
+		waitpid(h->pid, &status, 0);
+		cn_errbuf_set(e, "cannot watch the hook");
+		goto out;
+	}
+	cn_log_info("deploy: running hook %s for %s %s (pid %d)", d->cfg.hook, m->app, m->version,
+		    (int)h->pid);
+	d->hook = h;
+	h = NULL;
+	ret = 0;
+out:
+	if (p[0] >= 0)
+		close(p[0]);
+	if (p[1] >= 0)
+		close(p[1]);
+	hook_free(h);
+	return ret;
+}
+
+/*
+ * Makes version current and runs the hook, or answers at once without a
+ * hook. prev is what was current. On a hook that cannot start, switches
+ * back and answers HOOK.
+ */
+static void activate(struct conn *c, const struct cn_deploy_manifest *m, bool rollback)
+{
+	struct cn_deployd *d = c->d;
+	struct cn_errbuf e = {{0}};
+	char prev[CN_DEPLOY_VERSION_MAX + 1], ignored[CN_DEPLOY_VERSION_MAX + 1];
+	struct cn_dproto_result r;
+
+	if (cn_store_activate(d->store, m->app, m->version, prev, sizeof(prev), &e)) {
+		fail(c, CN_DSTATUS_IO, "activating %s %s: %s", m->app, m->version, e.msg);
+		return;
+	}
+	if (d->cfg.hook[0]) {
+		if (hook_start(d, c, m, prev, c->peer.name, &e) == 0) {
+			/* The hook holds the lock now; hook_done releases it. */
+			c->st = ST_HOOK;
+			c->holds = false;
+			if (d->pushing == c)
+				d->pushing = NULL;
+			bufferevent_set_timeouts(c->bev, NULL, NULL);
+			return;
+		}
+		if (prev[0])
+			cn_store_activate(d->store, m->app, prev, ignored, sizeof(ignored), NULL);
+		else
+			cn_store_deactivate(d->store, m->app, NULL);
+		fail(c, CN_DSTATUS_HOOK, "%s; current back to %s", e.msg, prev[0] ? prev : "none");
+		return;
+	}
+	if (cn_store_prune(d->store, m->app, &e))
+		cn_log_warn("deploy: pruning %s: %s", m->app, e.msg);
+	cn_log_info("deploy: %s %s %s by %s (%s)", m->app, m->version,
+		    rollback ? "rolled back to" : "activated", c->peer.name, c->addr);
+	memset(&r, 0, sizeof(r));
+	r.status = CN_DSTATUS_OK;
+	snprintf(r.msg, sizeof(r.msg), "%s %s active (no hook)", m->app, m->version);
+	release(d, c);
+	send_result(c, &r);
+}
+
+/* Every byte arrived (or was there): check, store, install, activate. */
+static void push_complete(struct conn *c)
+{
+	struct cn_deployd *d = c->d;
+	struct cn_errbuf e = {{0}};
+	struct cn_dproto_result r;
+	int ret;
+
+	ret = cn_store_upload_finish(c->up, &e);
+	c->up = NULL;
+	if (ret) {
+		fail(c, ret == -CN_EDECRYPT ? CN_DSTATUS_BAD_HASH : CN_DSTATUS_IO, "%s", e.msg);
+		return;
+	}
+	ret = cn_store_install(d->store, &c->m, c->manifest, c->manifest_len, &e);
+	if (ret) {
+		fail(c, ret == -CN_EEXIST ? CN_DSTATUS_CONFLICT : CN_DSTATUS_IO, "%s", e.msg);
+		return;
+	}
+	cn_log_info("deploy: stored %s %s (%" PRIu64 " bytes) from %s", c->m.app, c->m.version,
+		    c->m.size, c->peer.name);
+	if (c->activate) {
+		activate(c, &c->m, false);
+		return;
+	}
+	if (cn_store_prune(d->store, c->m.app, &e))
+		cn_log_warn("deploy: pruning %s: %s", c->m.app, e.msg);
+	memset(&r, 0, sizeof(r));
+	snprintf(r.msg, sizeof(r.msg), "%s %s stored (not activated)", c->m.app, c->m.version);
+	release(d, c);
+	send_result(c, &r);
+}
+
+/* ---- requests ------------------------------------------------------------------------------ */
+
+static void on_push(struct conn *c, const uint8_t *p, size_t n)
+{
+	struct cn_deployd *d = c->d;
+	struct cn_dproto_push push;
+	struct cn_errbuf e = {{0}};
+	uint8_t frame[CN_DPROTO_HDR + 8];
+	uint64_t offset;
+	size_t len;
+
+	if (cn_dproto_push_decode(p, n, &push)) {
+		fail(c, CN_DSTATUS_BAD_REQ, "malformed push");
+		return;
+	}
+	if (cn_deploy_manifest_verify(push.manifest, push.manifest_len, c->peer.key, &c->m)) {
+		fail(c, CN_DSTATUS_BAD_SIG, "manifest not signed by %s's key", c->peer.name);
+		return;
+	}
+	memcpy(c->manifest, push.manifest, push.manifest_len);
+	c->manifest_len = push.manifest_len;
+	c->activate = push.activate;
+	if (c->m.size > d->cfg.max_size) {
+		fail(c, CN_DSTATUS_TOO_BIG,
+		     "%" PRIu64 " bytes is over this node's limit of %" PRIu64, c->m.size,
+		     d->cfg.max_size);
+		return;
+	}
+	if (d->busy) {
+		struct conn *old = d->pushing;
+
+		/* The same artifact again: the pusher is resuming; the old connection is dead. */
+		if (!old || old->st != ST_DATA ||
+		    sodium_memcmp(old->m.hash, c->m.hash, CN_DEPLOY_HASH_LEN) != 0) {
+			fail(c, CN_DSTATUS_BUSY, "another push or rollback is running");
+			return;
+		}
+		cn_log_info("deploy: %s resumes %s %s: closing the older connection", c->peer.name,
+			    c->m.app, c->m.version);
+		conn_free(old);
+	}
+	if (cn_store_check_version(d->store, &c->m, &e)) {
+		fail(c, CN_DSTATUS_CONFLICT, "%s", e.msg);
+		return;
+	}
+	if (cn_store_upload_begin(d->store, &c->m, &c->up, &offset, &e)) {
+		fail(c, CN_DSTATUS_IO, "%s", e.msg);
+		return;
+	}
+	acquire(d, c);
+	d->pushing = c;
+	c->st = ST_DATA;
+	if (offset)
+		cn_log_info("deploy: %s pushes %s %s: %" PRIu64 " of %" PRIu64 " bytes held",
+			    c->peer.name, c->m.app, c->m.version, offset, c->m.size);
+	else
+		cn_log_info("deploy: %s pushes %s %s (%" PRIu64 " bytes)", c->peer.name, c->m.app,
+			    c->m.version, c->m.size);
+	cn_dproto_accept_encode(offset, frame, sizeof(frame), &len);
+	bufferevent_write(c->bev, frame, len);
+	if (offset == c->m.size)
+		push_complete(c);
+}
+
+static void on_data(struct conn *c, const uint8_t *p, size_t n)
+{
+	struct cn_errbuf e = {{0}};
+	int ret;
+
+	if (n == 0) {
+		fail(c, CN_DSTATUS_BAD_REQ, "empty data frame");
+		return;
+	}
+	ret = cn_store_upload_write(c->up, p, n, &e);
+	if (ret) {
+		fail(c, ret == -CN_ETOOBIG ? CN_DSTATUS_BAD_REQ : CN_DSTATUS_IO, "%s", e.msg);
+		return;
+	}
+	if (cn_store_upload_have(c->up) == c->m.size)
+		push_complete(c);
+}
+
+static void on_list(struct conn *c, const uint8_t *p, size_t n)
+{
+	struct cn_dproto_req q;
+	struct cn_store_entry *v = NULL;
+	struct cn_dproto_entry *out = NULL;
+	struct cn_errbuf e = {{0}};
+	uint8_t *frame = NULL;
+	size_t count, len;
+
+	if (cn_dproto_list_decode(p, n, &q)) {
+		fail(c, CN_DSTATUS_BAD_REQ, "malformed list request");
+		return;
+	}
+	v = calloc(CN_DPROTO_LIST_MAX, sizeof(*v));
+	out = calloc(CN_DPROTO_LIST_MAX, sizeof(*out));
+	frame = malloc(CN_DPROTO_FRAME_MAX);
+	if (!v || !out || !frame) {
+		fail(c, CN_DSTATUS_IO, "out of memory");
+		goto out;
+	}
+	if (cn_store_list(c->d->store, q.app, v, CN_DPROTO_LIST_MAX, &count, &e)) {
+		fail(c, CN_DSTATUS_IO, "%s", e.msg);
+		goto out;
+	}
+	for (size_t i = 0; i < count; i++) {
+		memcpy(out[i].app, v[i].app, sizeof(out[i].app));
+		memcpy(out[i].version, v[i].version, sizeof(out[i].version));
+		out[i].size = v[i].m.size;
+		memcpy(out[i].hash, v[i].m.hash, CN_DEPLOY_HASH_LEN);
+		out[i].time = v[i].m.time;
+		out[i].current = v[i].current;
+	}
+	if (cn_dproto_list_reply_encode(out, count, frame, CN_DPROTO_FRAME_MAX, &len) != 0) {
+		fail(c, CN_DSTATUS_IO, "cannot encode the list");
+		goto out;
+	}
+	bufferevent_write(c->bev, frame, len);
+	conn_close_after_flush(c);
+out:
+	free(v);
+	free(out);
+	free(frame);
+}
+
+static void on_rollback(struct conn *c, const uint8_t *p, size_t n)
+{
+	struct cn_deployd *d = c->d;
+	struct cn_dproto_req q;
+	struct cn_errbuf e = {{0}};
+	char target[CN_DEPLOY_VERSION_MAX + 1];
+	struct cn_store_entry *all;
+	size_t count = 0;
+
+	if (cn_dproto_rollback_decode(p, n, &q)) {
+		fail(c, CN_DSTATUS_BAD_REQ, "malformed rollback request");
+		return;
+	}
+	if (d->busy) {
+		fail(c, CN_DSTATUS_BUSY, "another push or rollback is running");
+		return;
+	}
+	snprintf(target, sizeof(target), "%s", q.version);
+	if (!target[0] && cn_store_previous(d->store, q.app, target, sizeof(target), &e)) {
+		fail(c, CN_DSTATUS_NOTFOUND, "%s", e.msg);
+		return;
+	}
+	/* The manifest of the target, for the hook's environment. */
+	memset(&c->m, 0, sizeof(c->m));
+	all = calloc(CN_STORE_VERSIONS_MAX, sizeof(*all));
+	if (all && cn_store_list(d->store, q.app, all, CN_STORE_VERSIONS_MAX, &count, &e) == 0)
+		for (size_t i = 0; i < count; i++)
+			if (!strcmp(all[i].version, target))
+				c->m = all[i].m;
+	free(all);
+	if (!c->m.app[0]) {
+		fail(c, CN_DSTATUS_NOTFOUND, "%s %s is not on this node", q.app, target);
+		return;
+	}
+	acquire(d, c);
+	activate(c, &c->m, true);
+}
+
+static void handle(struct conn *c, uint8_t type, const uint8_t *p, size_t n)
+{
+	switch (c->st) {
+	case ST_REQUEST:
+		if (!c->known || !c->peer.allowed) {
+			if (c->known)
+				fail(c, CN_DSTATUS_REFUSED,
+				     "%s is not in a group allowed to deploy here", c->peer.name);
+			else
+				fail(c, CN_DSTATUS_REFUSED, "%s is not a peer of this network",
+				     c->addr);
+			return;
+		}
+		if (type == CN_DPROTO_PUSH)
+			on_push(c, p, n);
+		else if (type == CN_DPROTO_LIST)
+			on_list(c, p, n);
+		else if (type == CN_DPROTO_ROLLBACK)
+			on_rollback(c, p, n);
+		else
+			fail(c, CN_DSTATUS_BAD_REQ, "unexpected message %u", type);
+		return;
+	case ST_DATA:
+		if (type == CN_DPROTO_DATA)
+			on_data(c, p, n);
+		else
+			fail(c, CN_DSTATUS_BAD_REQ, "unexpected message %u during data", type);
+		return;
+	case ST_HOOK:
+	case ST_CLOSING:
+		return;
+	}
+}
+
+/* ---- connections --------------------------------------------------------------------------- */
+
+static void read_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+
+	for (;;) {
+		size_t len = evbuffer_get_length(in), plen;
+		uint8_t type;
+		const uint8_t *f;
+		int ret;
+
+		if (c->st == ST_HOOK || c->st == ST_CLOSING) {
+			evbuffer_drain(in, len);
+			return;
+		}
+		if (len < CN_DPROTO_HDR)
+			return;
+		f = evbuffer_pullup(in, CN_DPROTO_HDR);
+		ret = cn_dproto_peek(f, CN_DPROTO_HDR, &type, &plen);
+		if (ret == -CN_ETOOBIG || ret == -CN_EFORMAT) {
+			fail(c, CN_DSTATUS_BAD_REQ, "bad frame header");
+			return;
+		}
+		if (len < CN_DPROTO_HDR + plen)
+			return;
+		f = evbuffer_pullup(in, (ssize_t)(CN_DPROTO_HDR + plen));
+		if (!f) {
+			fail(c, CN_DSTATUS_IO, "out of memory");
+			return;
+		}
+		/* Never frees c: closing is deferred to write_cb. */
+		handle(c, type, f + CN_DPROTO_HDR, plen);
+		evbuffer_drain(in, CN_DPROTO_HDR + plen);
+	}
+}
+
+static void write_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn *c = arg;
+
+	if (c->st == ST_CLOSING && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		conn_free(c);
+}
+
+static void event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)bev;
+	if (what & BEV_EVENT_TIMEOUT)
+		cn_log_info("deploy: %s (%s): idle for %d s, closing", c->peer.name, c->addr,
+			    CN_DEPLOYD_IDLE_S);
+	conn_free(c);
+}
+
+static void accept_cb(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *sa,
+		      int salen, void *arg)
+{
+	struct cn_deployd *d = arg;
+	struct timeval idle = {CN_DEPLOYD_IDLE_S, 0};
+	struct conn *c;
+
+	(void)lis;
+	if (d->nconns >= CN_DEPLOYD_MAX_CONNS) {
+		evutil_closesocket(fd);
+		return;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		evutil_closesocket(fd);
+		return;
+	}
+	c->d = d;
+	c->bev = bufferevent_socket_new(d->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (!c->bev) {
+		evutil_closesocket(fd);
+		free(c);
+		return;
+	}
+	cn_addr_format(sa, c->addr);
+	c->known = d->auth(d->ctx, sa, (socklen_t)salen, &c->peer) == 0;
+	if (!c->known)
+		memset(&c->peer, 0, sizeof(c->peer));
+	LIST_INSERT_HEAD(&d->conns, c, entry);
+	d->nconns++;
+	bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
+	bufferevent_set_timeouts(c->bev, &idle, &idle);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+}
+
+struct cn_deployd *cn_deployd_new(struct event_base *base, const struct cn_deployd_config *cfg,
+				  cn_deployd_auth_fn auth, void *ctx, struct cn_errbuf *e)
+{
+	struct cn_deployd *d = calloc(1, sizeof(*d));
+	char where[CN_ADDR_TEXT_MAX];
+
+	if (!d) {
+		cn_errbuf_set(e, "out of memory");
+		return NULL;
+	}
+	d->base = base;
+	d->cfg = *cfg;
+	d->auth = auth;
+	d->ctx = ctx;
+	LIST_INIT(&d->conns);
+	if (d->cfg.max_size == 0 || d->cfg.max_size > CN_DEPLOY_SIZE_MAX)
+		d->cfg.max_size = CN_DEPLOY_SIZE_MAX;
+	if (d->cfg.hook_timeout_s == 0)
+		d->cfg.hook_timeout_s = 60;
+	if (cn_store_open(cfg->dir, NULL, cfg->keep, &d->store, e))
+		goto fail;
+	cn_addr_format((const struct sockaddr *)&cfg->listen.ss, where);
+	d->lis = evconnlistener_new_bind(
+		base, accept_cb, d,
+		LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, 16,
+		(const struct sockaddr *)&cfg->listen.ss, (int)cfg->listen.len);
+	if (!d->lis) {
+		cn_errbuf_set(e, "deploy: cannot listen on %s: %s", where, strerror(errno));
+		goto fail;
+	}
+	/*
+	 * Linux accepts packets for the overlay address on any interface (weak
+	 * host model); bound to the TUN device, the listener sees only what
+	 * arrived through a peer's session.
+	 */
+	if (cfg->ifname[0] && setsockopt(evconnlistener_get_fd(d->lis), SOL_SOCKET, SO_BINDTODEVICE,
+					 cfg->ifname, (socklen_t)strlen(cfg->ifname)))
+		cn_log_warn("deploy: cannot bind the listener to %s: %s", cfg->ifname,
+			    strerror(errno));
+	cn_log_info("deploy: listening on %s, store %s, hook %s", where, cfg->dir,
+		    cfg->hook[0] ? cfg->hook : "(none)");
+	return d;
+fail:
+	cn_deployd_free(d);
+	return NULL;
+}
+
+void cn_deployd_free(struct cn_deployd *d)
+{
+	struct conn *c;
+
+	if (!d)
+		return;
+	if (d->lis)
+		evconnlistener_free(d->lis);
+	while ((c = LIST_FIRST(&d->conns)) != NULL)
+		conn_free(c);
+	if (d->hook) {
+		int status;
+
+		kill(-d->hook->pid, SIGKILL);
+		waitpid(d->hook->pid, &status, 0);
+		hook_free(d->hook);
+	}
+	cn_store_free(d->store);
+	free(d);
+}

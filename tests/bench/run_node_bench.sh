@@ -1,0 +1,474 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# cairn-node benchmark in the NAT lab (tests/lab). Builds cairn, cairn-node
+# and cairn-relay in Release (build/bench, shared with run_relay_bench.sh;
+# incremental) and, as root, prints in one run:
+#   - iperf3 TCP throughput board -> cloud, and ping RTT (min/avg/max), over
+#       raw      the underlay: board connects to cloud's public address
+#                through its NAT (no cairn);
+#       direct   cairn's direct path (overlay addresses, ICE on);
+#       relayed  cairn's relayed path: both nodes restarted with
+#                `ice = { enabled = false; };` and fresh state, so every
+#                packet crosses the relay (same two hosts as raw and direct,
+#                so the ratios compare like with like);
+#     with the ratio of each overlay path to raw, and cairn-node's (and the
+#     relay's) CPU use during the transfer;
+#   - start-up times, from spawning the nodes: each relay link up, the first
+#     answered ping board -> cloud (ping -D timestamps), and the direct path
+#     as each side's `cairn status` shows it (polled every 50 ms);
+#   - cairn-node's idle VmRSS (and VmHWM, the peak) after the tests, for
+#     both nodes in both modes, and the relay's;
+#   - the counters that explain a figure: UDP buffer errors and IP
+#     fragmentation (/proc/net/snmp) in every namespace on the way, TUN
+#     drops, cairn's drop counters (`cairn status --json`) and the relay's
+#     (/metrics), as deltas over each transfer.
+#
+# Topology (lab.sh address plan):
+#   relay1  public   203.0.113.100  (cairn-relay, UDP+TCP 443, STUN 3478)
+#   cloud   public   203.0.113.20   node A, iperf3 server
+#   board   192.168.1.10 behind r_board, a port-restricted cone NAT
+#           (203.0.113.30)          node B, iperf3 client and pinger
+#
+# A benchmark, not a test: it never passes or fails on a figure. It exits
+# non-zero only when it could not run (not root, a tool missing, the build
+# failing, the relay or the overlay not coming up at all).
+# Settings (environment):
+#   CN_BENCH_SECS=5        iperf3 duration per path
+#   CN_BENCH_PINGS=50      pings per path (0.05 s apart)
+#   CN_BENCH_WAIT_QUIET=30 before each transfer, wait up to this many seconds
+#                          for other processes to use < 10% of a core (0: off)
+#   CN_BENCH_TUN_MTU=      the nodes' tun.mtu (default: the node's, 1380), e.g.
+#                          1340 to see the relayed path without fragmentation
+set -uo pipefail
+export LC_ALL=C # ping's and EPOCHREALTIME's decimal point
+
+top=$(cd "$(dirname "$0")/../.." && pwd)
+build=$top/build/bench
+SECS=${CN_BENCH_SECS:-5}
+PINGS=${CN_BENCH_PINGS:-50}
+QUIET=${CN_BENCH_WAIT_QUIET:-30}
+TUN_MTU=${CN_BENCH_TUN_MTU:-}
+
+die() {
+	echo "run_node_bench: $*" >&2
+	exit 1
+}
+
+[ "$(id -u)" -eq 0 ] || die "needs root (network namespaces)"
+for t in cmake iperf3 ping ip nft python3 timeout awk getconf; do
+	command -v "$t" >/dev/null || die "'$t' is missing (deploy/install-deps.sh; iperf3: apt-get install iperf3)"
+done
+[[ $SECS =~ ^[1-9][0-9]?$ ]] || die "CN_BENCH_SECS must be 1..99"
+[[ $PINGS =~ ^[1-9][0-9]{0,3}$ ]] || die "CN_BENCH_PINGS must be 1..9999"
+[[ $QUIET =~ ^[0-9]{1,4}$ ]] || die "CN_BENCH_WAIT_QUIET must be a number of seconds"
+[[ $TUN_MTU =~ ^([0-9]{4})?$ ]] || die "CN_BENCH_TUN_MTU must be 1280..9000"
+
+# ---- build (Release, shared with run_relay_bench.sh) -------------------------
+mkdir -p "$build"
+blog=$(mktemp /tmp/cn_node_bench_build.XXXXXX)
+b0=${EPOCHREALTIME/./}
+if ! cmake -S "$top" -B "$build" -DCMAKE_BUILD_TYPE=Release -DCN_TESTS=ON >"$blog" 2>&1 ||
+	! cmake --build "$build" -j "$(nproc)" --target cairn cairn-node cairn-relay >>"$blog" 2>&1; then
+	tail -40 "$blog" >&2
+	rm -f "$blog"
+	die "build failed"
+fi
+rm -f "$blog"
+b1=${EPOCHREALTIME/./}
+CAIRN=$build/node/cairn
+NODE=$build/node/cairn-node
+RELAY=$build/relay/cairn-relay
+for b in "$CAIRN" "$NODE" "$RELAY"; do
+	[ -x "$b" ] || die "$b was not built"
+done
+
+cache() { sed -n "s/^$1:[A-Z]*=//p" "$build/CMakeCache.txt"; }
+btype=$(cache CMAKE_BUILD_TYPE)
+bsan=$(cache CN_SANITIZE)
+bflags=$(cache CMAKE_C_FLAGS_RELEASE)
+if ldd "$NODE" "$RELAY" 2>/dev/null | grep -Eq 'lib(asan|ubsan|tsan)'; then
+	sanlib="sanitizer runtime LINKED"
+else
+	sanlib="no sanitizer runtime linked"
+fi
+
+# ---- the lab -----------------------------------------------------------------
+export LAB_IPV6=1 # the overlay's TUN devices want IPv6
+# shellcheck source=tests/lab/lab.sh
+. "$top/tests/lab/lab.sh"
+# shellcheck source=tests/lab/cairn_lab.sh
+. "$top/tests/lab/cairn_lab.sh"
+lab_init
+
+RELAY_IP=203.0.113.100
+CLOUD_IP=203.0.113.20
+lab_public_host relay1 $RELAY_IP
+lab_public_host cloud $CLOUD_IP
+lab_nat r_board cone 203.0.113.30 192.168.1.0/24
+lab_host board r_board 192.168.1.10 # checks the NAT (stun): sets LAB_V_*
+NATCHECK="board's NAT checked: $LAB_V_MAPPED, filtering $LAB_V_FILTER"
+cl_network bench relay1=$RELAY_IP -- cloud board
+# The relay's metrics, on its namespace's loopback.
+sed -i 's|^\(\s*listen = {.*\) };$|\1 metrics = "127.0.0.1:9101"; };|' "$LAB_DIR/relay1.conf"
+grep -q 'metrics = ' "$LAB_DIR/relay1.conf" || die "could not add metrics to the relay's configuration"
+cl_start_relay relay1 || die "the relay did not start: $(tail -5 "$LAB_DIR/relay1.log")"
+
+HZ=$(getconf CLK_TCK)
+FATAL=""
+
+# ---- small helpers -------------------------------------------------------------
+now_ms() { # sets NOW (ms, wall clock; no fork)
+	local t=${EPOCHREALTIME/./}
+	NOW=$((10#$t / 1000))
+}
+
+status_of() { # NODE [--json]: cairn status over the node's control socket
+	timeout 3 "$CAIRN" status --socket "$LAB_DIR/$1.sock" "${@:2}" 2>/dev/null
+}
+
+path_of() { # NODE PEER
+	status_of "$1" | awk -v p="$2" '$1 == p { print $3 }'
+}
+
+cpu_ticks() { # PID: utime + stime, clock ticks (0 when gone)
+	local s
+	s=$(cat "/proc/$1/stat" 2>/dev/null) || {
+		echo 0
+		return
+	}
+	s=${s##*) }
+	awk '{ print $12 + $13 }' <<<"$s"
+}
+
+mem_of() { # PID: "VmRSS VmHWM" in KiB
+	awk '/^VmRSS:/ { r = $2 } /^VmHWM:/ { h = $2 } END { print r + 0, h + 0 }' \
+		"/proc/$1/status" 2>/dev/null || echo "0 0"
+}
+
+busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat; }
+
+# wait_quiet: up to $QUIET s until the whole machine (the lab's idle
+# daemons included) uses under 10% of one core over 0.5 s.
+QUIET_NOTE=""
+wait_quiet() {
+	local deadline b0 b1 used=0
+	[ "$QUIET" -gt 0 ] || return 0
+	deadline=$(($(date +%s) + QUIET))
+	while [ "$(date +%s)" -lt "$deadline" ]; do
+		b0=$(busy_ticks)
+		sleep 0.5
+		b1=$(busy_ticks)
+		used=$(((b1 - b0) * 200 / HZ)) # percent of one core
+		[ "$used" -lt 10 ] && return 0
+	done
+	QUIET_NOTE+=" $1:${used}%"
+}
+
+# snap FILE: the counters that explain a figure, one "key value" a line.
+SNAP_NS=(board r_board inet relay1 cloud)
+snap() {
+	local n
+	: >"$1"
+	for n in "${SNAP_NS[@]}"; do
+		lab_exec "$n" cat /proc/net/snmp | awk -v n="$n" '
+			NR % 2 == 1 { split($0, h); next }
+			{ p = h[1]; sub(":", "", p); for (i = 2; i <= NF; i++) print n "." p "." h[i], $i }' >>"$1"
+	done
+	for n in board cloud; do
+		printf '%s.tun.rx_dropped %s\n%s.tun.tx_dropped %s\n' \
+			"$n" "$(lab_exec "$n" cat /sys/class/net/cairn0/statistics/rx_dropped 2>/dev/null || echo 0)" \
+			"$n" "$(lab_exec "$n" cat /sys/class/net/cairn0/statistics/tx_dropped 2>/dev/null || echo 0)" >>"$1"
+		status_of "$n" --json | python3 -c '
+import json, sys
+try:
+    d = json.load(sys.stdin)
+except Exception:
+    sys.exit(0)
+for k, v in d.get("drops", {}).items():
+    print("%s.node.drop_%s %d" % (sys.argv[1], k, v))
+print("%s.node.path_changes %d" % (sys.argv[1], d.get("path_changes", 0)))
+print("%s.node.handshakes_refused %d" % (sys.argv[1], d.get("handshakes_refused", 0)))' "$n" >>"$1"
+	done
+	lab_exec relay1 python3 -c '
+import re, urllib.request
+t = urllib.request.urlopen("http://127.0.0.1:9101/metrics", timeout=3).read().decode()
+for l in t.splitlines():
+    m = re.match(r"cairn_relay_(drops_total|packets_forwarded_total|bytes_forwarded_total|backpressure_pauses_total|not_here_total)(?:\{reason=\"(\w+)\"\})? (\d+)$", l)
+    if m:
+        print("relay1.relay.%s%s %s" % (m.group(1), "." + m.group(2) if m.group(2) else "", m.group(3)))' \
+		>>"$1" 2>/dev/null || true
+}
+
+# diag PRE POST: the deltas worth a look, nonzero only.
+diag() {
+	awk '
+		NR == FNR { pre[$1] = $2; next }
+		{
+			d = $2 - pre[$1]
+			if (d == 0) next
+			if ($1 ~ /\.Ip\.(Reasm|Frag|InDiscards|OutDiscards)/ ||
+			    $1 ~ /\.Udp\.(InErrors|RcvbufErrors|SndbufErrors|NoPorts)/ ||
+			    $1 ~ /\.(tun|node)\./ || $1 ~ /\.relay\./)
+				printf "%s %+d\n", $1, d
+		}' "$1" "$2"
+}
+
+ping_stats() { # FROM DEST: "min avg max loss%" (or "- - - 100%")
+	local out rtt loss
+	out=$(lab_exec "$1" ping -n -q -c "$PINGS" -i 0.05 -W 1 "$2" 2>&1)
+	echo "$out" >>"$LAB_DIR/pings.log"
+	loss=$(grep -o '[0-9.]*% packet loss' <<<"$out" | grep -o '^[0-9.]*') || loss=100
+	rtt=$(grep -o 'min/avg/max/mdev = [0-9./]*' <<<"$out" | awk -F'[=/ ]+' '{ print $5, $6, $7 }') ||
+		rtt="- - -"
+	[ -n "$rtt" ] || rtt="- - -"
+	echo "$rtt ${loss:-100}%"
+}
+
+# iperf ROW DEST: iperf3 TCP board -> cloud (server in cloud); sets
+# BW[ROW] (Mbit/s at the receiver), RETR[ROW], CPU[ROW], DIAG[ROW].
+declare -A BW=() RETR=() CPU=() DIAG=() PING=() PATHSEEN=()
+iperf_row() {
+	local row=$1 dest=$2 srv i c0a c0b c0r c1a c1b c1r m0 m1 t0 t1 out
+	wait_quiet "$row"
+	snap "$LAB_DIR/snap.$row.pre"
+	srv=$(lab_spawn cloud "iperf3.$row.server.log" iperf3 -s -1 -p 5201)
+	for ((i = 0; i < 100; i++)); do
+		grep -q "listening" "$LAB_DIR/iperf3.$row.server.log" 2>/dev/null && break
+		sleep 0.05
+	done
+	c0a=$(cpu_ticks "${CL_PID[cloud]}") c0b=$(cpu_ticks "${CL_PID[board]}") c0r=$(cpu_ticks "${CL_PID[relay1]}")
+	m0=$(busy_ticks)
+	now_ms
+	t0=$NOW
+	lab_exec board timeout $((SECS + 20)) iperf3 -c "$dest" -p 5201 -t "$SECS" -J \
+		>"$LAB_DIR/iperf3.$row.json" 2>"$LAB_DIR/iperf3.$row.err"
+	now_ms
+	t1=$NOW
+	c1a=$(cpu_ticks "${CL_PID[cloud]}") c1b=$(cpu_ticks "${CL_PID[board]}") c1r=$(cpu_ticks "${CL_PID[relay1]}")
+	m1=$(busy_ticks)
+	lab_kill "$srv" >/dev/null 2>&1
+	snap "$LAB_DIR/snap.$row.post"
+	out=$(python3 -c '
+import json, sys
+try:
+    d = json.load(open(sys.argv[1]))
+    e = d["end"]
+    c = e.get("cpu_utilization_percent", {})
+    print("%.0f %d %.0f %.0f" % (e["sum_received"]["bits_per_second"] / 1e6,
+          e["sum_sent"].get("retransmits", 0), c.get("host_total", -1), c.get("remote_total", -1)))
+except Exception as x:
+    print("- - - -")' "$LAB_DIR/iperf3.$row.json")
+	local isnd ircv
+	read -r "BW[$row]" "RETR[$row]" isnd ircv <<<"$out"
+	if [ "${BW[$row]}" = - ]; then
+		echo "# $row: iperf3 failed: $(grep -o '"error":.*' "$LAB_DIR/iperf3.$row.json" | head -1)$(tail -2 "$LAB_DIR/iperf3.$row.err")"
+	fi
+	local dt=$((t1 - t0))
+	((dt > 0)) || dt=1
+	# % of one core: cairn-node A, B, relay, iperf3 sender, receiver; then
+	# the whole machine in % of all its CPUs (anything else running shows here).
+	CPU[$row]=$(awk -v a=$((c1a - c0a)) -v b=$((c1b - c0b)) -v r=$((c1r - c0r)) -v m=$((m1 - m0)) \
+		-v hz="$HZ" -v dt="$dt" -v n="$(nproc)" -v is="$isnd" -v ir="$ircv" '
+		function pc(t) { return sprintf("%.0f", t * 100000 / hz / dt) }
+		BEGIN { print pc(a), pc(b), pc(r), is, ir, sprintf("%.0f", m * 100000 / hz / dt / n) }')
+	DIAG[$row]=$(diag "$LAB_DIR/snap.$row.pre" "$LAB_DIR/snap.$row.post")
+}
+
+# startup TAG ICE: starts cloud and board (fresh state), pings cloud from
+# board (ping -D -i 0.02) as soon as board's TUN is up, and polls both
+# nodes' `cairn status` every 50 ms (at most 30 s). Sets T_* (ms after the
+# first node was spawned; "-" when not seen).
+startup() {
+	local tag=$1 ice=$2 extra="" i t line ts sb sa pp="" respawn=0 logf
+	[ "$ice" = 1 ] || extra='ice = { enabled = false; };'
+	rm -rf "$LAB_DIR/cloud.state" "$LAB_DIR/board.state"
+	cl_node_conf cloud "$extra"
+	cl_node_conf board "$extra"
+	if [ -n "$TUN_MTU" ]; then
+		sed -i "s|^\(\s*tun = { name = \"cairn0\";\) };|\1 mtu = $TUN_MTU; };|" \
+			"$LAB_DIR/cloud.conf" "$LAB_DIR/board.conf"
+		grep -q "mtu = $TUN_MTU" "$LAB_DIR/board.conf" || die "could not set tun.mtu"
+	fi
+	T_RELAY_A=- T_RELAY_B=- T_TUN_B=- T_FIRST=- T_DIRECT_B=- T_DIRECT_A=- T_GAP=0
+	now_ms
+	T0=$NOW
+	cl_start_node cloud
+	now_ms
+	T_GAP=$((NOW - T0))
+	cl_start_node board
+	for ((i = 0; i < 1000; i++)); do # board's TUN up with its address (10 s)
+		ip -n "$(lab_ns board)" -4 -o addr show dev cairn0 up 2>/dev/null | grep -q "inet " && break
+		sleep 0.01
+	done
+	now_ms
+	T_TUN_B=$((NOW - T0))
+	logf=$LAB_DIR/startping.$tag.log
+	for ((i = 0; i < 600; i++)); do # 30 s in 50 ms steps
+		now_ms
+		t=$((NOW - T0))
+		if [ "$T_FIRST" = - ] && { [ -z "$pp" ] || ! kill -0 "$pp" 2>/dev/null; } && [ $respawn -lt 20 ]; then
+			respawn=$((respawn + 1))
+			pp=$(lab_spawn board "startping.$tag.$respawn.log" ping -n -D -O -i 0.02 -W 1 -w 30 "$CLOUD_OV")
+			ln -sf "startping.$tag.$respawn.log" "$logf"
+		fi
+		sb=$(status_of board)
+		sa=$(status_of cloud)
+		[ "$T_RELAY_B" != - ] || ! grep -q "^relay .*: up" <<<"$sb" || T_RELAY_B=$t
+		[ "$T_RELAY_A" != - ] || ! grep -q "^relay .*: up" <<<"$sa" || T_RELAY_A=$t
+		if [ "$T_FIRST" = - ]; then
+			line=$(grep -m1 "bytes from" "$logf" 2>/dev/null) || line=
+			if [ -n "$line" ]; then
+				ts=${line#[}
+				ts=${ts%%]*}
+				T_FIRST=$((10#${ts/./} / 1000 - T0))
+			fi
+		fi
+		[ "$T_DIRECT_B" != - ] || [ "$(awk '$1 == "cloud" { print $3 }' <<<"$sb")" != direct ] || T_DIRECT_B=$t
+		[ "$T_DIRECT_A" != - ] || [ "$(awk '$1 == "board" { print $3 }' <<<"$sa")" != direct ] || T_DIRECT_A=$t
+		if [ "$T_FIRST" != - ] && [ "$T_RELAY_A" != - ] && [ "$T_RELAY_B" != - ]; then
+			[ "$ice" = 0 ] && break
+			[ "$T_DIRECT_A" != - ] && [ "$T_DIRECT_B" != - ] && break
+		fi
+		sleep 0.05
+	done
+	[ -z "$pp" ] || lab_kill "$pp" >/dev/null 2>&1
+	# Pings answered of those sent (the highest icmp_seq seen) while starting.
+	T_PINGS=$(cat "$LAB_DIR"/startping."$tag".*.log 2>/dev/null | awk '
+		match($0, /icmp_seq=[0-9]+/) {
+			q = substr($0, RSTART + 9, RLENGTH - 9) + 0
+			if (q > max) max = q
+			if (/bytes from/ && !(q in seen)) { seen[q] = 1; n++ }
+		}
+		END { printf "%d/%d", n, max }')
+	START_VIA=$(grep -m1 -o "session established via [a-z]*" "$LAB_DIR/board.log" | awk '{ print $4 }')
+}
+
+# measure ROW DEST: ping, then iperf3; the overlay rows note the path
+# board's status shows before and after.
+measure() {
+	local row=$1 dest=$2 p0="" p1=""
+	[ "$row" = raw ] || p0=$(path_of board cloud)
+	PING[$row]=$(ping_stats board "$dest")
+	iperf_row "$row" "$dest"
+	[ "$row" = raw ] || p1=$(path_of board cloud)
+	if [ "$row" = raw ]; then
+		PATHSEEN[$row]="underlay"
+	elif [ "$p0" = "$p1" ]; then
+		PATHSEEN[$row]=$p0
+	else
+		PATHSEEN[$row]="$p0->$p1"
+	fi
+}
+
+# ---- phase 1: ICE on -------------------------------------------------------------
+CLOUD_OV=10.99.0.1 # cl_network numbers the nodes in order
+startup ice 1
+S_RELAY_A=$T_RELAY_A S_RELAY_B=$T_RELAY_B S_TUN_B=$T_TUN_B S_FIRST=$T_FIRST S_GAP=$T_GAP
+S_DIRECT_A=$T_DIRECT_A S_DIRECT_B=$T_DIRECT_B S_VIA=$START_VIA S_PINGS=$T_PINGS
+if [ "$S_FIRST" = - ]; then
+	FATAL="no ping answered over the overlay within 30 s (ICE on)"
+else
+	ov=$(status_of cloud --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["ipv4"])' 2>/dev/null) &&
+		[ "$ov" = "$CLOUD_OV" ] || echo "# note: cloud's overlay address is '$ov', expected $CLOUD_OV"
+	measure raw "$CLOUD_IP"
+	measure direct "$CLOUD_OV"
+	sleep 2 # idle
+	read -r M_A1 H_A1 <<<"$(mem_of "${CL_PID[cloud]}")"
+	read -r M_B1 H_B1 <<<"$(mem_of "${CL_PID[board]}")"
+fi
+cl_stop_node cloud
+cl_stop_node board
+
+# ---- phase 2: ICE off (every packet through the relay) ----------------------------
+R_FIRST=- R_RELAY_A=- R_RELAY_B=- R_TUN_B=- R_VIA="" R_PINGS=-
+if [ -z "$FATAL" ]; then
+	startup relay 0
+	R_RELAY_A=$T_RELAY_A R_RELAY_B=$T_RELAY_B R_TUN_B=$T_TUN_B R_FIRST=$T_FIRST R_VIA=$START_VIA R_PINGS=$T_PINGS
+	if [ "$R_FIRST" = - ]; then
+		FATAL="no ping answered over the overlay within 30 s (ICE off)"
+	else
+		measure relayed "$CLOUD_OV"
+		sleep 2
+		read -r M_A2 H_A2 <<<"$(mem_of "${CL_PID[cloud]}")"
+		read -r M_B2 H_B2 <<<"$(mem_of "${CL_PID[board]}")"
+	fi
+fi
+read -r M_R H_R <<<"$(mem_of "${CL_PID[relay1]}")"
+linkinfo() { # NODE DEV: "mtu N qlen N"
+	ip -n "$(lab_ns "$1")" -o link show dev "$2" 2>/dev/null | grep -o 'mtu [0-9]*\|qlen [0-9]*' | paste -sd' '
+}
+TUNINFO=$(linkinfo board cairn0)
+ETHINFO=$(linkinfo board eth0)
+
+# ---- report -----------------------------------------------------------------------
+ncpu=$(nproc)
+model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+echo
+rev=$(git -C "$top" rev-parse --short HEAD 2>/dev/null) &&
+	{ git -C "$top" diff --quiet HEAD 2>/dev/null || rev+=" + uncommitted changes"; } || rev="not a git checkout"
+echo "== cairn-node benchmark ($(date -u +%Y-%m-%dT%H:%M:%SZ), $rev)"
+echo "machine: $ncpu CPU(s) ${model:+($model)}, kernel $(uname -r), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "build:   $btype ($bflags), CN_SANITIZE=$bsan, $sanlib; built/checked in $(((b1 - b0) / 1000000)) s"
+echo "lab:     relay1 $RELAY_IP, cloud (A) $CLOUD_IP public, board (B) 192.168.1.10 behind a cone NAT"
+echo "         (203.0.113.30); board's veth ${ETHINFO:-?}, TUN ${TUNINFO:-?}; iperf3 -t $SECS board -> cloud,"
+echo "         ping -c $PINGS -i 0.05 board -> cloud; relayed = both nodes restarted with ICE off"
+echo "         $NATCHECK"
+[ -z "$QUIET_NOTE" ] || echo "note:    the machine stayed busy before:$QUIET_NOTE of a core (figures include that load)"
+echo
+printf '%-9s %-9s %11s %6s %6s %24s %5s\n' "path" "seen" "TCP Mbit/s" "x raw" "retr" \
+	"ping RTT ms min/avg/max" "loss"
+for row in raw direct relayed; do
+	bw=${BW[$row]:--}
+	ratio=-
+	if [ "$bw" != - ] && [ "${BW[raw]:--}" != - ] && [ "${BW[raw]}" -gt 0 ]; then
+		ratio=$(awk -v a="$bw" -v b="${BW[raw]}" 'BEGIN { printf "%.2f", a / b }')
+	fi
+	read -r pmin pavg pmax ploss <<<"${PING[$row]:-- - - -}"
+	printf '%-9s %-9s %11s %6s %6s %24s %5s\n' "$row" "${PATHSEEN[$row]:--}" "$bw" "$ratio" \
+		"${RETR[$row]:--}" "$pmin/$pavg/$pmax" "$ploss"
+done
+echo "(seen: board's path to cloud before and after; retr: TCP retransmissions of the sender)"
+echo
+echo "CPU during each transfer, % of one core (machine: % of all $(nproc) CPUs, softirq included)"
+printf '%-9s %12s %12s %12s %12s %12s %9s\n' "path" "cairn-node A" "cairn-node B" "cairn-relay" \
+	"iperf3 send" "iperf3 recv" "machine"
+for row in raw direct relayed; do
+	read -r ca cb cr cs cv cm <<<"${CPU[$row]:-- - - - - -}"
+	printf '%-9s %12s %12s %12s %12s %12s %9s\n' "$row" "$ca" "$cb" "$cr" "$cs" "$cv" "$cm"
+done
+echo
+echo "start-up, ms after spawning the first node (the second $S_GAP ms later; status polled every 50 ms,"
+echo "first ping from ping -D timestamps, pinging every 20 ms from the moment board's TUN is up)"
+printf '%-34s %10s %10s\n' "" "ICE on" "ICE off"
+printf '%-34s %10s %10s\n' "board's TUN up, pinging starts" "$S_TUN_B" "$R_TUN_B"
+printf '%-34s %10s %10s\n' "relay link up (first seen): A / B" "$S_RELAY_A/$S_RELAY_B" "$R_RELAY_A/$R_RELAY_B"
+printf '%-34s %10s %10s\n' "first ping answered (session via)" "$S_FIRST (${S_VIA:-?})" "$R_FIRST (${R_VIA:-?})"
+printf '%-34s %10s %10s\n' "direct path: board sees / cloud sees" "$S_DIRECT_B/$S_DIRECT_A" "-"
+printf '%-34s %10s %10s\n' "start-up pings answered/sent" "$S_PINGS" "$R_PINGS"
+echo
+echo "idle memory after the tests (VmRSS, peak VmHWM in parentheses), KiB"
+printf '%-34s %18s %18s\n' "" "cloud (A)" "board (B)"
+printf '%-34s %18s %18s\n' "cairn-node, ICE on (after direct)" "${M_A1:--} (${H_A1:--})" "${M_B1:--} (${H_B1:--})"
+printf '%-34s %18s %18s\n' "cairn-node, ICE off (after relayed)" "${M_A2:--} (${H_A2:--})" "${M_B2:--} (${H_B2:--})"
+printf '%-34s %18s\n' "cairn-relay (after everything)" "${M_R:--} (${H_R:--})"
+echo
+echo "counters that moved during each transfer (namespace.group.counter +delta; Ip/Udp from /proc/net/snmp):"
+for row in raw direct relayed; do
+	[ -n "${DIAG[$row]+set}" ] || continue
+	if [ -z "${DIAG[$row]}" ]; then
+		echo "  $row: none"
+		continue
+	fi
+	echo "  $row:"
+	paste -d' ' - - - <<<"${DIAG[$row]}" | column -t | sed 's/^/    /'
+done
+if [ -n "$FATAL" ]; then
+	echo
+	echo "run_node_bench: could not run: $FATAL"
+	for f in relay1 cloud board; do
+		echo "--- $f.log (tail)"
+		tail -15 "$LAB_DIR/$f.log" 2>/dev/null
+	done
+	exit 1
+fi
+exit 0
