@@ -17,7 +17,7 @@ void cn_node_config_defaults(struct cn_node_config *c)
 	snprintf(c->control_socket, sizeof(c->control_socket), "/run/cairn/node.sock");
 	snprintf(c->log_level, sizeof(c->log_level), "info");
 	snprintf(c->tun_name, sizeof(c->tun_name), "cairn0");
-	c->mtu = 1380;
+	c->mtu = 1340; /* a relayed packet then fits 1500 bytes over IPv6 (docs/CONFIG.md) */
 	c->relay_transport = CN_RELAY_AUTO;
 	c->ice = true;
 	c->dns = true;

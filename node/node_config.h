@@ -8,7 +8,7 @@
  *   state_dir = "/var/lib/cairn";
  *   control_socket = "/run/cairn/node.sock";
  *   log_level = "info";
- *   tun = { name = "cairn0"; mtu = 1380; };
+ *   tun = { name = "cairn0"; mtu = 1340; };
  *   relays = { transport = "auto"; };        # auto, udp or tcp
  *   ice = { enabled = true; interfaces = [ "192.168.1.10" ];
  *           turn = ( { host = "192.0.2.7"; port = 3478; username = "u"; password = "p"; } ); };

@@ -37,7 +37,7 @@
 #   CN_BENCH_PINGS=50      pings per path (0.05 s apart)
 #   CN_BENCH_WAIT_QUIET=30 before each transfer, wait up to this many seconds
 #                          for other processes to use < 10% of a core (0: off)
-#   CN_BENCH_TUN_MTU=      the nodes' tun.mtu (default: the node's, 1380), e.g.
+#   CN_BENCH_TUN_MTU=      the nodes' tun.mtu (default: the node's, 1340), e.g.
 #                          1340 to see the relayed path without fragmentation
 set -uo pipefail
 export LC_ALL=C # ping's and EPOCHREALTIME's decimal point

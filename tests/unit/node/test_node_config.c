@@ -49,7 +49,7 @@ static void test_node_defaults_and_full(void **state)
 	assert_string_equal(c.state_dir, "/var/lib/cairn");
 	assert_string_equal(c.control_socket, "/run/cairn/node.sock");
 	assert_string_equal(c.tun_name, "cairn0");
-	assert_int_equal(c.mtu, 1380);
+	assert_int_equal(c.mtu, 1340);
 	assert_true(c.ice);
 	assert_int_equal(c.relay_transport, CN_RELAY_AUTO);
 	node_ok(NODE_BASE
