@@ -287,7 +287,7 @@ static void hook_done(struct hook *h, int status)
 			 h->prev[0] ? "current back to" : "no current version",
 			 h->prev[0] ? h->prev : "");
 		if (ret)
-			snprintf(msg, sizeof(msg), "hook exited %d; switching back failed: %s",
+			snprintf(msg, sizeof(msg), "hook exited %d; switching back failed: %.200s",
 				 code, e.msg);
 		cn_log_warn("deploy: %s %s (by %s): %s", h->app, h->version, h->pusher, msg);
 		r.status = CN_DSTATUS_HOOK;

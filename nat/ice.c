@@ -42,6 +42,9 @@ enum {
 	/* TURN deallocation before a handover: 1 RTT plus Ta pacing normally;
 	 * libnice gives up by itself after ~5 s, so this is only a backstop. */
 	RELEASE_MS = 6000,
+	/* A selected pair is taken this long after selection even if libnice
+	 * still checks higher-priority pairs (see run()). */
+	SELECTED_GRACE_MS = 300,
 };
 
 enum cn_ice_state {
@@ -66,6 +69,9 @@ struct cn_ice {
 
 	/* Recorded by libnice signal handlers, consumed by run(). */
 	bool nice_gathered, nice_ready, nice_failed, nice_closed;
+	/* libnice selected (nominated) a pair while other pairs were still in
+	 * progress; when, for the SELECTED_GRACE_MS rule in run(). */
+	uint64_t nice_selected_ms;
 	struct close_op *close_op; /* nice_agent_close_async in flight for us */
 
 	bool remote_set, remote_done;
@@ -79,7 +85,7 @@ struct cn_ice {
 	struct event *timer; /* earliest armed deadline */
 	struct event *defer; /* run() after a libnice signal */
 	struct cn_glib_deferred reap;
-	gulong sig_gather, sig_state;
+	gulong sig_gather, sig_state, sig_selected;
 };
 
 static uint64_t mono_ms(void)
@@ -288,7 +294,9 @@ static void quiesce(struct cn_ice *ice, bool keep_reading)
 		g_signal_handler_disconnect(ice->agent, ice->sig_gather);
 	if (ice->sig_state)
 		g_signal_handler_disconnect(ice->agent, ice->sig_state);
-	ice->sig_gather = ice->sig_state = 0;
+	if (ice->sig_selected)
+		g_signal_handler_disconnect(ice->agent, ice->sig_selected);
+	ice->sig_gather = ice->sig_state = ice->sig_selected = 0;
 	if (ice->stream_id)
 		nice_agent_attach_recv(ice->agent, ice->stream_id, COMPONENT,
 				       cn_glib_loop_context(ice->g),
@@ -431,6 +439,9 @@ static void rearm(struct cn_ice *ice, uint64_t now)
 		break;
 	case ST_CHECKING:
 		next = ice->check_deadline;
+		if (ice->nice_selected_ms && !ice->nice_ready &&
+		    (!next || ice->nice_selected_ms + SELECTED_GRACE_MS < next))
+			next = ice->nice_selected_ms + SELECTED_GRACE_MS;
 		break;
 	case ST_LINGER:
 		next = ice->linger_deadline;
@@ -703,7 +714,16 @@ static void run(struct cn_ice *ice)
 		     ice->state == ST_TURN ? "TURN path failed" : "connectivity checks failed");
 		return;
 	}
-	if (ice->state == ST_CHECKING && ice->nice_ready)
+	/*
+	 * READY, or a pair selected SELECTED_GRACE_MS ago: with aggressive
+	 * nomination libnice holds READY back until every higher-priority pair
+	 * has finished, and a pair to an unreachable private address takes its
+	 * full retransmission schedule (~2 s) to fail. Higher-priority pairs
+	 * that work (same LAN) finish well within the grace.
+	 */
+	if (ice->state == ST_CHECKING &&
+	    (ice->nice_ready ||
+	     (ice->nice_selected_ms && now - ice->nice_selected_ms >= SELECTED_GRACE_MS)))
 		if (!on_ready(ice, now))
 			return;
 	if ((ice->state == ST_GATHERING || ice->state == ST_CHECKING) && ice->check_deadline &&
@@ -757,6 +777,20 @@ static void on_state(NiceAgent *agent, guint stream_id, guint component_id, guin
 	ice->nice_failed = state == NICE_COMPONENT_STATE_FAILED;
 	if (state == NICE_COMPONENT_STATE_READY)
 		ice->nice_ready = true;
+	event_active(ice->defer, EV_TIMEOUT, 0);
+}
+
+static void on_selected(NiceAgent *agent, guint stream_id, guint component_id, gchar *lfoundation,
+			gchar *rfoundation, gpointer data)
+{
+	struct cn_ice *ice = data;
+
+	(void)agent;
+	(void)lfoundation;
+	(void)rfoundation;
+	if (stream_id != ice->stream_id || component_id != COMPONENT || ice->nice_selected_ms)
+		return;
+	ice->nice_selected_ms = mono_ms();
 	event_active(ice->defer, EV_TIMEOUT, 0);
 }
 
@@ -934,6 +968,8 @@ struct cn_ice *cn_ice_new(struct cn_glib_loop *g, const struct cn_ice_config *cf
 					   G_CALLBACK(on_gathering_done), ice);
 	ice->sig_state =
 		g_signal_connect(ice->agent, "component-state-changed", G_CALLBACK(on_state), ice);
+	ice->sig_selected =
+		g_signal_connect(ice->agent, "new-selected-pair", G_CALLBACK(on_selected), ice);
 	ice->stream_id = nice_agent_add_stream(ice->agent, 1);
 	if (!ice->stream_id) {
 		cn_errbuf_set(e, "cannot add a libnice stream");
