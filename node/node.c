@@ -189,7 +189,7 @@ struct control_client {
 struct node_metrics {
 	uint64_t drop_no_peer, drop_bad_src, drop_bad_packet, drop_no_path, drop_staged_full;
 	uint64_t drop_no_session, drop_replay, icmp_sent, handshakes_ok, handshakes_refused;
-	uint64_t path_changes, lists_adopted;
+	uint64_t path_changes, lists_adopted, path_fallbacks;
 };
 
 struct cn_node {
@@ -372,6 +372,8 @@ static int path_send(struct node_peer *p, const uint8_t *pkt, size_t len)
 		ret = direct_send(p, pkt, len);
 	else if (p->ice_turn_up && p->ice)
 		ret = cn_ice_send(p->ice, pkt, len);
+	if (ret && (p->direct_up || p->ice_turn_up))
+		p->n->m.path_fallbacks++; /* the best path refused it (full socket buffer) */
 	if (ret)
 		ret = relay_send(p, pkt, len);
 	/* No relay either: a remembered direct endpoint is worth a try. */
@@ -1724,10 +1726,11 @@ static void status_json(struct cn_node *n, struct evbuffer *b)
 			    ",\"bad_packet\":%" PRIu64 ",\"no_path\":%" PRIu64
 			    ",\"replay\":%" PRIu64 ",\"no_session\":%" PRIu64
 			    ",\"staged_full\":%" PRIu64 "},\"handshakes_refused\":%" PRIu64
-			    ",\"path_changes\":%" PRIu64 "}\n",
+			    ",\"path_changes\":%" PRIu64 ",\"path_fallbacks\":%" PRIu64 "}\n",
 			    n->m.drop_no_peer, n->m.drop_bad_src, n->m.drop_bad_packet,
 			    n->m.drop_no_path, n->m.drop_replay, n->m.drop_no_session,
-			    n->m.drop_staged_full, n->m.handshakes_refused, n->m.path_changes);
+			    n->m.drop_staged_full, n->m.handshakes_refused, n->m.path_changes,
+			    n->m.path_fallbacks);
 }
 
 static void human_bytes(uint64_t v, char out[16])
@@ -2186,19 +2189,23 @@ static void http_metrics(struct evhttp_request *req, void *arg)
 		"# TYPE cairn_node_peer_list_serial gauge\n"
 		"cairn_node_peer_list_serial %" PRId64 "\n",
 		rx, tx, hs, n->m.handshakes_refused, n->m.path_changes, n->pl->serial);
-	evbuffer_add_printf(b,
-			    "# HELP cairn_node_drops_total Packets dropped, by reason.\n"
-			    "# TYPE cairn_node_drops_total counter\n"
-			    "cairn_node_drops_total{reason=\"no_peer\"} %" PRIu64 "\n"
-			    "cairn_node_drops_total{reason=\"bad_source\"} %" PRIu64 "\n"
-			    "cairn_node_drops_total{reason=\"malformed\"} %" PRIu64 "\n"
-			    "cairn_node_drops_total{reason=\"no_path\"} %" PRIu64 "\n"
-			    "cairn_node_drops_total{reason=\"replay\"} %" PRIu64 "\n"
-			    "cairn_node_drops_total{reason=\"no_session\"} %" PRIu64 "\n"
-			    "cairn_node_drops_total{reason=\"queue_full\"} %" PRIu64 "\n",
-			    n->m.drop_no_peer, n->m.drop_bad_src, n->m.drop_bad_packet,
-			    n->m.drop_no_path, n->m.drop_replay, n->m.drop_no_session,
-			    n->m.drop_staged_full);
+	evbuffer_add_printf(
+		b,
+		"# HELP cairn_node_drops_total Packets dropped, by reason.\n"
+		"# TYPE cairn_node_drops_total counter\n"
+		"cairn_node_drops_total{reason=\"no_peer\"} %" PRIu64 "\n"
+		"cairn_node_drops_total{reason=\"bad_source\"} %" PRIu64 "\n"
+		"cairn_node_drops_total{reason=\"malformed\"} %" PRIu64 "\n"
+		"cairn_node_drops_total{reason=\"no_path\"} %" PRIu64 "\n"
+		"cairn_node_drops_total{reason=\"replay\"} %" PRIu64 "\n"
+		"cairn_node_drops_total{reason=\"no_session\"} %" PRIu64 "\n"
+		"cairn_node_drops_total{reason=\"queue_full\"} %" PRIu64 "\n"
+		"# HELP cairn_node_path_fallbacks_total Packets the direct or TURN path "
+		"refused, sent through a relay instead.\n"
+		"# TYPE cairn_node_path_fallbacks_total counter\n"
+		"cairn_node_path_fallbacks_total %" PRIu64 "\n",
+		n->m.drop_no_peer, n->m.drop_bad_src, n->m.drop_bad_packet, n->m.drop_no_path,
+		n->m.drop_replay, n->m.drop_no_session, n->m.drop_staged_full, n->m.path_fallbacks);
 	evbuffer_add_printf(b, "# HELP cairn_node_relay_up Relay links up (1) or down (0).\n"
 			       "# TYPE cairn_node_relay_up gauge\n");
 	TAILQ_FOREACH (r, &n->relays, entry)

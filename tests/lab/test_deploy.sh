@@ -67,13 +67,14 @@ cat >"$LAB_DIR/activate.sh" <<EOF2
 #!/bin/sh
 echo "activating \$CAIRN_APP \$CAIRN_VERSION on \$CAIRN_NODE for \$CAIRN_PUSHER (was \$CAIRN_PREVIOUS)"
 case "\$CAIRN_VERSION" in *bad*) echo "refusing a bad version" >&2; exit 3 ;; esac
+case "\$CAIRN_VERSION" in *slow*) echo "taking my time"; sleep 60 ;; esac
 sum=\$(b2sum -l 256 "\$CAIRN_PATH" | cut -d' ' -f1)
 [ "\$sum" = "\$CAIRN_SHA" ] || { echo "hash mismatch" >&2; exit 4; }
 echo "\$CAIRN_VERSION" >"$LAB_DIR/\$CAIRN_NODE.running"
 echo "env: \$(env | cut -d= -f1 | sort | tr '\n' ' ')"
 EOF2
 chmod 755 "$LAB_DIR/activate.sh"
-deploy_conf="deploy = { enabled = true; groups = [ \"deployers\" ]; keep = 3; hook = \"$LAB_DIR/activate.sh\"; };"
+deploy_conf="deploy = { enabled = true; groups = [ \"deployers\" ]; keep = 3; hook = \"$LAB_DIR/activate.sh\"; hook_timeout = 5; };"
 
 cl_start_relay relay1
 for n in ci outsider board1 board2; do
@@ -170,6 +171,17 @@ cl_check "push of a version the hook refuses fails" cl_fails \
 	push ci push board1 "$LAB_DIR/app-bad.img" --name app --version 5.0-bad --activate
 cl_check "reported as hook-failed with its output" out_has "refusing a bad version"
 cl_check "current back to 2.0" current_is board1 2.0
+
+echo "== a hook that hangs is killed after hook_timeout (5 s) and current switches back"
+t0=$(date +%s)
+cl_check "push of a version whose hook hangs fails" cl_fails \
+	push ci push board1 "$LAB_DIR/app-bad.img" --name app --version 6.0-slow --activate
+t1=$(date +%s)
+echo "the push ended $((t1 - t0)) s after it started (the hook would sleep 60 s)"
+cl_check "the hook was killed well before its 60 s" test $((t1 - t0)) -lt 30
+cl_check "reported as killed (timeout)" out_has "killed"
+cl_check "its output tail came back" out_has "taking my time"
+cl_check "current back to 2.0 after the kill" current_is board1 2.0
 
 echo "== rollback and list"
 cl_check "rollback board1 app" push ci rollback board1 app
