@@ -129,7 +129,11 @@ bool cn_pl_host_valid(const char *s)
 			lab = 0;
 			numeric = true;
 		} else {
-			if (!is_alpha(c) && !is_digit(c) && c != '-')
+			/* '_' starts SRV labels ("_cairn._udp.example.net"), then a letter or
+			 * digit. */
+			if (!is_alpha(c) && !is_digit(c) && c != '-' &&
+			    !(c == '_' && lab == 0 && i + 1 < n &&
+			      (is_alpha(s[i + 1]) || is_digit(s[i + 1]))))
 				return false;
 			if ((lab == 0 && c == '-') || ++lab > CN_NAME_MAX)
 				return false;

@@ -9,6 +9,7 @@
 
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 enum {
 	CN_EXIT_OK = 0,
@@ -28,6 +29,15 @@ int cn_cli_peers(int argc, char **argv);
 /* cairn status, cairn ping (cli_status.c): ask the local node. */
 int cn_cli_status(int argc, char **argv);
 int cn_cli_ping(int argc, char **argv);
+/*
+ * A relay host from the peer list (IP literal, host name, or SRV name
+ * starting with '_') and port to an address of family (AF_UNSPEC for any);
+ * an SRV name's port replaces port when port_from_srv. Blocking
+ * (cli_resolve.c).
+ */
+struct cn_addr;
+int cn_cli_resolve(const char *host, uint16_t port, bool port_from_srv, int family, int socktype,
+		   struct cn_addr *out);
 /* cairn netcheck (cli_netcheck.c). */
 int cn_cli_netcheck(int argc, char **argv);
 /* cairn deploy push|rollback|list (cli_deploy.c, docs/DEPLOY.md). */

@@ -70,20 +70,6 @@ static uint64_t mono_us(void)
 	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
-static int resolve(const char *host, uint16_t port, struct cn_addr *out)
-{
-	struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_DGRAM}, *res = NULL;
-	char service[8];
-
-	snprintf(service, sizeof(service), "%u", port);
-	if (getaddrinfo(host, service, &hints, &res) != 0 || !res)
-		return -1;
-	memcpy(&out->ss, res->ai_addr, res->ai_addrlen);
-	out->len = res->ai_addrlen;
-	freeaddrinfo(res);
-	return 0;
-}
-
 static bool tcp_reachable(const struct cn_addr *a)
 {
 	int fd = socket(a->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -248,14 +234,16 @@ int cn_cli_netcheck(int argc, char **argv)
 		const struct cn_pl_relay *r = &pl->relays[i];
 
 		rr[i].relay = r;
-		if (resolve(r->host, r->stun_port, &t[nt].addr) != 0)
+		if (cn_cli_resolve(r->host, r->stun_port, false, AF_INET, SOCK_DGRAM,
+				   &t[nt].addr) != 0)
 			continue;
 		rr[i].resolved = true;
 		inet_ntop(AF_INET, &((struct sockaddr_in *)&t[nt].addr.ss)->sin_addr, rr[i].ip,
 			  sizeof(rr[i].ip));
 		t[nt].relay = r;
 		t[nt++].kind = "stun";
-		if (resolve(r->host, r->port, &t[nt].addr) == 0) {
+		if (cn_cli_resolve(r->host, r->port, false, AF_INET, SOCK_DGRAM, &t[nt].addr) ==
+		    0) {
 			t[nt].relay = r;
 			t[nt++].kind = "link";
 			rr[i].tcp_ok = tcp_reachable(&t[nt - 1].addr);

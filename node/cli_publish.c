@@ -69,21 +69,6 @@ static void pub_msg(struct cn_relay_client *c, void *arg, const struct cn_link_m
 	event_base_loopbreak(p->base);
 }
 
-/* Resolves "host" (name or literal) and port with the system resolver. */
-static int resolve(const char *host, unsigned int port, struct cn_addr *out)
-{
-	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
-	char service[8];
-
-	snprintf(service, sizeof(service), "%u", port);
-	if (getaddrinfo(host, service, &hints, &res) != 0 || !res)
-		return -CN_ENOTFOUND;
-	memcpy(&out->ss, res->ai_addr, res->ai_addrlen);
-	out->len = res->ai_addrlen;
-	freeaddrinfo(res);
-	return 0;
-}
-
 int cn_cli_publish(const char *list, const char *relay, const char *key, const char *address,
 		   bool udp, int nargs)
 {
@@ -147,7 +132,8 @@ int cn_cli_publish(const char *list, const char *relay, const char *key, const c
 		cn_cli_fail(cmd, "no relay named '%s' in %s", relay, list);
 		goto out;
 	}
-	if (address ? cn_addr_parse(address, &o.addr) : resolve(rl->host, rl->port, &o.addr)) {
+	if (address ? cn_addr_parse(address, &o.addr)
+		    : cn_cli_resolve(rl->host, rl->port, true, AF_UNSPEC, SOCK_STREAM, &o.addr)) {
 		cn_cli_fail(cmd, "cannot resolve %s", address ? address : rl->host);
 		goto out;
 	}

@@ -1378,6 +1378,31 @@ static void relay_resolved(void *arg, int status, const struct cn_addr *addrs, s
 	free(lk);
 }
 
+/* An SRV name ("_cairn._udp.example.net") found its targets: resolve the first. */
+static void relay_srv_resolved(void *arg, int status, const struct cn_srv *srv, size_t count)
+{
+	struct relay_lookup *lk = arg;
+	struct node_relay *r;
+
+	TAILQ_FOREACH (r, &lk->n->relays, entry) {
+		if (!cn_key_equal(r->key, lk->key))
+			continue;
+		if (status || count == 0 || !lk->n->resolver ||
+		    cn_resolver_addrs(lk->n->resolver, srv[0].host, srv[0].port, relay_resolved,
+				      lk) != 0) {
+			cn_log_warn("relay %s: no usable SRV target for %s: %s", r->name, r->host,
+				    cn_strerror(status ? status : -CN_ENOTFOUND));
+			r->resolving = false;
+			relay_schedule(r);
+			break;
+		}
+		cn_log_info("relay %s: %s -> %s port %u", r->name, r->host, srv[0].host,
+			    srv[0].port);
+		return; /* lk goes on to relay_resolved */
+	}
+	free(lk);
+}
+
 static void relay_connect(struct node_relay *r)
 {
 	struct cn_node *n = r->n;
@@ -1400,14 +1425,17 @@ static void relay_connect(struct node_relay *r)
 		if (cn_addr_parse(text, &r->addr) == 0) {
 			r->resolved = true; /* an IP literal stays resolved */
 		} else {
-			/* A host name: c-ares, asynchronously; connect when it answers. */
-			struct relay_lookup *lk = calloc(1, sizeof(*lk));
+			/*
+			 * A host name: c-ares, asynchronously; connect when it answers.
+			 * A name starting with '_' is an SRV name, others A/AAAA.
+			 */
+			struct relay_lookup *lk;
+			int ret;
 
 			if (r->resolving)
 				return;
-			if (!lk || !n->resolver ||
-			    cn_resolver_addrs(n->resolver, r->host, r->port, relay_resolved, lk) !=
-				    0) {
+			lk = calloc(1, sizeof(*lk));
+			if (!lk || !n->resolver) {
 				free(lk);
 				cn_log_warn("relay %s: cannot resolve %s now", r->name, r->host);
 				relay_schedule(r);
@@ -1415,6 +1443,16 @@ static void relay_connect(struct node_relay *r)
 			}
 			lk->n = n;
 			memcpy(lk->key, r->key, CN_KEY_LEN);
+			ret = r->host[0] == '_' ? cn_resolver_srv(n->resolver, r->host,
+								  relay_srv_resolved, lk)
+						: cn_resolver_addrs(n->resolver, r->host, r->port,
+								    relay_resolved, lk);
+			if (ret) {
+				free(lk);
+				cn_log_warn("relay %s: cannot resolve %s now", r->name, r->host);
+				relay_schedule(r);
+				return;
+			}
 			r->resolving = true;
 			return;
 		}

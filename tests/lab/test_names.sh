@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# Names in the NAT lab: each node's DNS service answers, through `dig` and
+# Names in the NAT lab: the nodes find their relay through an SRV record;
+# each node's DNS service answers, through `dig` and
 # the system resolver, peer names (A, AAAA), group names (only members that
 # are up), PTR for overlay addresses, NXDOMAIN for unknown names in the
 # domain, and forwards outside names to an upstream stub unchanged; it
@@ -37,6 +38,10 @@ cl_network names relay1=203.0.113.100 -- pub board1 board2
 	--ipv4 10.99.0.2 -l "$LAB_DIR/net/peers.conf" >/dev/null
 "$CAIRN" peers add board2 "$("$CAIRN" pubkey -k "$LAB_DIR/board2.key")" --groups web \
 	--ipv4 10.99.0.3 -l "$LAB_DIR/net/peers.conf" >/dev/null
+# The relay by name: an SRV record at the upstream stub, then its A record.
+"$CAIRN" peers relay-remove relay1 -l "$LAB_DIR/net/peers.conf" >/dev/null
+"$CAIRN" peers relay-add relay1 "$("$CAIRN" pubkey -k "$LAB_DIR/relay1.key")" \
+	_cairn._udp.lab.test --port 443 -l "$LAB_DIR/net/peers.conf" >/dev/null
 "$CAIRN" peers sign -l "$LAB_DIR/net/peers.conf" >/dev/null
 cl_start_relay relay1
 for n in pub board1 board2; do
@@ -45,6 +50,8 @@ done
 for n in pub board1 board2; do
 	cl_check "$n reaches the relay" cl_wait 15 cl_relay_up "$n"
 done
+cl_check "the relay was found by SRV, then A" \
+	grep -q "relay relay1: _cairn._udp.lab.test -> relay1.lab.test port 443" "$LAB_DIR/board1.log"
 D=$CL_DOMAIN
 q() { # NODE ARGS...: dig at the node's loopback listener, short answers
 	lab_exec "$1" dig +time=2 +tries=1 @127.0.0.99 "${@:2}"

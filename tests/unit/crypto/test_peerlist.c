@@ -1224,6 +1224,11 @@ static void test_edit_refusals_leave_list_unchanged(void **state)
 		   "relay 'r2': host 'x..example' is not an IP address or a hostname");
 	expect_err(cn_peerlist_add_relay(pl, "R2", k9, "x.example", 0, 0, &e), -CN_EFORMAT, &e,
 		   "relay name 'R2' is not valid");
+	/* SRV names: '_' may start a label, nowhere else. */
+	expect_err(cn_peerlist_add_relay(pl, "r2", k9, "_cairn.x_y.example", 0, 0, &e), -CN_EFORMAT,
+		   &e, "host '_cairn.x_y.example' is not an IP address or a hostname");
+	expect_err(cn_peerlist_add_relay(pl, "r2", k9, "a._", 0, 0, &e), -CN_EFORMAT, &e,
+		   "is not an IP address or a hostname");
 	expect_err(cn_peerlist_remove_relay(pl, "r9", &e), -CN_ENOTFOUND, &e,
 		   "no relay named 'r9'");
 

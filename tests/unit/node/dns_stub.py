@@ -27,6 +27,9 @@ ZONE = {
     "_cairn._udp.test": {SRV: [(20, 0, 5003, "c.test"), (10, 60, 5001, "a.test"),
                                (30, 0, 5004, "d.test"), (10, 40, 5002, "b.test")]},
     "_none._udp.test": {SRV: [(0, 0, 0, ".")]},
+    # The NAT lab's relay found by SRV, then A (tests/lab/test_names.sh).
+    "_cairn._udp.lab.test": {SRV: [(10, 0, 443, "relay1.lab.test")]},
+    "relay1.lab.test": {A: ["203.0.113.100"]},
 }
 
 
