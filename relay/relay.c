@@ -69,6 +69,7 @@ enum {
 	UDP_DGRAM_MAX = 2048, /* node link datagrams are MTU-sized; larger ones are dropped */
 	MAX_UPLOADS = 4,
 	LIST_UDP_BURST = 256, /* list chunks per link per sweep over UDP (~300 KB) */
+	SEND_BATCH = 64,      /* UDP datagrams queued before a sendmmsg */
 	UPLOAD_TIMEOUT_MS = 30000,
 	INDEX_SLOT_BITS = 20, /* max_connections <= 2^20 */
 	SOCKBUF_BYTES = 4 << 20,
@@ -173,6 +174,20 @@ struct cn_relay {
 	struct evhttp *http;
 	struct evhttp_bound_socket *http_sock;
 	struct event *sweep;
+	/*
+	 * UDP datagrams to send, flushed with one sendmmsg per socket by an
+	 * event activated when the first one is queued: it runs right after
+	 * the callback that queued them, so nothing waits longer than that.
+	 */
+	struct udp_out {
+		int fd;
+		struct sockaddr_storage to;
+		socklen_t tolen;
+		size_t len;
+		uint8_t data[UDP_DGRAM_MAX];
+	} sq[SEND_BATCH];
+	unsigned int nsq;
+	struct event *flush;
 	struct cn_relay_metrics m;
 	struct cn_ratelimit log_rl;
 	/* Scratch buffers for one packet in and out. */
@@ -468,6 +483,44 @@ static void link_close(struct relay_link *l, const char *why)
 }
 
 /* Sends one encrypted message (already in r->out after the frame header). */
+/* Sends every queued UDP datagram, one sendmmsg per run of the same socket. */
+static void udp_flush(struct cn_relay *r)
+{
+	struct mmsghdr msgs[SEND_BATCH];
+	struct iovec iov[SEND_BATCH];
+	unsigned int i = 0;
+
+	while (i < r->nsq) {
+		unsigned int k = 0;
+		int fd = r->sq[i].fd, sent;
+
+		while (i + k < r->nsq && r->sq[i + k].fd == fd) {
+			struct udp_out *q = &r->sq[i + k];
+
+			iov[k] = (struct iovec){q->data, q->len};
+			msgs[k] = (struct mmsghdr){.msg_hdr = {.msg_name = &q->to,
+							       .msg_namelen = q->tolen,
+							       .msg_iov = &iov[k],
+							       .msg_iovlen = 1}};
+			k++;
+		}
+		sent = sendmmsg(fd, msgs, k, MSG_DONTWAIT);
+		if (sent < 0)
+			sent = 0;
+		/* A full socket buffer drops the rest of this run. */
+		r->m.drop_buffer_full += k - (unsigned int)sent;
+		i += k;
+	}
+	r->nsq = 0;
+}
+
+static void flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	udp_flush(arg);
+}
+
 static int link_write(struct relay_link *l, size_t len, bool control)
 {
 	struct cn_relay *r = l->r;
@@ -481,6 +534,21 @@ static int link_write(struct relay_link *l, size_t len, bool control)
 		}
 		cn_tcp_frame_header(len, r->out);
 		return bufferevent_write(l->bev, r->out, CN_TCP_FRAME_HDR + len) == 0 ? 0 : -CN_EIO;
+	}
+	if (len <= UDP_DGRAM_MAX && r->flush) {
+		struct udp_out *q;
+
+		if (r->nsq == SEND_BATCH)
+			udp_flush(r);
+		q = &r->sq[r->nsq++];
+		q->fd = l->udp->fd;
+		memcpy(&q->to, &l->addr.ss, l->addr.len);
+		q->tolen = l->addr.len;
+		q->len = len;
+		memcpy(q->data, r->out + CN_TCP_FRAME_HDR, len);
+		if (r->nsq == 1)
+			event_active(r->flush, EV_TIMEOUT, 0);
+		return 0;
 	}
 	if (sendto(l->udp->fd, r->out + CN_TCP_FRAME_HDR, len, MSG_DONTWAIT,
 		   (const struct sockaddr *)&l->addr.ss, l->addr.len) < 0) {
@@ -1158,6 +1226,8 @@ static void udp_read_cb(evutil_socket_t fd, short what, void *arg)
 			udp_packet(u, bufs[i], msgs[i].msg_len, (const struct sockaddr *)&from[i],
 				   msgs[i].msg_hdr.msg_namelen);
 		}
+		/* What this batch forwarded leaves now, not a loop iteration later. */
+		udp_flush(r);
 		if (n < UDP_BATCH)
 			return;
 	}
@@ -1487,6 +1557,11 @@ struct cn_relay *cn_relay_new(struct event_base *base, const struct cn_relay_con
 		evhttp_set_allowed_methods(r->http, EVHTTP_REQ_GET);
 		cn_log_info("metrics on http://%s/metrics", text);
 	}
+	r->flush = event_new(base, -1, 0, flush_cb, r);
+	if (!r->flush) {
+		cn_errbuf_set(e, "out of memory");
+		goto fail;
+	}
 	r->sweep = event_new(base, -1, EV_PERSIST, sweep_cb, r);
 	if (!r->sweep || event_add(r->sweep, &tv) != 0) {
 		cn_errbuf_set(e, "cannot start the sweep timer");
@@ -1505,8 +1580,11 @@ void cn_relay_free(struct cn_relay *r)
 	if (!r)
 		return;
 	r->closing = true;
+	udp_flush(r);
 	while ((l = TAILQ_FIRST(&r->links)) != NULL)
 		link_close(l, NULL);
+	if (r->flush)
+		event_free(r->flush);
 	for (unsigned int i = 0; i < r->ntcp; i++)
 		evconnlistener_free(r->tcp_listeners[i]);
 	for (unsigned int i = 0; i < r->nudp; i++) {
