@@ -11,6 +11,7 @@
 #include <event2/event.h>
 #include <sodium.h>
 
+#include "common/daemon.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "node/node.h"
@@ -31,19 +32,9 @@ static const char usage[] =
 	"Signals: SIGHUP re-reads the peer list file; SIGTERM and SIGINT stop.\n"
 	"Query a running node with 'cairn status' and 'cairn ping NAME'.\n";
 
-static void on_hup(evutil_socket_t sig, short what, void *arg)
+static void reload(void *node)
 {
-	(void)sig;
-	(void)what;
-	cn_log_info("SIGHUP: re-reading the peer list");
-	cn_node_reload(arg);
-}
-
-static void on_stop(evutil_socket_t sig, short what, void *arg)
-{
-	(void)what;
-	cn_log_info("%s: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-	event_base_loopbreak(arg);
+	cn_node_reload(node);
 }
 
 int main(int argc, char **argv)
@@ -60,7 +51,6 @@ int main(int argc, char **argv)
 	struct cn_errbuf e = {{0}};
 	struct event_base *base = NULL;
 	struct cn_node *node = NULL;
-	struct event *ev_hup = NULL, *ev_term = NULL, *ev_int = NULL;
 	enum cn_log_level level;
 	int c, ret = 1;
 
@@ -112,23 +102,8 @@ int main(int argc, char **argv)
 		cn_log_err("%s", e.msg);
 		goto out;
 	}
-	ev_hup = evsignal_new(base, SIGHUP, on_hup, node);
-	ev_term = evsignal_new(base, SIGTERM, on_stop, base);
-	ev_int = evsignal_new(base, SIGINT, on_stop, base);
-	if (!ev_hup || !ev_term || !ev_int || event_add(ev_hup, NULL) || event_add(ev_term, NULL) ||
-	    event_add(ev_int, NULL)) {
-		cn_log_err("cannot install signal handlers");
-		goto out;
-	}
-	event_base_dispatch(base);
-	ret = 0;
+	ret = cn_daemon_run(base, reload, node);
 out:
-	if (ev_hup)
-		event_free(ev_hup);
-	if (ev_term)
-		event_free(ev_term);
-	if (ev_int)
-		event_free(ev_int);
 	cn_node_free(node);
 	if (base)
 		event_base_free(base);

@@ -12,6 +12,7 @@
 #include <event2/event.h>
 #include <sodium.h>
 
+#include "common/daemon.h"
 #include "common/err.h"
 #include "common/log.h"
 #include "relay/relay.h"
@@ -32,12 +33,9 @@ static const char usage[] =
 	"\n"
 	"Signals: SIGHUP re-reads the peer list file; SIGTERM and SIGINT stop.\n";
 
-static void on_hup(evutil_socket_t sig, short what, void *arg)
+static void reload(void *relay)
 {
-	(void)sig;
-	(void)what;
-	cn_log_info("SIGHUP: re-reading the peer list");
-	cn_relay_reload(arg);
+	cn_relay_reload(relay);
 }
 
 /*
@@ -64,20 +62,6 @@ static void raise_fd_limit(uint32_t max_connections)
 			    (unsigned long)rl.rlim_cur, max_connections);
 }
 
-struct sigctx {
-	struct event_base *base;
-	struct cn_relay *relay;
-};
-
-static void on_stop(evutil_socket_t sig, short what, void *arg)
-{
-	struct sigctx *c = arg;
-
-	(void)what;
-	cn_log_info("%s: shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
-	event_base_loopbreak(c->base);
-}
-
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -90,8 +74,6 @@ int main(int argc, char **argv)
 	struct cn_errbuf e = {{0}};
 	struct event_base *base = NULL;
 	struct cn_relay *relay = NULL;
-	struct event *ev_hup = NULL, *ev_term = NULL, *ev_int = NULL;
-	struct sigctx sc;
 	enum cn_log_level level;
 	bool check = false;
 	int c, ret = 1;
@@ -156,26 +138,9 @@ int main(int argc, char **argv)
 		cn_log_err("%s", e.msg);
 		goto out;
 	}
-	sc.base = base;
-	sc.relay = relay;
-	ev_hup = evsignal_new(base, SIGHUP, on_hup, relay);
-	ev_term = evsignal_new(base, SIGTERM, on_stop, &sc);
-	ev_int = evsignal_new(base, SIGINT, on_stop, &sc);
-	if (!ev_hup || !ev_term || !ev_int || event_add(ev_hup, NULL) || event_add(ev_term, NULL) ||
-	    event_add(ev_int, NULL)) {
-		cn_log_err("cannot install signal handlers");
-		goto out;
-	}
 	cn_log_info("cairn-relay %s running", CN_VERSION);
-	event_base_dispatch(base);
-	ret = 0;
+	ret = cn_daemon_run(base, reload, relay);
 out:
-	if (ev_hup)
-		event_free(ev_hup);
-	if (ev_term)
-		event_free(ev_term);
-	if (ev_int)
-		event_free(ev_int);
 	cn_relay_free(relay);
 	event_base_free(base);
 	return ret;
