@@ -12,13 +12,20 @@
 #include "common/err.h"
 #include "crypto/keys.h"
 
+/* "cairn: CMD: message" on stderr, no newline. */
+__attribute__((format(printf, 2, 0))) static void complain(const char *cmd, const char *fmt,
+							   va_list ap)
+{
+	fprintf(stderr, "cairn: %s: ", cmd);
+	vfprintf(stderr, fmt, ap);
+}
+
 int cn_cli_fail(const char *cmd, const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "cairn: %s: ", cmd);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	complain(cmd, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
 	return CN_EXIT_FAIL;
@@ -28,9 +35,8 @@ int cn_cli_usage_error(const char *cmd, const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "cairn: %s: ", cmd);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	complain(cmd, fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "\ntry 'cairn %s --help'\n", cmd);
 	return CN_EXIT_USAGE;
