@@ -128,8 +128,9 @@ struct node_relay {
 	uint8_t key[CN_KEY_LEN];
 	char host[CN_HOST_MAX + 1];
 	uint16_t port, stun_port;
-	struct cn_addr addr; /* resolved */
-	bool resolved;
+	struct cn_addr addr; /* where the link goes (and its STUN service) */
+	bool literal;	     /* host is an IP address: addr was set once */
+	bool have_addr;	     /* addr is set */
 	struct cn_relay_client *c;
 	bool up, use_tcp;
 	uint64_t next_try_ms, backoff_ms, started_ms;
@@ -1104,7 +1105,7 @@ static int ice_start(struct node_peer *p)
 	bool controlling = memcmp(n->id->ed_pk, p->key, CN_KEY_LEN) < 0;
 
 	ice_stop(p);
-	if (r && r->resolved && r->stun_port) {
+	if (r && r->have_addr && r->stun_port) {
 		/* The relay's STUN service gives the server-reflexive candidate. */
 		char a[CN_ADDR_TEXT_MAX];
 
@@ -1344,7 +1345,7 @@ static void relay_msg(struct cn_relay_client *c, void *arg, const struct cn_link
 	}
 }
 
-static void relay_connect(struct node_relay *r);
+static void relay_open(struct node_relay *r);
 
 /* A resolution in flight names its relay by key: the relay may be gone when it ends. */
 struct relay_lookup {
@@ -1367,12 +1368,10 @@ static void relay_resolved(void *arg, int status, const struct cn_addr *addrs, s
 			relay_schedule(r);
 			break;
 		}
-		/* The first address (c-ares puts IPv6 first); re-resolved on every
-		 * reconnection, so a moved relay is found again. */
+		/* The first address (c-ares puts IPv6 first). */
 		r->addr = addrs[0];
-		r->resolved = true;
-		relay_connect(r);
-		r->resolved = false;
+		r->have_addr = true;
+		relay_open(r);
 		break;
 	}
 	free(lk);
@@ -1403,7 +1402,8 @@ static void relay_srv_resolved(void *arg, int status, const struct cn_srv *srv, 
 	free(lk);
 }
 
-static void relay_connect(struct node_relay *r)
+/* Opens the link to r->addr, which is known. */
+static void relay_open(struct node_relay *r)
 {
 	struct cn_node *n = r->n;
 	static const struct cn_relay_client_cbs cbs = {relay_up, relay_down, relay_msg};
@@ -1413,50 +1413,7 @@ static void relay_connect(struct node_relay *r)
 					 .watch = true,
 					 .held_serial = (uint64_t)n->pl->serial};
 	struct cn_errbuf e = {{0}};
-	uint8_t ip[16];
 
-	if (!r->resolved) {
-		char text[CN_HOST_MAX + 16];
-
-		if (inet_pton(AF_INET, r->host, ip) == 1)
-			snprintf(text, sizeof(text), "%s:%u", r->host, r->port);
-		else
-			snprintf(text, sizeof(text), "[%s]:%u", r->host, r->port);
-		if (cn_addr_parse(text, &r->addr) == 0) {
-			r->resolved = true; /* an IP literal stays resolved */
-		} else {
-			/*
-			 * A host name: c-ares, asynchronously; connect when it answers.
-			 * A name starting with '_' is an SRV name, others A/AAAA.
-			 */
-			struct relay_lookup *lk;
-			int ret;
-
-			if (r->resolving)
-				return;
-			lk = calloc(1, sizeof(*lk));
-			if (!lk || !n->resolver) {
-				free(lk);
-				cn_log_warn("relay %s: cannot resolve %s now", r->name, r->host);
-				relay_schedule(r);
-				return;
-			}
-			lk->n = n;
-			memcpy(lk->key, r->key, CN_KEY_LEN);
-			ret = r->host[0] == '_' ? cn_resolver_srv(n->resolver, r->host,
-								  relay_srv_resolved, lk)
-						: cn_resolver_addrs(n->resolver, r->host, r->port,
-								    relay_resolved, lk);
-			if (ret) {
-				free(lk);
-				cn_log_warn("relay %s: cannot resolve %s now", r->name, r->host);
-				relay_schedule(r);
-				return;
-			}
-			r->resolving = true;
-			return;
-		}
-	}
 	memcpy(o.relay_key, r->key, CN_KEY_LEN);
 	o.addr = r->addr;
 	cn_relay_client_free(r->c);
@@ -1468,9 +1425,49 @@ static void relay_connect(struct node_relay *r)
 	}
 }
 
+/*
+ * Connects to r: at once for an IP literal; a host name is resolved first,
+ * on every attempt (a moved relay is found again), with c-ares: SRV for a
+ * name starting with '_', A/AAAA otherwise. relay_resolved opens the link.
+ */
+static void relay_connect(struct node_relay *r)
+{
+	struct cn_node *n = r->n;
+	struct relay_lookup *lk;
+	int ret;
+
+	if (r->literal) {
+		relay_open(r);
+		return;
+	}
+	if (r->resolving)
+		return;
+	lk = calloc(1, sizeof(*lk));
+	if (!lk || !n->resolver) {
+		free(lk);
+		cn_log_warn("relay %s: cannot resolve %s now", r->name, r->host);
+		relay_schedule(r);
+		return;
+	}
+	lk->n = n;
+	memcpy(lk->key, r->key, CN_KEY_LEN);
+	ret = r->host[0] == '_'
+		      ? cn_resolver_srv(n->resolver, r->host, relay_srv_resolved, lk)
+		      : cn_resolver_addrs(n->resolver, r->host, r->port, relay_resolved, lk);
+	if (ret) {
+		free(lk);
+		cn_log_warn("relay %s: cannot resolve %s now", r->name, r->host);
+		relay_schedule(r);
+		return;
+	}
+	r->resolving = true;
+}
+
 static struct node_relay *relay_new(struct cn_node *n, const struct cn_pl_relay *pr)
 {
 	struct node_relay *r = calloc(1, sizeof(*r)), *o;
+	char text[CN_HOST_MAX + 16];
+	uint8_t ip[16];
 	uint32_t used = 0;
 
 	if (!r)
@@ -1486,6 +1483,13 @@ static struct node_relay *relay_new(struct cn_node *n, const struct cn_pl_relay 
 	r->port = pr->port;
 	r->stun_port = pr->stun_port;
 	r->use_tcp = n->cfg.relay_transport == CN_RELAY_TCP;
+	/* An IP literal is parsed once here; a host name waits for c-ares. */
+	if (inet_pton(AF_INET, r->host, ip) == 1)
+		snprintf(text, sizeof(text), "%s:%u", r->host, r->port);
+	else
+		snprintf(text, sizeof(text), "[%s]:%u", r->host, r->port);
+	if (cn_addr_parse(text, &r->addr) == 0)
+		r->literal = r->have_addr = true;
 	TAILQ_INSERT_TAIL(&n->relays, r, entry);
 	return r;
 }
