@@ -1584,6 +1584,11 @@ static int adopt_list(struct cn_node *n, struct cn_peerlist *pl, char *text, siz
 		if (!pr) {
 			cn_log_info("relay %s: removed from the peer list", r->name);
 			relay_free(n, r);
+		} else if (strcmp(pr->host, r->host) != 0 || pr->port != r->port ||
+			   pr->stun_port != r->stun_port) {
+			/* Same key, new place: the loop below makes it again. */
+			cn_log_info("relay %s: moved to %s port %u", r->name, pr->host, pr->port);
+			relay_free(n, r);
 		}
 	}
 	for (size_t i = 0; i < pl->nrelays; i++) {

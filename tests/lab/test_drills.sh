@@ -9,7 +9,9 @@
 #      resumes (time to recover printed);
 #   3. a board restarts while every relay is down: its direct path returns;
 #   4. a peer is removed from the signed list: its traffic stops at once,
-#      everyone else's continues.
+#      everyone else's continues;
+#   5. a relay moves to a new address (same key) and the list says so: the
+#      nodes follow it there.
 # Usage: test_drills.sh CAIRN CAIRN_NODE CAIRN_RELAY
 set -u
 CAIRN=${1:?usage: test_drills.sh CAIRN CAIRN_NODE CAIRN_RELAY}
@@ -117,4 +119,21 @@ cl_check "cone drops sym's sessions" cl_wait 5 grep -q "peer sym: removed" "$LAB
 cl_check "sym's traffic stops" cl_fails lab_exec cone ping -c 2 -i 0.2 -W 1 -q 10.99.0.3
 cl_wait 10 grep -q "packet loss" "$LAB_DIR/d4.log"
 cl_check "everyone else's continues (0% loss pub -> cone)" test "$(loss "$LAB_DIR/d4.log")" = 0
+
+# 5. relay2 moves to 203.0.113.102 (nothing listens at .101 any more).
+relay2_up() { cl_status "$1" 2>/dev/null | grep -q "^relay relay2: up over"; }
+cl_stop_relay relay2
+ip -n "$(lab_ns relay2)" addr add 203.0.113.102/24 dev eth0
+sed -i 's/203\.0\.113\.101/203.0.113.102/g' "$LAB_DIR/relay2.conf"
+"$CAIRN" peers relay-remove relay2 -l "$LAB_DIR/net/peers.conf" >/dev/null
+"$CAIRN" peers relay-add relay2 "$("$CAIRN" pubkey -k "$LAB_DIR/relay2.key")" 203.0.113.102 \
+	--port 443 -l "$LAB_DIR/net/peers.conf" >/dev/null
+"$CAIRN" peers sign -l "$LAB_DIR/net/peers.conf" >/dev/null
+cl_start_relay relay2
+cl_check "moved list published to relay1" lab_exec pub "$CAIRN" peers publish --relay relay1 \
+	-l "$LAB_DIR/net/peers.conf"
+cl_check "cone learns that relay2 moved" \
+	cl_wait 10 grep -q "relay relay2: moved to 203.0.113.102 port 443" "$LAB_DIR/cone.log"
+cl_check "cone reaches relay2 at its new address" cl_wait 20 relay2_up cone
+cl_check "pub reaches relay2 at its new address" cl_wait 20 relay2_up pub
 cl_done
