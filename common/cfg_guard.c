@@ -36,8 +36,7 @@ static char lower(char c)
 	return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
 }
 
-/* 1-based line number of buf[off]. */
-static unsigned long line_at(const uint8_t *buf, size_t off)
+unsigned long cn_cfg_line_at(const uint8_t *buf, size_t off)
 {
 	unsigned long line = 1;
 
@@ -46,9 +45,7 @@ static unsigned long line_at(const uint8_t *buf, size_t off)
 	return line;
 }
 
-/* Sets e to "line N: " and the formatted text; returns code. */
-__attribute__((format(printf, 4, 5))) static int fail(struct cn_errbuf *e, unsigned long line,
-						      int code, const char *fmt, ...)
+int cn_cfg_fail(struct cn_errbuf *e, unsigned long line, int code, const char *fmt, ...)
 {
 	char msg[sizeof(e->msg)];
 	va_list ap;
@@ -58,7 +55,10 @@ __attribute__((format(printf, 4, 5))) static int fail(struct cn_errbuf *e, unsig
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	cn_errbuf_set(e, "line %lu: %s", line, msg);
+	if (line)
+		cn_errbuf_set(e, "line %lu: %s", line, msg);
+	else
+		cn_errbuf_set(e, "%s", msg);
 	return code;
 }
 
@@ -215,16 +215,16 @@ static int raw_check(const char *s, size_t n, const char *what, struct cn_errbuf
 	const char *p = memchr(s, '\0', n);
 
 	if (p)
-		return fail(e, line_at((const uint8_t *)s, (size_t)(p - s)), -CN_EFORMAT,
-			    "NUL byte; %s is text", what);
+		return cn_cfg_fail(e, cn_cfg_line_at((const uint8_t *)s, (size_t)(p - s)),
+				   -CN_EFORMAT, "NUL byte; %s is text", what);
 	for (size_t i = 0; i + sizeof(inc) - 1 <= n; i++) {
 		size_t k = 0;
 
 		while (k < sizeof(inc) - 1 && lower(s[i + k]) == inc[k])
 			k++;
 		if (k == sizeof(inc) - 1)
-			return fail(e, line_at((const uint8_t *)s, i), -CN_EFORMAT,
-				    "'@include' is not allowed in %s", what);
+			return cn_cfg_fail(e, cn_cfg_line_at((const uint8_t *)s, i), -CN_EFORMAT,
+					   "'@include' is not allowed in %s", what);
 	}
 	return 0;
 }
@@ -236,11 +236,12 @@ static int number_check(const char *s, const struct num *t, unsigned long line, 
 	if (!t->is_int || num_fits(s, t))
 		return 0;
 	if (t->l64)
-		return fail(e, line, -CN_EFORMAT, "integer '%.*s' is out of the 64-bit range",
-			    shown, s);
-	return fail(e, line, -CN_EFORMAT,
-		    "integer '%.*s' is out of the 32-bit range; write '%.*sL' for a 64-bit value",
-		    shown, s, shown, s);
+		return cn_cfg_fail(e, line, -CN_EFORMAT,
+				   "integer '%.*s' is out of the 64-bit range", shown, s);
+	return cn_cfg_fail(
+		e, line, -CN_EFORMAT,
+		"integer '%.*s' is out of the 32-bit range; write '%.*sL' for a 64-bit value",
+		shown, s, shown, s);
 }
 
 /*
@@ -278,8 +279,8 @@ int cn_cfg_prescan(const char *s, size_t n, unsigned int max_entries, const char
 			i++;
 		} else if (c == '"') {
 			if (!string_may_start(prev, open[depth]))
-				return fail(e, line, -CN_EFORMAT,
-					    "syntax error (unexpected string)");
+				return cn_cfg_fail(e, line, -CN_EFORMAT,
+						   "syntax error (unexpected string)");
 			prev = PREV_STRING;
 			/* Skip escapes two characters at a time, so \" stays inside. */
 			for (i++; i < n && s[i] != '"'; i++) {
@@ -297,7 +298,8 @@ int cn_cfg_prescan(const char *s, size_t n, unsigned int max_entries, const char
 			for (i += 2; i + 1 < n && !(s[i] == '*' && s[i + 1] == '/'); i++)
 				line += s[i] == '\n';
 			if (i + 1 >= n)
-				return fail(e, open_line, -CN_EFORMAT, "unterminated /* comment");
+				return cn_cfg_fail(e, open_line, -CN_EFORMAT,
+						   "unterminated /* comment");
 			i += 2;
 		} else if (is_alpha(c) || c == '*') {
 			/* A setting name or true/false: digits in it are not numbers. */
@@ -307,8 +309,8 @@ int cn_cfg_prescan(const char *s, size_t n, unsigned int max_entries, const char
 			prev = PREV_OTHER;
 		} else if (c == '{' || c == '(' || c == '[') {
 			if (++depth > MAX_DEPTH)
-				return fail(e, line, -CN_EFORMAT, "nested more than %d levels deep",
-					    MAX_DEPTH);
+				return cn_cfg_fail(e, line, -CN_EFORMAT,
+						   "nested more than %d levels deep", MAX_DEPTH);
 			settings[depth] = 0;
 			commas[depth] = 0;
 			open[depth] = c;
@@ -322,16 +324,16 @@ int cn_cfg_prescan(const char *s, size_t n, unsigned int max_entries, const char
 			i++;
 		} else if (c == '=' || c == ':') {
 			if (++settings[depth] > MAX_GROUP_SETTINGS)
-				return fail(e, line, -CN_EFORMAT,
-					    "more than %d settings in one group",
-					    MAX_GROUP_SETTINGS);
+				return cn_cfg_fail(e, line, -CN_EFORMAT,
+						   "more than %d settings in one group",
+						   MAX_GROUP_SETTINGS);
 			prev = PREV_EQUALS;
 			i++;
 		} else if (c == ',') {
 			/* n commas separate n + 1 entries; a group's commas end settings. */
 			if (open[depth] != '{' && depth > 0 && ++commas[depth] >= max_entries)
-				return fail(e, opened_on[depth], -CN_ETOOBIG,
-					    "list of more than %u entries", max_entries);
+				return cn_cfg_fail(e, opened_on[depth], -CN_ETOOBIG,
+						   "list of more than %u entries", max_entries);
 			prev = PREV_COMMA;
 			i++;
 		} else if (is_digit(c) || c == '-' || c == '+' || c == '.') {

@@ -19,6 +19,7 @@
 #define CN_COMMON_CFG_GUARD_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "common/err.h"
 
@@ -28,5 +29,15 @@
  */
 int cn_cfg_prescan(const char *s, size_t n, unsigned int max_entries, const char *what,
 		   struct cn_errbuf *e);
+
+/* 1-based line number of buf[off]. */
+unsigned long cn_cfg_line_at(const uint8_t *buf, size_t off);
+
+/*
+ * Sets e (may be NULL) to "line N: " and the formatted text, or the text
+ * alone when line is 0; returns code. For the parsers of libconfig text.
+ */
+__attribute__((format(printf, 4, 5))) int cn_cfg_fail(struct cn_errbuf *e, unsigned long line,
+						      int code, const char *fmt, ...);
 
 #endif

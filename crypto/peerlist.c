@@ -165,35 +165,6 @@ const char *cn_pl_shown(const char *s, char out[static CN_PL_SHOWN_LEN])
 	return out;
 }
 
-/* Sets e to "line N: " (when N is known) and the formatted text; returns code. */
-__attribute__((format(printf, 4, 5))) static int fail(struct cn_errbuf *e, unsigned long line,
-						      int code, const char *fmt, ...)
-{
-	char msg[sizeof(e->msg)];
-	va_list ap;
-
-	if (!e)
-		return code;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (line)
-		cn_errbuf_set(e, "line %lu: %s", line, msg);
-	else
-		cn_errbuf_set(e, "%s", msg);
-	return code;
-}
-
-/* 1-based line number of buf[off]. */
-static unsigned long line_at(const uint8_t *buf, size_t off)
-{
-	unsigned long line = 1;
-
-	for (size_t i = 0; i < off; i++)
-		line += buf[i] == '\n';
-	return line;
-}
-
 /* ---- prefixes and addresses --------------------------------------------- */
 
 /* The network mask byte i of a prefix of length plen. */
@@ -336,52 +307,54 @@ int cn_peerlist_verify(const uint8_t *buf, size_t len, const uint8_t root_pk[sta
 	if (body_len)
 		*body_len = 0;
 	if (!buf || !root_pk || !body_len)
-		return fail(e, 0, -CN_EINVAL, "peer list verify: missing argument");
+		return cn_cfg_fail(e, 0, -CN_EINVAL, "peer list verify: missing argument");
 	if (len > CN_PEERLIST_MAX_BYTES)
-		return fail(e, 0, -CN_ETOOBIG, "peer list is %zu bytes; the limit is %d", len,
-			    CN_PEERLIST_MAX_BYTES);
+		return cn_cfg_fail(e, 0, -CN_ETOOBIG, "peer list is %zu bytes; the limit is %d",
+				   len, CN_PEERLIST_MAX_BYTES);
 	mark = memmem(buf, len, SIG_MARK, SIG_MARK_LEN);
 	if (!mark) {
-		fail(e, 0, ret, "no signature line (the last line must be '%s<signature>')",
-		     CN_PEERLIST_SIG_PREFIX);
+		cn_cfg_fail(e, 0, ret, "no signature line (the last line must be '%s<signature>')",
+			    CN_PEERLIST_SIG_PREFIX);
 		goto out;
 	}
 	start = (size_t)(mark - buf);
 	while (start > 0 && buf[start - 1] != '\n')
 		start--;
-	line = line_at(buf, start);
+	line = cn_cfg_line_at(buf, start);
 	nl = memmem(mark + 1, len - (size_t)(mark + 1 - buf), SIG_MARK, SIG_MARK_LEN);
 	if (nl) {
-		fail(e, line_at(buf, (size_t)(nl - buf)), ret,
-		     "'%s' appears again (first on line %lu); a list has one signature line, "
-		     "the last",
-		     SIG_MARK, line);
+		cn_cfg_fail(
+			e, cn_cfg_line_at(buf, (size_t)(nl - buf)), ret,
+			"'%s' appears again (first on line %lu); a list has one signature line, "
+			"the last",
+			SIG_MARK, line);
 		goto out;
 	}
 	if (len - start < SIG_PREFIX_LEN ||
 	    memcmp(buf + start, CN_PEERLIST_SIG_PREFIX, SIG_PREFIX_LEN) != 0) {
-		fail(e, line, ret, "malformed signature line (must start with '%s')",
-		     CN_PEERLIST_SIG_PREFIX);
+		cn_cfg_fail(e, line, ret, "malformed signature line (must start with '%s')",
+			    CN_PEERLIST_SIG_PREFIX);
 		goto out;
 	}
 	if (start == 0) {
-		fail(e, line, ret, "signature line with no text before it");
+		cn_cfg_fail(e, line, ret, "signature line with no text before it");
 		goto out;
 	}
 	b64 = buf + start + SIG_PREFIX_LEN;
 	nl = memchr(b64, '\n', len - start - SIG_PREFIX_LEN);
 	if (!nl) {
-		fail(e, line, ret, "signature line does not end with a newline");
+		cn_cfg_fail(e, line, ret, "signature line does not end with a newline");
 		goto out;
 	}
 	if (nl - b64 != CN_SIG_TEXT_LEN) {
-		fail(e, line, ret, "signature is %zu characters; expected %d of base64",
-		     (size_t)(nl - b64), CN_SIG_TEXT_LEN);
+		cn_cfg_fail(e, line, ret, "signature is %zu characters; expected %d of base64",
+			    (size_t)(nl - b64), CN_SIG_TEXT_LEN);
 		goto out;
 	}
 	if ((size_t)(nl + 1 - buf) != len) {
-		fail(e, line, ret, "%zu bytes follow the signature line; it must be the last line",
-		     len - (size_t)(nl + 1 - buf));
+		cn_cfg_fail(e, line, ret,
+			    "%zu bytes follow the signature line; it must be the last line",
+			    len - (size_t)(nl + 1 - buf));
 		goto out;
 	}
 	/* libsodium checks padding and unused bits; b64_alphabet the characters. */
@@ -389,18 +362,20 @@ int cn_peerlist_verify(const uint8_t *buf, size_t len, const uint8_t root_pk[sta
 	    sodium_base642bin(sig, sizeof(sig), (const char *)b64, CN_SIG_TEXT_LEN, NULL,
 			      &sig_bin_len, &b64_end, sodium_base64_VARIANT_ORIGINAL) != 0 ||
 	    sig_bin_len != CN_SIG_LEN || b64_end != (const char *)b64 + CN_SIG_TEXT_LEN) {
-		fail(e, line, ret, "signature is not valid base64");
+		cn_cfg_fail(e, line, ret, "signature is not valid base64");
 		goto out;
 	}
 	msg = signed_message(buf, start);
 	if (!msg) {
-		ret = fail(e, 0, -CN_ENOMEM, "out of memory checking the peer list signature");
+		ret = cn_cfg_fail(e, 0, -CN_ENOMEM,
+				  "out of memory checking the peer list signature");
 		goto out;
 	}
 	if (cn_sig_verify(root_pk, msg, CONTEXT_LEN + start, sig) != 0) {
-		fail(e, line, ret,
-		     "signature does not match the network root key (list altered, or signed "
-		     "by another key)");
+		cn_cfg_fail(
+			e, line, ret,
+			"signature does not match the network root key (list altered, or signed "
+			"by another key)");
 		goto out;
 	}
 	*body_len = start;
@@ -424,26 +399,27 @@ int cn_peerlist_sign(const uint8_t *body, size_t len, const struct cn_identity *
 	if (out_len)
 		*out_len = 0;
 	if (!body || !root || !out || !out_len)
-		return fail(e, 0, -CN_EINVAL, "peer list sign: missing argument");
+		return cn_cfg_fail(e, 0, -CN_EINVAL, "peer list sign: missing argument");
 	if (len == 0 || body[len - 1] != '\n')
-		return fail(e, 0, -CN_EFORMAT, "text to sign must end with a newline");
+		return cn_cfg_fail(e, 0, -CN_EFORMAT, "text to sign must end with a newline");
 	if (len > CN_PEERLIST_MAX_BYTES - CN_PEERLIST_SIG_LINE_LEN)
-		return fail(e, 0, -CN_ETOOBIG, "peer list is %zu bytes; signed, the limit is %d",
-			    len, CN_PEERLIST_MAX_BYTES - CN_PEERLIST_SIG_LINE_LEN);
+		return cn_cfg_fail(e, 0, -CN_ETOOBIG,
+				   "peer list is %zu bytes; signed, the limit is %d", len,
+				   CN_PEERLIST_MAX_BYTES - CN_PEERLIST_SIG_LINE_LEN);
 	mark = memmem(body, len, SIG_MARK, SIG_MARK_LEN);
 	if (mark)
-		return fail(e, line_at(body, (size_t)(mark - body)), -CN_EFORMAT,
-			    "text to sign already holds '%s'", SIG_MARK);
+		return cn_cfg_fail(e, cn_cfg_line_at(body, (size_t)(mark - body)), -CN_EFORMAT,
+				   "text to sign already holds '%s'", SIG_MARK);
 	ret = -CN_ENOMEM;
 	msg = signed_message(body, len);
 	text = malloc(len + CN_PEERLIST_SIG_LINE_LEN + 1);
 	if (!msg || !text) {
-		fail(e, 0, ret, "out of memory signing the peer list");
+		cn_cfg_fail(e, 0, ret, "out of memory signing the peer list");
 		goto out;
 	}
 	ret = cn_identity_sign(root, msg, CONTEXT_LEN + len, sig);
 	if (ret) {
-		fail(e, 0, ret, "cannot sign with the root key");
+		cn_cfg_fail(e, 0, ret, "cannot sign with the root key");
 		goto out;
 	}
 	memcpy(text, body, len);
@@ -480,7 +456,8 @@ static unsigned int line_of(const config_setting_t *s)
 
 static int missing(const struct where *w, const char *name)
 {
-	return fail(w->e, line_of(w->g), -CN_EFORMAT, "%smissing setting '%s'", w->who, name);
+	return cn_cfg_fail(w->e, line_of(w->g), -CN_EFORMAT, "%smissing setting '%s'", w->who,
+			   name);
 }
 
 /*
@@ -498,10 +475,10 @@ static int get_string(const struct where *w, const char *name, const char **v, u
 		return 1;
 	*line = line_of(s);
 	if (config_setting_type(s) != CONFIG_TYPE_STRING)
-		return fail(w->e, *line, -CN_EFORMAT, "%s'%s' must be a string in double quotes",
-			    w->who, name);
+		return cn_cfg_fail(w->e, *line, -CN_EFORMAT,
+				   "%s'%s' must be a string in double quotes", w->who, name);
 	*v = config_setting_get_string(s);
-	return *v ? 0 : fail(w->e, *line, -CN_EFORMAT, "%s'%s' is empty", w->who, name);
+	return *v ? 0 : cn_cfg_fail(w->e, *line, -CN_EFORMAT, "%s'%s' is empty", w->who, name);
 }
 
 /* As get_string, for an integer (32-bit, or 64-bit written with L). */
@@ -522,7 +499,8 @@ static int get_integer(const struct where *w, const char *name, long long *v, un
 		*v = config_setting_get_int64(s);
 		return 0;
 	default:
-		return fail(w->e, *line, -CN_EFORMAT, "%s'%s' must be an integer", w->who, name);
+		return cn_cfg_fail(w->e, *line, -CN_EFORMAT, "%s'%s' must be an integer", w->who,
+				   name);
 	}
 }
 
@@ -539,8 +517,8 @@ static int check_known(const struct where *w, const char *const *known)
 		for (size_t k = 0; name && known[k] && !ok; k++)
 			ok = strcmp(name, known[k]) == 0;
 		if (!ok)
-			return fail(w->e, line_of(s), -CN_EFORMAT, "%sunknown setting '%.40s'",
-				    w->who, name ? name : "?");
+			return cn_cfg_fail(w->e, line_of(s), -CN_EFORMAT,
+					   "%sunknown setting '%.40s'", w->who, name ? name : "?");
 	}
 	return 0;
 }
@@ -559,8 +537,9 @@ static int read_name(const struct where *w, const char *setting, const char *wha
 	if (ret > 0)
 		return missing(w, setting);
 	if (!cn_peerlist_name_valid(s))
-		return fail(w->e, line, -CN_EFORMAT, "%s%s '%s' is not valid (" NAME_RULE ")",
-			    w->who, what, cn_pl_shown(s, shown));
+		return cn_cfg_fail(w->e, line, -CN_EFORMAT,
+				   "%s%s '%s' is not valid (" NAME_RULE ")", w->who, what,
+				   cn_pl_shown(s, shown));
 	memcpy(out, s, strlen(s) + 1);
 	return 0;
 }
@@ -580,12 +559,14 @@ static int read_key(const struct where *w, uint8_t key[static CN_KEY_LEN],
 		return missing(w, "key");
 	n = strlen(s);
 	if (n != CN_KEY_TEXT_LEN)
-		return fail(w->e, line, -CN_EKEY, "%skey is %zu characters; expected %d of base64",
-			    w->who, n, CN_KEY_TEXT_LEN);
+		return cn_cfg_fail(w->e, line, -CN_EKEY,
+				   "%skey is %zu characters; expected %d of base64", w->who, n,
+				   CN_KEY_TEXT_LEN);
 	if (!cn_b64_canonical(s, n) || cn_key_from_text(s, n, key) != 0 ||
 	    cn_key_ed_to_x(key, x_key) != 0)
-		return fail(w->e, line, -CN_EKEY, "%skey '%s' is not a usable Ed25519 public key",
-			    w->who, cn_pl_shown(s, shown));
+		return cn_cfg_fail(w->e, line, -CN_EKEY,
+				   "%skey '%s' is not a usable Ed25519 public key", w->who,
+				   cn_pl_shown(s, shown));
 	return 0;
 }
 
@@ -602,8 +583,8 @@ static int read_port(const struct where *w, const char *name, uint16_t def, uint
 	if (ret > 0)
 		return 0;
 	if (v < 1 || v > 65535)
-		return fail(w->e, line, -CN_EFORMAT, "%s%s %lld is out of range (1 to 65535)",
-			    w->who, name, v);
+		return cn_cfg_fail(w->e, line, -CN_EFORMAT,
+				   "%s%s %lld is out of range (1 to 65535)", w->who, name, v);
 	*port = (uint16_t)v;
 	return 0;
 }
@@ -641,8 +622,9 @@ static int read_top(const config_setting_t *root, struct cn_peerlist *pl, struct
 	if (ret)
 		return ret < 0 ? ret : missing(&w, "version");
 	if (v != CN_PEERLIST_VERSION)
-		return fail(e, line, -CN_EFORMAT, "unsupported version %lld (this build reads %d)",
-			    v, CN_PEERLIST_VERSION);
+		return cn_cfg_fail(e, line, -CN_EFORMAT,
+				   "unsupported version %lld (this build reads %d)", v,
+				   CN_PEERLIST_VERSION);
 	ret = check_known(&w, known);
 	if (ret)
 		return ret;
@@ -654,25 +636,25 @@ static int read_top(const config_setting_t *root, struct cn_peerlist *pl, struct
 	if (ret)
 		return ret < 0 ? ret : missing(&w, "serial");
 	if (v <= 0)
-		return fail(e, line, -CN_EFORMAT, "serial %lld must be greater than 0", v);
+		return cn_cfg_fail(e, line, -CN_EFORMAT, "serial %lld must be greater than 0", v);
 	pl->serial = v;
 
 	ret = get_integer(&w, "expires", &v, &line);
 	if (ret < 0)
 		return ret;
 	if (ret == 0 && v < 0)
-		return fail(e, line, -CN_EFORMAT,
-			    "expires %lld must be 0 (never) or a time in unix seconds", v);
+		return cn_cfg_fail(e, line, -CN_EFORMAT,
+				   "expires %lld must be 0 (never) or a time in unix seconds", v);
 	pl->expires = ret == 0 ? v : 0;
 
 	ret = get_string(&w, "domain", &s, &line);
 	if (ret)
 		return ret < 0 ? ret : missing(&w, "domain");
 	if (!cn_pl_domain_valid(s))
-		return fail(e, line, -CN_EFORMAT,
-			    "domain '%s' is not a valid DNS name (labels of " NAME_RULE
-			    ", joined by '.')",
-			    cn_pl_shown(s, shown));
+		return cn_cfg_fail(e, line, -CN_EFORMAT,
+				   "domain '%s' is not a valid DNS name (labels of " NAME_RULE
+				   ", joined by '.')",
+				   cn_pl_shown(s, shown));
 	memcpy(pl->domain, s, strlen(s) + 1);
 
 	ret = get_string(&w, "prefix4", &s, &line);
@@ -680,16 +662,17 @@ static int read_top(const config_setting_t *root, struct cn_peerlist *pl, struct
 		return ret < 0 ? ret : missing(&w, "prefix4");
 	why = cn_pl_prefix_parse(AF_INET, s, pl->prefix4, &pl->prefix4_len);
 	if (why)
-		return fail(e, line, -CN_EFORMAT, "prefix4 '%s' %s (like \"10.99.0.0/16\")",
-			    cn_pl_shown(s, shown), why);
+		return cn_cfg_fail(e, line, -CN_EFORMAT, "prefix4 '%s' %s (like \"10.99.0.0/16\")",
+				   cn_pl_shown(s, shown), why);
 
 	ret = get_string(&w, "prefix6", &s, &line);
 	if (ret)
 		return ret < 0 ? ret : missing(&w, "prefix6");
 	why = cn_pl_prefix_parse(AF_INET6, s, pl->prefix6, &pl->prefix6_len);
 	if (why)
-		return fail(e, line, -CN_EFORMAT, "prefix6 '%s' %s (like \"fd99:cafe::/64\")",
-			    cn_pl_shown(s, shown), why);
+		return cn_cfg_fail(e, line, -CN_EFORMAT,
+				   "prefix6 '%s' %s (like \"fd99:cafe::/64\")",
+				   cn_pl_shown(s, shown), why);
 	return 0;
 }
 
@@ -708,13 +691,13 @@ static int get_list(const config_setting_t *root, const char *name, size_t max,
 	if (!s)
 		return 0;
 	if (config_setting_type(s) != CONFIG_TYPE_LIST)
-		return fail(e, line_of(s), -CN_EFORMAT,
-			    "'%s' must be a list of groups: %s = ( { ... }, { ... } );", name,
-			    name);
+		return cn_cfg_fail(e, line_of(s), -CN_EFORMAT,
+				   "'%s' must be a list of groups: %s = ( { ... }, { ... } );",
+				   name, name);
 	len = config_setting_length(s);
 	if (len < 0 || (size_t)len > max)
-		return fail(e, line_of(s), -CN_ETOOBIG, "%d %s; at most %zu are allowed", len, name,
-			    max);
+		return cn_cfg_fail(e, line_of(s), -CN_ETOOBIG, "%d %s; at most %zu are allowed",
+				   len, name, max);
 	*list = s;
 	*n = (size_t)len;
 	return 0;
@@ -727,8 +710,8 @@ static int get_entry(const config_setting_t *list, size_t idx, const char *kind,
 
 	w->g = g;
 	if (!g || config_setting_type(g) != CONFIG_TYPE_GROUP)
-		return fail(w->e, g ? line_of(g) : line_of(list), -CN_EFORMAT,
-			    "%s #%zu must be a group { name = ...; ... }", kind, idx + 1);
+		return cn_cfg_fail(w->e, g ? line_of(g) : line_of(list), -CN_EFORMAT,
+				   "%s #%zu must be a group { name = ...; ... }", kind, idx + 1);
 	entry_label(w, kind, idx);
 	return 0;
 }
@@ -756,8 +739,9 @@ static int read_relay(const config_setting_t *list, size_t idx, struct cn_pl_rel
 	if (ret)
 		return ret < 0 ? ret : missing(&w, "host");
 	if (!cn_pl_host_valid(s))
-		return fail(e, line, -CN_EFORMAT, "%shost '%s' is not an IP address or a hostname",
-			    w.who, cn_pl_shown(s, shown));
+		return cn_cfg_fail(e, line, -CN_EFORMAT,
+				   "%shost '%s' is not an IP address or a hostname", w.who,
+				   cn_pl_shown(s, shown));
 	memcpy(r->host, s, strlen(s) + 1);
 	ret = read_port(&w, "port", CN_PL_PORT_DEFAULT, &r->port);
 	if (!ret)
@@ -774,18 +758,19 @@ static int read_groups(const struct where *w, struct cn_pl_peer *p)
 	if (!gs)
 		return 0;
 	if (config_setting_type(gs) != CONFIG_TYPE_ARRAY)
-		return fail(w->e, line_of(gs), -CN_EFORMAT,
-			    "%s'groups' must be an array of names: groups = [ \"a\", \"b\" ];",
-			    w->who);
+		return cn_cfg_fail(
+			w->e, line_of(gs), -CN_EFORMAT,
+			"%s'groups' must be an array of names: groups = [ \"a\", \"b\" ];", w->who);
 	n = config_setting_length(gs);
 	if (n < 0 || n > CN_PEERLIST_MAX_GROUPS)
-		return fail(w->e, line_of(gs), -CN_ETOOBIG, "%s%d groups; at most %d are allowed",
-			    w->who, n, CN_PEERLIST_MAX_GROUPS);
+		return cn_cfg_fail(w->e, line_of(gs), -CN_ETOOBIG,
+				   "%s%d groups; at most %d are allowed", w->who, n,
+				   CN_PEERLIST_MAX_GROUPS);
 	if (n == 0)
 		return 0;
 	p->groups = calloc((size_t)n, sizeof(*p->groups));
 	if (!p->groups)
-		return fail(w->e, 0, -CN_ENOMEM, "out of memory reading the peer list");
+		return cn_cfg_fail(w->e, 0, -CN_ENOMEM, "out of memory reading the peer list");
 	for (int i = 0; i < n; i++) {
 		const config_setting_t *g = config_setting_get_elem(gs, (unsigned int)i);
 		const char *s = g && config_setting_type(g) == CONFIG_TYPE_STRING
@@ -793,17 +778,17 @@ static int read_groups(const struct where *w, struct cn_pl_peer *p)
 					: NULL;
 
 		if (!s)
-			return fail(
+			return cn_cfg_fail(
 				w->e, line_of(gs), -CN_EFORMAT,
 				"%s'groups' must be an array of names: groups = [ \"a\", \"b\" ];",
 				w->who);
 		if (!cn_peerlist_name_valid(s))
-			return fail(w->e, line_of(gs), -CN_EFORMAT,
-				    "%sgroup name '%s' is not valid (" NAME_RULE ")", w->who,
-				    cn_pl_shown(s, shown));
+			return cn_cfg_fail(w->e, line_of(gs), -CN_EFORMAT,
+					   "%sgroup name '%s' is not valid (" NAME_RULE ")", w->who,
+					   cn_pl_shown(s, shown));
 		if (cn_peer_in_group(p, s))
-			return fail(w->e, line_of(gs), -CN_EEXIST, "%sgroup '%s' is listed twice",
-				    w->who, s);
+			return cn_cfg_fail(w->e, line_of(gs), -CN_EEXIST,
+					   "%sgroup '%s' is listed twice", w->who, s);
 		memcpy(p->groups[p->ngroups++], s, strlen(s) + 1);
 	}
 	return 0;
@@ -835,8 +820,8 @@ static int read_peer(const config_setting_t *list, size_t idx, const struct cn_p
 	why = cn_pl_ip4_parse(pl, s, p->ip4);
 	if (why) {
 		cn_pl_prefix_text(AF_INET, pl->prefix4, pl->prefix4_len, pfx);
-		return fail(e, line, -CN_EFORMAT, "%sipv4 '%s' %s %s", w.who, cn_pl_shown(s, shown),
-			    why, pfx);
+		return cn_cfg_fail(e, line, -CN_EFORMAT, "%sipv4 '%s' %s %s", w.who,
+				   cn_pl_shown(s, shown), why, pfx);
 	}
 	ret = get_string(&w, "ipv6", &s, &line);
 	if (ret)
@@ -844,8 +829,8 @@ static int read_peer(const config_setting_t *list, size_t idx, const struct cn_p
 	why = cn_pl_ip6_parse(pl, s, p->ip6);
 	if (why) {
 		cn_pl_prefix_text(AF_INET6, pl->prefix6, pl->prefix6_len, pfx);
-		return fail(e, line, -CN_EFORMAT, "%sipv6 '%s' %s %s", w.who, cn_pl_shown(s, shown),
-			    why, pfx);
+		return cn_cfg_fail(e, line, -CN_EFORMAT, "%sipv6 '%s' %s %s", w.who,
+				   cn_pl_shown(s, shown), why, pfx);
 	}
 	return read_groups(&w, p);
 }
@@ -1056,48 +1041,51 @@ static int check_unique(const struct cn_peerlist *pl, const config_setting_t *pe
 	size_t d = 0, o = 0;
 
 	if (first_dup(pl, IDX_NAME, &d, &o))
-		return fail(e, member_line(peers, d, "name"), -CN_EEXIST,
-			    "peer '%s' is listed twice (first on line %u)", pl->peers[d].name,
-			    member_line(peers, o, "name"));
+		return cn_cfg_fail(e, member_line(peers, d, "name"), -CN_EEXIST,
+				   "peer '%s' is listed twice (first on line %u)",
+				   pl->peers[d].name, member_line(peers, o, "name"));
 	if (first_dup(pl, IDX_KEY, &d, &o))
-		return fail(e, member_line(peers, d, "key"), -CN_EEXIST,
-			    "peer '%s': key already used by peer '%s'", pl->peers[d].name,
-			    pl->peers[o].name);
+		return cn_cfg_fail(e, member_line(peers, d, "key"), -CN_EEXIST,
+				   "peer '%s': key already used by peer '%s'", pl->peers[d].name,
+				   pl->peers[o].name);
 	/* -P and P (the sign bit) differ as Ed25519 keys but share one X25519 key. */
 	if (first_dup(pl, IDX_XKEY, &d, &o))
-		return fail(e, member_line(peers, d, "key"), -CN_EEXIST,
-			    "peer '%s': key has the same X25519 form as the key of peer '%s'",
-			    pl->peers[d].name, pl->peers[o].name);
+		return cn_cfg_fail(
+			e, member_line(peers, d, "key"), -CN_EEXIST,
+			"peer '%s': key has the same X25519 form as the key of peer '%s'",
+			pl->peers[d].name, pl->peers[o].name);
 	if (first_dup(pl, IDX_IP4, &d, &o))
-		return fail(e, member_line(peers, d, "ipv4"), -CN_EEXIST,
-			    "peer '%s': ipv4 %s already used by peer '%s'", pl->peers[d].name,
-			    inet_ntop(AF_INET, pl->peers[d].ip4, a, sizeof(a)) ? a : "?",
-			    pl->peers[o].name);
+		return cn_cfg_fail(e, member_line(peers, d, "ipv4"), -CN_EEXIST,
+				   "peer '%s': ipv4 %s already used by peer '%s'",
+				   pl->peers[d].name,
+				   inet_ntop(AF_INET, pl->peers[d].ip4, a, sizeof(a)) ? a : "?",
+				   pl->peers[o].name);
 	if (first_dup(pl, IDX_IP6, &d, &o))
-		return fail(e, member_line(peers, d, "ipv6"), -CN_EEXIST,
-			    "peer '%s': ipv6 %s already used by peer '%s'", pl->peers[d].name,
-			    inet_ntop(AF_INET6, pl->peers[d].ip6, a, sizeof(a)) ? a : "?",
-			    pl->peers[o].name);
+		return cn_cfg_fail(e, member_line(peers, d, "ipv6"), -CN_EEXIST,
+				   "peer '%s': ipv6 %s already used by peer '%s'",
+				   pl->peers[d].name,
+				   inet_ntop(AF_INET6, pl->peers[d].ip6, a, sizeof(a)) ? a : "?",
+				   pl->peers[o].name);
 	for (size_t i = 0; i < pl->nrelays; i++) {
 		const struct cn_pl_relay *r = &pl->relays[i];
 		const struct cn_pl_peer *p;
 
 		for (size_t j = 0; j < i; j++) {
 			if (strcmp(r->name, pl->relays[j].name) == 0)
-				return fail(e, member_line(relays, i, "name"), -CN_EEXIST,
-					    "relay '%s' is listed twice (first on line %u)",
-					    r->name, member_line(relays, j, "name"));
+				return cn_cfg_fail(e, member_line(relays, i, "name"), -CN_EEXIST,
+						   "relay '%s' is listed twice (first on line %u)",
+						   r->name, member_line(relays, j, "name"));
 			if (memcmp(r->x_key, pl->relays[j].x_key, CN_KEY_LEN) == 0)
-				return fail(e, member_line(relays, i, "key"), -CN_EEXIST,
-					    "relay '%s': key %s relay '%s'", r->name,
-					    clash_words(r->key, pl->relays[j].key),
-					    pl->relays[j].name);
+				return cn_cfg_fail(e, member_line(relays, i, "key"), -CN_EEXIST,
+						   "relay '%s': key %s relay '%s'", r->name,
+						   clash_words(r->key, pl->relays[j].key),
+						   pl->relays[j].name);
 		}
 		p = cn_peerlist_find_xkey(pl, r->x_key);
 		if (p)
-			return fail(e, member_line(peers, (size_t)(p - pl->peers), "key"),
-				    -CN_EEXIST, "peer '%s': key %s relay '%s'", p->name,
-				    clash_words(p->key, r->key), r->name);
+			return cn_cfg_fail(e, member_line(peers, (size_t)(p - pl->peers), "key"),
+					   -CN_EEXIST, "peer '%s': key %s relay '%s'", p->name,
+					   clash_words(p->key, r->key), r->name);
 	}
 	return 0;
 }
@@ -1111,18 +1099,19 @@ static int check_root(const struct cn_peerlist *pl, const uint8_t root_pk[static
 	const struct cn_pl_peer *p;
 
 	if (cn_key_ed_to_x(root_pk, rx) != 0)
-		return fail(e, 0, -CN_EKEY, "the network root key is not a usable key");
+		return cn_cfg_fail(e, 0, -CN_EKEY, "the network root key is not a usable key");
 	for (size_t i = 0; i < pl->nrelays; i++)
 		if (memcmp(pl->relays[i].x_key, rx, CN_KEY_LEN) == 0)
-			return fail(e, member_line(relays, i, "key"), -CN_EKEY,
-				    "relay '%s': key is the network root key, which must stay "
-				    "offline",
-				    pl->relays[i].name);
+			return cn_cfg_fail(
+				e, member_line(relays, i, "key"), -CN_EKEY,
+				"relay '%s': key is the network root key, which must stay "
+				"offline",
+				pl->relays[i].name);
 	p = cn_peerlist_find_xkey(pl, rx);
 	if (p)
-		return fail(e, member_line(peers, (size_t)(p - pl->peers), "key"), -CN_EKEY,
-			    "peer '%s': key is the network root key, which must stay offline",
-			    p->name);
+		return cn_cfg_fail(
+			e, member_line(peers, (size_t)(p - pl->peers), "key"), -CN_EKEY,
+			"peer '%s': key is the network root key, which must stay offline", p->name);
 	return 0;
 }
 
@@ -1141,13 +1130,13 @@ static int parse_list(const uint8_t *buf, size_t len, const uint8_t *root_pk,
 	int ret;
 
 	if (!out)
-		return fail(e, 0, -CN_EINVAL, "peer list parse: missing argument");
+		return cn_cfg_fail(e, 0, -CN_EINVAL, "peer list parse: missing argument");
 	*out = NULL;
 	if (!buf && len)
-		return fail(e, 0, -CN_EINVAL, "peer list parse: missing argument");
+		return cn_cfg_fail(e, 0, -CN_EINVAL, "peer list parse: missing argument");
 	if (len > CN_PEERLIST_MAX_BYTES)
-		return fail(e, 0, -CN_ETOOBIG, "peer list is %zu bytes; the limit is %d", len,
-			    CN_PEERLIST_MAX_BYTES);
+		return cn_cfg_fail(e, 0, -CN_ETOOBIG, "peer list is %zu bytes; the limit is %d",
+				   len, CN_PEERLIST_MAX_BYTES);
 	ret = cn_cfg_prescan((const char *)buf, len, CN_PEERLIST_MAX_PEERS, "a peer list", e);
 	if (ret)
 		return ret;
@@ -1156,7 +1145,7 @@ static int parse_list(const uint8_t *buf, size_t len, const uint8_t *root_pk,
 	text = malloc(len + 1);
 	pl = calloc(1, sizeof(*pl));
 	if (!text || !pl) {
-		fail(e, 0, ret, "out of memory reading the peer list");
+		cn_cfg_fail(e, 0, ret, "out of memory reading the peer list");
 		goto out;
 	}
 	if (len)
@@ -1167,7 +1156,7 @@ static int parse_list(const uint8_t *buf, size_t len, const uint8_t *root_pk,
 	/* Second guard behind prescan: includes resolve under a directory that does not exist. */
 	config_set_include_dir(&cfg, NO_INCLUDE_DIR);
 	if (config_read_string(&cfg, text) != CONFIG_TRUE) {
-		ret = fail(
+		ret = cn_cfg_fail(
 			e,
 			(unsigned long)(config_error_line(&cfg) > 0 ? config_error_line(&cfg) : 0),
 			-CN_EFORMAT, "%s",
@@ -1184,7 +1173,7 @@ static int parse_list(const uint8_t *buf, size_t len, const uint8_t *root_pk,
 		goto out;
 	ret = -CN_ENOMEM;
 	if (n && !(pl->relays = calloc(n, sizeof(*pl->relays)))) {
-		fail(e, 0, ret, "out of memory reading the peer list");
+		cn_cfg_fail(e, 0, ret, "out of memory reading the peer list");
 		goto out;
 	}
 	for (pl->nrelays = 0; pl->nrelays < n; pl->nrelays++) {
@@ -1198,7 +1187,7 @@ static int parse_list(const uint8_t *buf, size_t len, const uint8_t *root_pk,
 		goto out;
 	ret = -CN_ENOMEM;
 	if (n && !(pl->peers = calloc(n, sizeof(*pl->peers)))) {
-		fail(e, 0, ret, "out of memory reading the peer list");
+		cn_cfg_fail(e, 0, ret, "out of memory reading the peer list");
 		goto out;
 	}
 	/* npeers counts the entry being read too, so cn_peerlist_free frees its groups. */
@@ -1211,7 +1200,7 @@ static int parse_list(const uint8_t *buf, size_t len, const uint8_t *root_pk,
 
 	ret = cn_pl_index_build(pl);
 	if (ret) {
-		fail(e, 0, ret, "out of memory indexing the peer list");
+		cn_cfg_fail(e, 0, ret, "out of memory indexing the peer list");
 		goto out;
 	}
 	ret = check_unique(pl, peers, relays, e);
@@ -1247,7 +1236,7 @@ int cn_peerlist_load(const uint8_t *buf, size_t len, const uint8_t root_pk[stati
 	int ret;
 
 	if (!out)
-		return fail(e, 0, -CN_EINVAL, "peer list load: missing argument");
+		return cn_cfg_fail(e, 0, -CN_EINVAL, "peer list load: missing argument");
 	*out = NULL;
 	/* Verify before parse: unsigned bytes never reach libconfig. */
 	ret = cn_peerlist_verify(buf, len, root_pk, &body_len, e);
@@ -1257,15 +1246,16 @@ int cn_peerlist_load(const uint8_t *buf, size_t len, const uint8_t root_pk[stati
 	if (ret)
 		goto out;
 	if (pl->serial < held_serial) {
-		ret = fail(e, 0, -CN_EROLLBACK,
-			   "serial %lld is lower than serial %lld already held (rollback refused)",
-			   (long long)pl->serial, (long long)held_serial);
+		ret = cn_cfg_fail(
+			e, 0, -CN_EROLLBACK,
+			"serial %lld is lower than serial %lld already held (rollback refused)",
+			(long long)pl->serial, (long long)held_serial);
 		goto out;
 	}
 	if (pl->expires != 0 && pl->expires <= now) {
-		ret = fail(e, 0, -CN_EEXPIRED,
-			   "list serial %lld expired at %lld (unix time); now is %lld",
-			   (long long)pl->serial, (long long)pl->expires, (long long)now);
+		ret = cn_cfg_fail(e, 0, -CN_EEXPIRED,
+				  "list serial %lld expired at %lld (unix time); now is %lld",
+				  (long long)pl->serial, (long long)pl->expires, (long long)now);
 		goto out;
 	}
 	*out = pl;
