@@ -285,7 +285,8 @@ int cn_dproto_list_encode(const struct cn_dproto_req *q, uint8_t *out, size_t ca
 	return finish(&w, out, len);
 }
 
-int cn_dproto_list_decode(const uint8_t *p, size_t n, struct cn_dproto_req *out)
+/* LIST carries an app name (may be empty); ROLLBACK an app and a version. */
+static int req_decode(const uint8_t *p, size_t n, struct cn_dproto_req *out, bool rollback)
 {
 	struct cn_rd r;
 	int ret;
@@ -294,15 +295,21 @@ int cn_dproto_list_decode(const uint8_t *p, size_t n, struct cn_dproto_req *out)
 	cn_rd_init(&r, p, n);
 	if (cn_rd_u8(&r) != CN_DPROTO_VERSION)
 		return cn_rd_ok(&r) ? -CN_EFORMAT : -CN_ESHORT;
-	if (!rd_str8(&r, out->app, CN_DEPLOY_APP_MAX))
+	if (!rd_str8(&r, out->app, CN_DEPLOY_APP_MAX) ||
+	    (rollback && !rd_str8(&r, out->version, CN_DEPLOY_VERSION_MAX)))
 		ret = cn_rd_ok(&r) ? -CN_EFORMAT : -CN_ESHORT;
 	else
 		ret = rd_end(&r);
-	if (!ret && !req_valid(out, false))
+	if (!ret && !req_valid(out, rollback))
 		ret = -CN_EFORMAT;
 	if (ret)
 		memset(out, 0, sizeof(*out));
 	return ret;
+}
+
+int cn_dproto_list_decode(const uint8_t *p, size_t n, struct cn_dproto_req *out)
+{
+	return req_decode(p, n, out, false);
 }
 
 int cn_dproto_rollback_encode(const struct cn_dproto_req *q, uint8_t *out, size_t cap, size_t *len)
@@ -321,23 +328,7 @@ int cn_dproto_rollback_encode(const struct cn_dproto_req *q, uint8_t *out, size_
 
 int cn_dproto_rollback_decode(const uint8_t *p, size_t n, struct cn_dproto_req *out)
 {
-	struct cn_rd r;
-	int ret;
-
-	memset(out, 0, sizeof(*out));
-	cn_rd_init(&r, p, n);
-	if (cn_rd_u8(&r) != CN_DPROTO_VERSION)
-		return cn_rd_ok(&r) ? -CN_EFORMAT : -CN_ESHORT;
-	if (!rd_str8(&r, out->app, CN_DEPLOY_APP_MAX) ||
-	    !rd_str8(&r, out->version, CN_DEPLOY_VERSION_MAX))
-		ret = cn_rd_ok(&r) ? -CN_EFORMAT : -CN_ESHORT;
-	else
-		ret = rd_end(&r);
-	if (!ret && !req_valid(out, true))
-		ret = -CN_EFORMAT;
-	if (ret)
-		memset(out, 0, sizeof(*out));
-	return ret;
+	return req_decode(p, n, out, true);
 }
 
 int cn_dproto_list_reply_encode(const struct cn_dproto_entry *e, size_t count, uint8_t *out,
