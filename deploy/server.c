@@ -39,6 +39,7 @@
 #include <event2/listener.h>
 #include <sodium.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/queue_compat.h"
 #include "deploy/manifest.h"
@@ -105,14 +106,6 @@ struct cn_deployd {
 	struct hook *hook;
 	struct cn_ratelimit rl;
 };
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static void acquire(struct cn_deployd *d, struct conn *c)
 {
@@ -187,7 +180,7 @@ __attribute__((format(printf, 3, 4))) static void fail(struct conn *c, uint8_t s
 	va_end(ap);
 	r.status = status;
 	cn_dproto_result_set_msg(&r, msg);
-	cn_log_ratelimited(&c->d->rl, now_ms(), CN_LOG_WARN, "deploy: %s (%s): %s: %s",
+	cn_log_ratelimited(&c->d->rl, cn_clock_ms(), CN_LOG_WARN, "deploy: %s (%s): %s: %s",
 			   c->peer.name[0] ? c->peer.name : "unknown peer", c->addr,
 			   cn_dproto_status_name(status), r.msg);
 	if (c->up) {
@@ -318,7 +311,7 @@ static void hook_poll_cb(evutil_socket_t fd, short what, void *arg)
 		hook_done(h, 255 << 8);
 		return;
 	}
-	if (!h->killed && now_ms() >= h->deadline_ms) {
+	if (!h->killed && cn_clock_ms() >= h->deadline_ms) {
 		cn_log_warn("deploy: hook for %s %s ran %u s: killing it", h->app, h->version,
 			    h->d->cfg.hook_timeout_s);
 		kill(-h->pid, SIGKILL);
@@ -406,7 +399,7 @@ static int hook_start(struct cn_deployd *d, struct conn *c, const struct cn_depl
 	h->fd = p[0];
 	p[0] = -1;
 	fcntl(h->fd, F_SETFL, fcntl(h->fd, F_GETFL) | O_NONBLOCK);
-	h->deadline_ms = now_ms() + (uint64_t)d->cfg.hook_timeout_s * 1000;
+	h->deadline_ms = cn_clock_ms() + (uint64_t)d->cfg.hook_timeout_s * 1000;
 	h->ev_out = event_new(d->base, h->fd, EV_READ | EV_PERSIST, hook_out_cb, h);
 	h->ev_poll = event_new(d->base, -1, EV_PERSIST, hook_poll_cb, h);
 	if (!h->ev_out || !h->ev_poll || event_add(h->ev_out, NULL) ||

@@ -32,6 +32,7 @@
 #include <event2/event.h>
 #include <nice/agent.h>
 
+#include "common/clock.h"
 #include "common/log.h"
 #include "nat/glib_event.h"
 
@@ -87,14 +88,6 @@ struct cn_ice {
 	struct cn_glib_deferred reap;
 	gulong sig_gather, sig_state, sig_selected;
 };
-
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 /* ---- remote SDP check (pure) ---- */
 
@@ -469,7 +462,7 @@ static void rearm(struct cn_ice *ice, uint64_t now)
 static bool fail(struct cn_ice *ice, const char *why)
 {
 	cn_log_debug("ice %p: failed after %llu ms: %s", (void *)ice,
-		     (unsigned long long)(mono_ms() - ice->t_new), why);
+		     (unsigned long long)(cn_clock_ms() - ice->t_new), why);
 	release_agent(ice, false);
 	ice->state = ST_FAILED;
 	evtimer_del(ice->timer);
@@ -602,7 +595,7 @@ static bool report_selected(struct cn_ice *ice, enum cn_ice_path path, int fd, c
 {
 	cn_log_debug("ice %p: selected %s %s->%s after %llu ms", (void *)ice,
 		     path == CN_ICE_DIRECT ? "direct" : "TURN", p->ltype, p->rtype,
-		     (unsigned long long)(mono_ms() - ice->t_new));
+		     (unsigned long long)(cn_clock_ms() - ice->t_new));
 	if (!ice->cbs.selected) {
 		if (fd >= 0)
 			close(fd);
@@ -701,7 +694,7 @@ static bool on_ready(struct cn_ice *ice, uint64_t now)
 /* The state machine, from libevent context only. */
 static void run(struct cn_ice *ice)
 {
-	uint64_t now = mono_ms();
+	uint64_t now = cn_clock_ms();
 
 	if (ice->closing)
 		return;
@@ -790,7 +783,7 @@ static void on_selected(NiceAgent *agent, guint stream_id, guint component_id, g
 	(void)rfoundation;
 	if (stream_id != ice->stream_id || component_id != COMPONENT || ice->nice_selected_ms)
 		return;
-	ice->nice_selected_ms = mono_ms();
+	ice->nice_selected_ms = cn_clock_ms();
 	event_active(ice->defer, EV_TIMEOUT, 0);
 }
 
@@ -906,7 +899,7 @@ struct cn_ice *cn_ice_new(struct cn_glib_loop *g, const struct cn_ice_config *cf
 {
 	struct cn_ice *ice = NULL, *ret = NULL;
 	GMainContext *ctx;
-	uint64_t now = mono_ms();
+	uint64_t now = cn_clock_ms();
 
 	if (!g || !cfg || !cbs) {
 		cn_errbuf_set(e, "missing argument");
@@ -1043,8 +1036,8 @@ int cn_ice_set_remote_sdp(struct cn_ice *ice, const char *sdp)
 		goto out;
 	ice->remote_set = true;
 	if (!ice->check_deadline) {
-		ice->check_deadline = mono_ms() + ice->check_timeout_ms;
-		rearm(ice, mono_ms());
+		ice->check_deadline = cn_clock_ms() + ice->check_timeout_ms;
+		rearm(ice, cn_clock_ms());
 	}
 	cn_log_debug("ice %p: %d remote candidates", (void *)ice, added);
 	ret = 0;

@@ -59,6 +59,7 @@
 #include <sodium.h>
 
 #include "common/addr.h"
+#include "common/clock.h"
 #include "common/file.h"
 #include "common/log.h"
 #include "common/queue_compat.h"
@@ -234,22 +235,6 @@ struct cn_node {
 
 static const char *const path_names[] = {"relay", "direct", "turn"};
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static uint64_t now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
 /* Adds up to a quarter of ms at random. */
 static uint64_t jitter(uint64_t ms)
 {
@@ -360,7 +345,7 @@ static int direct_send(struct node_peer *p, const uint8_t *pkt, size_t len)
 	if (sendto(p->dfd, pkt, len, MSG_DONTWAIT, (const struct sockaddr *)&p->dremote.ss,
 		   p->dremote.len) < 0)
 		return -CN_EIO;
-	p->d_last_tx_ms = now_ms();
+	p->d_last_tx_ms = cn_clock_ms();
 	return 0;
 }
 
@@ -383,7 +368,7 @@ static int path_send(struct node_peer *p, const uint8_t *pkt, size_t len)
 	if (ret)
 		p->n->m.drop_no_path++;
 	else
-		p->last_tx_ms = now_ms();
+		p->last_tx_ms = cn_clock_ms();
 	return ret;
 }
 
@@ -394,7 +379,7 @@ static void peer_initiate(struct node_peer *p)
 	struct cn_node *n = p->n;
 	uint8_t msg[CN_HANDSHAKE_INITIATION_LEN], ts[CN_TAI64N_LEN];
 	struct timespec wall;
-	uint64_t now = now_ms();
+	uint64_t now = cn_clock_ms();
 	bool sent = false;
 
 	if (p->hs_pending) {
@@ -449,7 +434,7 @@ static void peer_session_up(struct node_peer *p, struct node_sess *ns)
 	p->handshakes++;
 	p->n->m.handshakes_ok++;
 	if (!p->ice && !p->direct_up && p->ice_next_ms == 0)
-		p->ice_next_ms = now_ms() + ICE_START_DELAY_MS;
+		p->ice_next_ms = cn_clock_ms() + ICE_START_DELAY_MS;
 }
 
 static void peer_flush_staged(struct node_peer *p)
@@ -504,7 +489,7 @@ static void peer_stage(struct node_peer *p, const uint8_t *pt, size_t len)
 static void peer_send_pt(struct node_peer *p, const uint8_t *pt, size_t len)
 {
 	struct cn_node *n = p->n;
-	uint64_t now = now_ms();
+	uint64_t now = cn_clock_ms();
 	size_t out_len = 0;
 	int ret;
 
@@ -555,7 +540,7 @@ static void deliver_ip(struct node_peer *p, uint8_t *pt, size_t len)
 	if ((ip.version == 4 && memcmp(ip.src, p->pl->ip4, 4) != 0) ||
 	    (ip.version == 6 && memcmp(ip.src, p->pl->ip6, 16) != 0)) {
 		n->m.drop_bad_src++;
-		cn_log_ratelimited(&n->rl_log, now_ms(), CN_LOG_WARN,
+		cn_log_ratelimited(&n->rl_log, cn_clock_ms(), CN_LOG_WARN,
 				   "peer %s: dropped a packet with a source address not its own",
 				   p->name);
 		return;
@@ -583,7 +568,7 @@ static void direct_became_up(struct node_peer *p, const char *why)
 	if (p->direct_up)
 		return;
 	p->direct_up = true;
-	p->d_last_rx_ms = now_ms();
+	p->d_last_rx_ms = cn_clock_ms();
 	p->n->m.path_changes++;
 	p->n->endpoints_dirty = true;
 	cn_addr_format((const struct sockaddr *)&p->dremote.ss, a);
@@ -600,7 +585,7 @@ static void node_rx(struct cn_node *n, struct node_peer *from_peer, enum cn_ctl_
 {
 	enum cn_msg_type type;
 	uint32_t index;
-	uint64_t now = now_ms();
+	uint64_t now = cn_clock_ms();
 	struct node_peer *p;
 	struct node_sess *ns;
 	size_t pt_len = 0;
@@ -767,7 +752,7 @@ static void send_icmp_unreachable(struct cn_node *n, const uint8_t *pkt, size_t 
 {
 	uint8_t icmp[1280];
 	size_t icmp_len = 0;
-	uint64_t now = now_ms();
+	uint64_t now = cn_clock_ms();
 
 	if (now - n->icmp_window_ms >= 1000) {
 		n->icmp_window_ms = now;
@@ -896,7 +881,7 @@ static void direct_became_down(struct node_peer *p, const char *why)
 	p->n->m.path_changes++;
 	/* The socket stays open: the peer may come back to it (restart). */
 	p->ice_backoff_ms = p->ice_backoff_ms ? p->ice_backoff_ms : ICE_BACKOFF_MIN_MS;
-	p->ice_next_ms = now_ms() + jitter(p->ice_backoff_ms);
+	p->ice_next_ms = cn_clock_ms() + jitter(p->ice_backoff_ms);
 	cn_log_info("peer %s: direct path lost (%s); using the relay, ICE again in %" PRIu64 " ms",
 		    p->name, why, p->ice_backoff_ms);
 }
@@ -1046,7 +1031,7 @@ static void ice_failed(void *arg, const char *why)
 	p->ice_backoff_ms = p->ice_backoff_ms ? p->ice_backoff_ms * 2 : ICE_BACKOFF_MIN_MS;
 	if (p->ice_backoff_ms > ICE_BACKOFF_MAX_MS)
 		p->ice_backoff_ms = ICE_BACKOFF_MAX_MS;
-	p->ice_next_ms = now_ms() + jitter(p->ice_backoff_ms);
+	p->ice_next_ms = cn_clock_ms() + jitter(p->ice_backoff_ms);
 }
 
 static void ice_recv(void *arg, const uint8_t *buf, size_t len)
@@ -1202,7 +1187,7 @@ static void handle_ctl(struct node_peer *p, const uint8_t *pt, size_t len, enum 
 	}
 	case CN_CTL_PROBE_REPLY:
 		if (m.id == p->probe_id && p->probe_sent_us) {
-			p->rtt_us = now_us() - p->probe_sent_us;
+			p->rtt_us = cn_clock_us() - p->probe_sent_us;
 			p->probe_sent_us = 0;
 		}
 		control_ping_reply(p->n, p, m.id, m.path, via);
@@ -1234,7 +1219,7 @@ static void relay_schedule(struct node_relay *r)
 	r->backoff_ms = r->backoff_ms ? r->backoff_ms * 2 : RELAY_BACKOFF_MIN_MS;
 	if (r->backoff_ms > RELAY_BACKOFF_MAX_MS)
 		r->backoff_ms = RELAY_BACKOFF_MAX_MS;
-	r->next_try_ms = now_ms() + jitter(r->backoff_ms);
+	r->next_try_ms = cn_clock_ms() + jitter(r->backoff_ms);
 }
 
 static void relay_down(struct cn_relay_client *c, void *arg, const char *why)
@@ -1418,7 +1403,7 @@ static void relay_open(struct node_relay *r)
 	o.addr = r->addr;
 	cn_relay_client_free(r->c);
 	r->c = cn_relay_client_new(n->base, &o, &cbs, r, &e);
-	r->started_ms = now_ms();
+	r->started_ms = cn_clock_ms();
 	if (!r->c) {
 		cn_log_warn("relay %s: %s", r->name, e.msg);
 		relay_schedule(r);
@@ -1720,7 +1705,7 @@ static void status_json(struct cn_node *n, struct evbuffer *b)
 	char a4[INET_ADDRSTRLEN], a6[INET6_ADDRSTRLEN], ep[CN_ADDR_TEXT_MAX + CN_NAME_MAX];
 	struct node_relay *r;
 	bool first = true;
-	uint64_t now = now_ms();
+	uint64_t now = cn_clock_ms();
 
 	evbuffer_add_printf(b, "{\"node\":");
 	json_str(b, n->self ? n->self_name : "");
@@ -1799,7 +1784,7 @@ static void status_table(struct cn_node *n, struct evbuffer *b)
 	char rtt[16], hs[24];
 	struct node_relay *r;
 	struct timespec wall;
-	uint64_t now = now_ms();
+	uint64_t now = cn_clock_ms();
 
 	clock_gettime(CLOCK_REALTIME, &wall);
 	inet_ntop(AF_INET, n->self_ip4, a4, sizeof(a4));
@@ -1869,7 +1854,7 @@ static void control_ping_reply(struct cn_node *n, struct node_peer *p, uint64_t 
 				    "{\"ok\":true,\"peer\":\"%s\",\"path\":\"%s\","
 				    "\"reply_path\":\"%s\",\"rtt_us\":%" PRIu64 "}\n",
 				    p->name, path_names[there], path_names[back],
-				    now_us() - c->ping_sent_us);
+				    cn_clock_us() - c->ping_sent_us);
 		c->ping_peer = NULL;
 		client_reply(c, b);
 		evbuffer_free(b);
@@ -1903,8 +1888,8 @@ static void control_command(struct control_client *c, char *line)
 			m.id = ((uint64_t)randombytes_random() << 32) | randombytes_random();
 			c->ping_peer = p;
 			c->ping_id = m.id;
-			c->ping_sent_us = now_us();
-			c->ping_deadline_ms = now_ms() + CONTROL_PING_TIMEOUT_MS;
+			c->ping_sent_us = cn_clock_us();
+			c->ping_deadline_ms = cn_clock_ms() + CONTROL_PING_TIMEOUT_MS;
 			peer_send_ctl(p, &m);
 		}
 	} else {
@@ -2060,7 +2045,7 @@ static bool zone_is_live(void *ctx, const struct cn_dns_host *h)
 	if (pp == n->self)
 		return true;
 	p = peer_by_pl(n, pp);
-	return p && peer_is_live(p, now_ms());
+	return p && peer_is_live(p, cn_clock_ms());
 }
 
 /* The zone follows the list in force (called whenever it changes). */
@@ -2177,7 +2162,7 @@ static void http_metrics(struct evhttp_request *req, void *arg)
 {
 	struct cn_node *n = arg;
 	struct evbuffer *b = evbuffer_new();
-	uint64_t paths[3] = {0}, none = 0, rx = 0, tx = 0, hs = 0, live = 0, now = now_ms();
+	uint64_t paths[3] = {0}, none = 0, rx = 0, tx = 0, hs = 0, live = 0, now = cn_clock_ms();
 	struct node_relay *r;
 
 	if (!b) {
@@ -2329,7 +2314,7 @@ static void peer_tick(struct node_peer *p, uint64_t now)
 
 		p->last_probe_ms = now;
 		p->probe_id = m.id = ((uint64_t)randombytes_random() << 32) | randombytes_random();
-		p->probe_sent_us = now_us();
+		p->probe_sent_us = cn_clock_us();
 		peer_send_ctl(p, &m);
 	}
 }
@@ -2339,7 +2324,7 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 	struct cn_node *n = arg;
 	struct node_relay *r;
 	struct control_client *c, *ct;
-	uint64_t now = now_ms();
+	uint64_t now = cn_clock_ms();
 
 	(void)fd;
 	(void)what;

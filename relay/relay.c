@@ -50,6 +50,7 @@
 #include <sodium.h>
 
 #include "common/addr.h"
+#include "common/clock.h"
 #include "common/file.h"
 #include "common/log.h"
 #include "common/queue_compat.h"
@@ -199,14 +200,6 @@ struct cn_relay {
 };
 
 #define SLOT_MASK ((1u << INDEX_SLOT_BITS) - 1)
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static void link_close(struct relay_link *l, const char *why);
 static int link_send(struct relay_link *l, const struct cn_link_msg *m, bool control);
@@ -409,7 +402,7 @@ static struct relay_link *link_new(struct cn_relay *r, enum link_kind kind,
 	memcpy(&l->addr.ss, sa, salen);
 	l->addr.len = salen;
 	cn_addr_format(sa, l->addr_text);
-	l->created_ms = l->last_rx_ms = now_ms();
+	l->created_ms = l->last_rx_ms = cn_clock_ms();
 	TAILQ_INSERT_TAIL(&r->links, l, entry);
 	r->nlinks++;
 	r->npending++;
@@ -572,8 +565,8 @@ static int link_send(struct relay_link *l, const struct cn_link_msg *m, bool con
 	ret = cn_link_encode(m, body + CN_SESSION_HEADER_LEN,
 			     CN_TCP_FRAME_MAX - CN_SESSION_OVERHEAD, &pt_len);
 	if (ret == 0)
-		ret = cn_session_encrypt(&l->sess, now_ms(), body + CN_SESSION_HEADER_LEN, pt_len,
-					 body, CN_TCP_FRAME_MAX, &len);
+		ret = cn_session_encrypt(&l->sess, cn_clock_ms(), body + CN_SESSION_HEADER_LEN,
+					 pt_len, body, CN_TCP_FRAME_MAX, &len);
 	if (ret) {
 		r->m.drop_no_session++;
 		return ret;
@@ -690,7 +683,7 @@ static void handle_chunk(struct relay_link *l, const struct cn_link_msg *m)
 		l->upload_total = m->total;
 		l->upload_got = 0;
 		l->upload_serial = m->serial;
-		l->upload_started_ms = now_ms();
+		l->upload_started_ms = cn_clock_ms();
 	}
 	/* Chunks must come in order and agree on size and serial. */
 	if (!l->upload || m->offset != l->upload_got || m->total != l->upload_total ||
@@ -764,7 +757,7 @@ static void handle_message(struct relay_link *l, const uint8_t *pt, size_t len)
 	ret = cn_link_decode(pt, len, &m);
 	if (ret) {
 		r->m.drop_bad_message++;
-		cn_log_ratelimited(&r->log_rl, now_ms(), CN_LOG_WARN,
+		cn_log_ratelimited(&r->log_rl, cn_clock_ms(), CN_LOG_WARN,
 				   "link %s %s: malformed link message: %s", l->addr_text,
 				   l->peer->name, cn_strerror(ret));
 		return;
@@ -858,7 +851,7 @@ static void handle_initiation(struct cn_relay *r, struct relay_link *l, struct r
 	struct cn_session sess;
 	uint8_t *resp = r->out + CN_TCP_FRAME_HDR;
 	bool rekey = l && l->state != LINK_NEW;
-	uint64_t now = now_ms();
+	uint64_t now = cn_clock_ms();
 	int ret;
 
 	memset(&sess, 0, sizeof(sess));
@@ -949,7 +942,7 @@ static void handle_data(struct relay_link *l, uint8_t *msg, size_t len, const st
 	struct cn_relay *r = l->r;
 	struct cn_session *s = &l->sess;
 	size_t pt_len = 0;
-	uint64_t now = now_ms();
+	uint64_t now = cn_clock_ms();
 	int ret;
 
 	if (l->next && l->next->state != CN_SESSION_EMPTY && len >= 8 &&
@@ -1011,7 +1004,7 @@ static void tcp_read_cb(struct bufferevent *bev, void *arg)
 		}
 		if (avail < CN_TCP_FRAME_HDR) {
 			if (!l->partial_since_ms)
-				l->partial_since_ms = now_ms();
+				l->partial_since_ms = cn_clock_ms();
 			return;
 		}
 		/* The header alone tells a zero or oversized frame: cut at once. */
@@ -1027,7 +1020,7 @@ static void tcp_read_cb(struct bufferevent *bev, void *arg)
 		msg_len = ((size_t)hdr[0] << 8) | hdr[1];
 		if (avail < CN_TCP_FRAME_HDR + msg_len) {
 			if (!l->partial_since_ms)
-				l->partial_since_ms = now_ms();
+				l->partial_since_ms = cn_clock_ms();
 			return;
 		}
 		p = evbuffer_pullup(in, (ssize_t)(CN_TCP_FRAME_HDR + msg_len));
@@ -1375,7 +1368,7 @@ static void sweep_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct cn_relay *r = arg;
 	struct relay_link *l, *tmp;
-	uint64_t now = now_ms();
+	uint64_t now = cn_clock_ms();
 	const struct cn_relay_limits *lim = &r->cfg.limits;
 
 	(void)fd;

@@ -19,6 +19,7 @@
 #include <event2/event.h>
 #include <sodium.h>
 
+#include "common/clock.h"
 #include "crypto/handshake.h"
 #include "crypto/session.h"
 #include "relay/link.h"
@@ -60,19 +61,6 @@ struct cn_relay_client {
 	uint8_t in[CN_TCP_FRAME_MAX];
 };
 
-static uint64_t mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
-static uint64_t mono_ms(void)
-{
-	return mono_us() / 1000;
-}
-
 static void go_down(struct cn_relay_client *c, const char *why)
 {
 	if (c->state == CLIENT_DOWN)
@@ -98,7 +86,7 @@ static int raw_send(struct cn_relay_client *c, size_t len)
 	} else if (send(c->fd, c->out + CN_TCP_FRAME_HDR, len, MSG_DONTWAIT) < 0) {
 		return -CN_EIO;
 	}
-	c->last_tx_ms = mono_ms();
+	c->last_tx_ms = cn_clock_ms();
 	return 0;
 }
 
@@ -119,7 +107,7 @@ static int send_initiation(struct cn_relay_client *c)
 	if (ret)
 		return ret;
 	c->hs_pending = true;
-	c->hs_sent_ms = mono_ms();
+	c->hs_sent_ms = cn_clock_ms();
 	return raw_send(c, CN_HANDSHAKE_INITIATION_LEN);
 }
 
@@ -137,12 +125,12 @@ int cn_relay_client_send(struct cn_relay_client *c, const struct cn_link_msg *m)
 		return ret;
 	if (!c->bev && pt_len + CN_SESSION_OVERHEAD > UDP_DGRAM_MAX)
 		return -CN_ETOOBIG;
-	ret = cn_session_encrypt(&c->sess, mono_ms(), body + CN_SESSION_HEADER_LEN, pt_len, body,
-				 CN_TCP_FRAME_MAX, &len);
+	ret = cn_session_encrypt(&c->sess, cn_clock_ms(), body + CN_SESSION_HEADER_LEN, pt_len,
+				 body, CN_TCP_FRAME_MAX, &len);
 	if (ret)
 		return ret;
 	ret = raw_send(c, len);
-	if (ret == 0 && !c->hs_pending && cn_session_should_rekey_on_send(&c->sess, mono_ms()))
+	if (ret == 0 && !c->hs_pending && cn_session_should_rekey_on_send(&c->sess, cn_clock_ms()))
 		(void)send_initiation(c);
 	return ret;
 }
@@ -153,7 +141,7 @@ static int send_keepalive(struct cn_relay_client *c)
 	size_t len = 0;
 	int ret;
 
-	ret = cn_session_encrypt(&c->sess, mono_ms(), body + CN_SESSION_HEADER_LEN, 0, body,
+	ret = cn_session_encrypt(&c->sess, cn_clock_ms(), body + CN_SESSION_HEADER_LEN, 0, body,
 				 CN_TCP_FRAME_MAX, &len);
 	return ret ? ret : raw_send(c, len);
 }
@@ -194,7 +182,7 @@ int cn_relay_client_ping(struct cn_relay_client *c)
 	struct cn_link_msg m = {.type = CN_LINK_PING};
 
 	c->ping_nonce = ((uint64_t)randombytes_random() << 32) | randombytes_random();
-	c->ping_sent_us = mono_us();
+	c->ping_sent_us = cn_clock_us();
 	m.nonce = c->ping_nonce;
 	return cn_relay_client_send(c, &m);
 }
@@ -237,7 +225,7 @@ static void handle_packet(struct cn_relay_client *c, uint8_t *msg, size_t len)
 	struct cn_session *s;
 	struct cn_link_msg m;
 	size_t pt_len = 0;
-	uint64_t now = mono_ms();
+	uint64_t now = cn_clock_ms();
 
 	if (cn_handshake_classify(msg, len, &type, &index) != 0)
 		return;
@@ -275,7 +263,7 @@ static void handle_packet(struct cn_relay_client *c, uint8_t *msg, size_t len)
 		return;
 	if (m.type == CN_LINK_PONG) {
 		if (m.nonce == c->ping_nonce && c->ping_sent_us) {
-			c->rtt_us = mono_us() - c->ping_sent_us;
+			c->rtt_us = cn_clock_us() - c->ping_sent_us;
 			c->ping_sent_us = 0;
 		}
 		return;
@@ -373,7 +361,7 @@ static void udp_read_cb(evutil_socket_t fd, short what, void *arg)
 static void tick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct cn_relay_client *c = arg;
-	uint64_t now = mono_ms();
+	uint64_t now = cn_clock_ms();
 
 	(void)fd;
 	(void)what;
@@ -425,7 +413,7 @@ struct cn_relay_client *cn_relay_client_new(struct event_base *base,
 	c->cbs = *cbs;
 	c->arg = arg;
 	c->fd = -1;
-	c->last_rx_ms = c->last_tx_ms = mono_ms();
+	c->last_rx_ms = c->last_tx_ms = cn_clock_ms();
 	if (cn_key_ed_to_x(o->relay_key, c->relay_x) ||
 	    cn_handshake_local_init(&c->local, o->id, o->network)) {
 		cn_errbuf_set(e, "unusable relay key or network name");

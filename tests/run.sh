@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # The whole test suite, as the README's second command and .ci/run run it:
-#   1. install dependencies (deploy/install-deps.sh)
+#   1. install dependencies (deploy/scripts/install-deps.sh)
 #   2. check formatting (clang-format, .clang-format)
 #   3. build with -Werror, ASan and UBSan (build/test)
 #   4. fuzz every libFuzzer target briefly with clang (build/fuzz);
@@ -17,7 +17,7 @@ fuzz_seconds=${CN_FUZZ_SECONDS:-20}
 step() { printf '\n== %s\n' "$*"; }
 
 step "dependencies"
-bash deploy/install-deps.sh
+bash deploy/scripts/install-deps.sh
 
 step "format check (clang-format $(clang-format --version | grep -o '[0-9]*\.[0-9.]*' | head -1))"
 mapfile -t sources < <(git ls-files '*.c' '*.h' 2>/dev/null || find . -name '*.[ch]' -not -path './build*')

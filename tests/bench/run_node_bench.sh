@@ -56,7 +56,7 @@ die() {
 
 [ "$(id -u)" -eq 0 ] || die "needs root (network namespaces)"
 for t in cmake iperf3 ping ip nft python3 timeout awk getconf; do
-	command -v "$t" >/dev/null || die "'$t' is missing (deploy/install-deps.sh; iperf3: apt-get install iperf3)"
+	command -v "$t" >/dev/null || die "'$t' is missing (deploy/scripts/install-deps.sh; iperf3: apt-get install iperf3)"
 done
 [[ $SECS =~ ^[1-9][0-9]?$ ]] || die "CN_BENCH_SECS must be 1..99"
 [[ $PINGS =~ ^[1-9][0-9]{0,3}$ ]] || die "CN_BENCH_PINGS must be 1..9999"
@@ -75,7 +75,7 @@ if ! cmake -S "$top" -B "$build" -DCMAKE_BUILD_TYPE=Release -DCN_TESTS=ON >"$blo
 fi
 rm -f "$blog"
 b1=${EPOCHREALTIME/./}
-CAIRN=$build/node/cairn
+CAIRN=$build/node/cli/cairn
 NODE=$build/node/cairn-node
 RELAY=$build/relay/cairn-relay
 for b in "$CAIRN" "$NODE" "$RELAY"; do

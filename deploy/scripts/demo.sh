@@ -15,18 +15,18 @@
 # the end with --teardown. Everything stays inside the namespaces: nothing
 # touches this machine's own interfaces. Built on the test lab (tests/lab).
 set -euo pipefail
-top=$(cd "$(dirname "$0")/.." && pwd)
+top=$(cd "$(dirname "$0")/../.." && pwd)
 teardown=0
 case "${1:-}" in
 --teardown) teardown=1 ;;
 "") ;;
 -h | --help)
 	sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
-	echo "usage: bash deploy/demo.sh [--teardown]"
+	echo "usage: bash deploy/scripts/demo.sh [--teardown]"
 	exit 0
 	;;
 *)
-	echo "usage: bash deploy/demo.sh [--teardown]" >&2
+	echo "usage: bash deploy/scripts/demo.sh [--teardown]" >&2
 	exit 2
 	;;
 esac
@@ -35,11 +35,11 @@ if [ "$(id -u)" -ne 0 ]; then
 	exit 1
 fi
 
-bash "$top/deploy/install-deps.sh"
+bash "$top/deploy/scripts/install-deps.sh"
 echo "demo: building (Release) in build/release ..."
 cmake -S "$top" -B "$top/build/release" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCN_TESTS=OFF >/dev/null
 cmake --build "$top/build/release" -j "$(nproc)" --target cairn cairn-node cairn-relay >/dev/null
-CAIRN=$top/build/release/node/cairn
+CAIRN=$top/build/release/node/cli/cairn
 NODE=$top/build/release/node/cairn-node
 RELAY=$top/build/release/relay/cairn-relay
 export LAB_IPV6=1

@@ -2,7 +2,7 @@
 /*
  * cairn keygen, cairn pubkey.
  */
-#include "node/cli.h"
+#include "node/cli/cli.h"
 
 #include <getopt.h>
 #include <stdbool.h>

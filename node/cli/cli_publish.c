@@ -6,7 +6,7 @@
  * the list or in the root key file) so an obviously bad upload never leaves
  * the machine.
  */
-#include "node/cli.h"
+#include "node/cli/cli.h"
 
 #include <inttypes.h>
 #include <libgen.h>

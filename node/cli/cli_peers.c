@@ -8,7 +8,7 @@
  * apply the change, raise the serial by one and write the canonical text
  * back unsigned, atomically. `peers sign` then signs the exact bytes.
  */
-#include "node/cli.h"
+#include "node/cli/cli.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -15,7 +15,7 @@
  *   - each relay's round-trip time and the closest relay.
  * Runs without the daemon; reads the relays from a peer list file.
  */
-#include "node/cli.h"
+#include "node/cli/cli.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -34,6 +34,7 @@
 #include <sodium.h>
 
 #include "common/addr.h"
+#include "common/clock.h"
 #include "common/file.h"
 #include "crypto/peerlist.h"
 #include "nat/stun.h"
@@ -61,14 +62,6 @@ struct relay_result {
 	bool resolved, tcp_ok;
 	uint64_t best_rtt_us;
 };
-
-static uint64_t mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
 
 static bool tcp_reachable(const struct cn_addr *a)
 {
@@ -135,17 +128,17 @@ static void probe(int fd, struct target *t, size_t n)
 			if (cn_stun_encode_binding_request(t[i].tid, "cairn netcheck", buf,
 							   sizeof(buf), &len) != 0)
 				continue;
-			t[i].sent_us = mono_us();
+			t[i].sent_us = cn_clock_us();
 			(void)sendto(fd, buf, len, 0, (const struct sockaddr *)&t[i].addr.ss,
 				     t[i].addr.len);
 			pending++;
 		}
 		if (!pending)
 			return;
-		deadline = mono_us() + TRY_TIMEOUT_MS * 1000ULL;
-		while (pending && mono_us() < deadline) {
+		deadline = cn_clock_us() + TRY_TIMEOUT_MS * 1000ULL;
+		while (pending && cn_clock_us() < deadline) {
 			struct pollfd pfd = {.fd = fd, .events = POLLIN};
-			int wait_ms = (int)((deadline - mono_us()) / 1000) + 1;
+			int wait_ms = (int)((deadline - cn_clock_us()) / 1000) + 1;
 			ssize_t r;
 
 			if (poll(&pfd, 1, wait_ms) <= 0)
@@ -159,7 +152,7 @@ static void probe(int fd, struct target *t, size_t n)
 				if (t[i].rtt_us || cn_stun_decode_binding_response(
 							   buf, (size_t)r, t[i].tid, &m) != 0)
 					continue;
-				t[i].rtt_us = mono_us() - t[i].sent_us;
+				t[i].rtt_us = cn_clock_us() - t[i].sent_us;
 				if (!t[i].rtt_us)
 					t[i].rtt_us = 1;
 				t[i].mapped = m;

@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * `cairn`: the command line front end. Dispatches to node/cli_*.c.
+ * `cairn`: the command line front end. Dispatches to node/cli/cli_*.c.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include <sodium.h>
 
-#include "node/cli.h"
+#include "node/cli/cli.h"
 
 static const char usage[] =
 	"usage: cairn <command> [options]\n"

@@ -5,7 +5,7 @@
  * resolver) or an SRV name starting with '_' ("_cairn._udp.example.net"),
  * looked up with c-ares like cairn-node does, first target first.
  */
-#include "node/cli.h"
+#include "node/cli/cli.h"
 
 #include <netdb.h>
 #include <stdio.h>

@@ -12,7 +12,7 @@
  * this process, so killing it stops the transfer (the node keeps what
  * arrived for the next attempt to resume).
  */
-#include "node/cli.h"
+#include "node/cli/cli.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -34,6 +34,7 @@
 
 #include <sodium.h>
 
+#include "common/clock.h"
 #include "common/file.h"
 #include "crypto/keys.h"
 #include "crypto/peerlist.h"
@@ -112,10 +113,7 @@ struct job {
 
 static double now_s(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return (double)cn_clock_us() / 1e6;
 }
 
 /* ---- sockets ------------------------------------------------------------------------------- */

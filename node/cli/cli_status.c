@@ -4,7 +4,7 @@
  * socket (unix, root only). The node does the formatting; this is a thin
  * client that prints what it answers.
  */
-#include "node/cli.h"
+#include "node/cli/cli.h"
 
 #include <errno.h>
 #include <getopt.h>
