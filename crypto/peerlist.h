@@ -135,6 +135,21 @@ int cn_peerlist_load(const uint8_t *buf, size_t len, const uint8_t root_pk[stati
 		     int64_t held_serial, int64_t now, struct cn_peerlist **out,
 		     struct cn_errbuf *e);
 
+/*
+ * The one rule for "may this list replace the one held", used by the node
+ * and the relay for every source (a file, the state copy, a relay's
+ * LIST_CHUNKs, an upload): cn_peerlist_load's checks (signature, parse,
+ * serial not below held's, not expired at now), then the same network as
+ * held (-CN_EFORMAT otherwise). held may be NULL (nothing held yet: any
+ * network). Returns 0 with *out a new list (caller owns) when it replaces
+ * held, 0 with *out NULL when it has held's serial (nothing new).
+ * peerlist_update.c.
+ */
+int cn_peerlist_load_update(const uint8_t *buf, size_t len,
+			    const uint8_t root_pk[static CN_KEY_LEN],
+			    const struct cn_peerlist *held, int64_t now, struct cn_peerlist **out,
+			    struct cn_errbuf *e);
+
 /* Frees the list and everything it owns; NULL is a no-op. */
 void cn_peerlist_free(struct cn_peerlist *pl);
 

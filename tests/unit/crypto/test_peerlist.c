@@ -1339,6 +1339,52 @@ static void test_format_of_parsed_base(void **state)
 	free(text);
 }
 
+/* cn_peerlist_load_update: the node's and the relay's one rule. */
+static void test_load_update(void **state)
+{
+	struct cn_peerlist *held = NULL, *pl = NULL;
+	struct cn_errbuf e = {{0}};
+	uint8_t root[CN_KEY_LEN];
+	size_t len = 0, len8 = 0, lenx = 0;
+	char *s = signed_base(&len);
+	char *b8 = variant("serial = 7;\n", "serial = 8;\n"), *s8 = sign_text(b8, ROOT_SEED, &len8);
+	char *bx = variant("network = \"demo\";\n", "network = \"other\";\n"), *sx;
+
+	(void)state;
+	strstr(bx, "serial = 7;")[9] = '9';
+	sx = sign_text(bx, ROOT_SEED, &lenx);
+	pub_of(ROOT_SEED, root);
+	/* Nothing held: any network. */
+	assert_int_equal(cn_peerlist_load_update((const uint8_t *)s, len, root, NULL, 0, &held, &e),
+			 0);
+	assert_non_null(held);
+	/* The same serial again: nothing new, no list. */
+	assert_int_equal(cn_peerlist_load_update((const uint8_t *)s, len, root, held, 0, &pl, &e),
+			 0);
+	assert_null(pl);
+	/* Newer: replaces. */
+	assert_int_equal(cn_peerlist_load_update((const uint8_t *)s8, len8, root, held, 0, &pl, &e),
+			 0);
+	assert_non_null(pl);
+	assert_int_equal(pl->serial, 8);
+	cn_peerlist_free(held);
+	held = pl;
+	/* Older: rollback, nothing out. */
+	expect_err(cn_peerlist_load_update((const uint8_t *)s, len, root, held, 0, &pl, &e),
+		   -CN_EROLLBACK, &e, "lower than serial 8");
+	assert_null(pl);
+	/* Another network, newer and validly signed: refused. */
+	expect_err(cn_peerlist_load_update((const uint8_t *)sx, lenx, root, held, 0, &pl, &e),
+		   -CN_EFORMAT, &e, "network 'other' is not this network 'demo'");
+	assert_null(pl);
+	cn_peerlist_free(held);
+	free(s);
+	free(b8);
+	free(s8);
+	free(bx);
+	free(sx);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1354,6 +1400,7 @@ int main(void)
 		cmocka_unit_test(test_libconfig_guards),
 		cmocka_unit_test(test_rollback),
 		cmocka_unit_test(test_expiry),
+		cmocka_unit_test(test_load_update),
 		cmocka_unit_test(test_root_key_as_member_refused),
 		cmocka_unit_test(test_top_level_rules),
 		cmocka_unit_test(test_relay_rules),
