@@ -1,0 +1,240 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The peer engine: cairn-node's per-peer state machine with no I/O of its
+ * own. It takes `now` (monotonic ms) and inputs - a packet read from the
+ * TUN, a session message from a path, the timer, ICE and relay events, a
+ * new peer list - and acts only through the ops table: send on a path,
+ * write to the device, start or stop ICE, log. The shells around it
+ * (tun_io.c, direct.c, ice_glue.c, relays.c, timers.c ...) own libevent,
+ * sockets, the TUN and libnice. Two engines can therefore run in one
+ * process against fake paths and a fake clock (tests/unit/node/test_engine.c).
+ *
+ * Every peer in the signed list (but this node) has a struct cn_peer: its
+ * sessions (a keyring: current, previous, next), the packets staged while no
+ * session exists, and its paths:
+ *   - relay: through any relay link that is up; used first, so nobody
+ *     waits for hole punching;
+ *   - direct: a UDP socket (the shell's) towards dremote, taken over from
+ *     ICE or restored from the endpoints file; up once an authenticated
+ *     packet arrived over it;
+ *   - TURN: ICE's relayed pair.
+ * A session is bound to keys, not to a path: packets of one session may
+ * arrive over any path, and the engine sends over the best path up.
+ *
+ * Trust: a packet counts only after its session authenticated it; the path
+ * it came by (relay source key, direct socket) must belong to the same peer;
+ * a decrypted IP packet whose source is not the peer's overlay address is
+ * dropped (cryptokey routing). Bad input is dropped, counted and logged
+ * with a rate limit; it never touches other peers.
+ *
+ * The engine's files: engine.c (life, peer table, list updates, status
+ * snapshot), engine_send.c (staging, encryption, path choice, handshake
+ * initiation, ICMP), engine_recv.c (one function per message type),
+ * engine_ctl.c (node-to-node control messages, ICE signalling),
+ * engine_timers.c (every per-peer deadline).
+ */
+#ifndef CN_NODE_ENGINE_H
+#define CN_NODE_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/addr.h"
+#include "common/log.h"
+#include "common/u32map.h"
+#include "crypto/handshake.h"
+#include "crypto/keyring.h"
+#include "crypto/peerlist.h"
+#include "node/ctlmsg.h"
+
+struct cn_engine;
+struct cn_peer;
+
+enum {
+	CN_ENGINE_MAX_RELAYS = 32, /* bits of cn_peer.present */
+	CN_ENGINE_STAGED_MAX = 64,
+	CN_ENGINE_PKT_MAX = 65535,
+	/* Timers (engine_timers.c has what each does). */
+	CN_ENGINE_HANDSHAKE_RETRY_MS = 5000,
+	CN_ENGINE_HANDSHAKE_GIVEUP_MS = 90000,
+	CN_ENGINE_PASSIVE_KEEPALIVE_MS = 10000,
+	CN_ENGINE_DIRECT_KEEPALIVE_MS = 2000,
+	CN_ENGINE_DIRECT_DEAD_MS = 6000,
+	CN_ENGINE_ICE_START_DELAY_MS = 200,
+	CN_ENGINE_ICE_BACKOFF_MIN_MS = 2000,
+	CN_ENGINE_ICE_BACKOFF_MAX_MS = 60000,
+	CN_ENGINE_PROBE_INTERVAL_MS = 10000,
+	CN_ENGINE_ICMP_PER_SECOND = 10,
+	CN_ENGINE_RETRY_LATER_MS = 250,
+};
+
+/* The shell's side. ctx is cn_engine_config.ctx. */
+struct cn_engine_ops {
+	/* A session message to p over its direct socket, to `to`. */
+	int (*send_direct)(void *ctx, struct cn_peer *p, const struct cn_addr *to,
+			   const uint8_t *msg, size_t len);
+	/* A session message to p over ICE's TURN pair. */
+	int (*send_turn)(void *ctx, struct cn_peer *p, const uint8_t *msg, size_t len);
+	/* A session message for the peer with Ed25519 key `key` through relay slot `relay`. */
+	int (*send_relay)(void *ctx, unsigned int relay, const uint8_t key[CN_KEY_LEN],
+			  const uint8_t *msg, size_t len);
+	/* An IP packet for the local stack. */
+	int (*tun_write)(void *ctx, const uint8_t *pkt, size_t len);
+	/* ICE: start an agent for p (controlling or not); stop it; feed the peer's SDP / done. */
+	int (*ice_start)(void *ctx, struct cn_peer *p, bool controlling);
+	void (*ice_stop)(void *ctx, struct cn_peer *p);
+	int (*ice_remote_sdp)(void *ctx, struct cn_peer *p, const char *sdp);
+	void (*ice_remote_done)(void *ctx, struct cn_peer *p);
+	/* p leaves the list: free what the shell holds for it (direct socket, ICE). */
+	void (*peer_gone)(void *ctx, struct cn_peer *p);
+	/* A PROBE_REPLY with this id came back from p (cairn ping). */
+	void (*probe_reply)(void *ctx, struct cn_peer *p, uint64_t id, enum cn_ctl_path there,
+			    enum cn_ctl_path back);
+	/* The direct endpoints worth remembering changed. */
+	void (*endpoints_changed)(void *ctx);
+	/* The engine needs cn_engine_tick at `when` (monotonic ms) or earlier. */
+	void (*wake_at)(void *ctx, uint64_t when);
+	/* Microseconds on the monotonic clock, for RTT probes only. */
+	uint64_t (*now_us)(void *ctx);
+	/* Wall-clock time, for handshake timestamps and "last handshake". */
+	void (*wall_clock)(void *ctx, uint64_t *sec, uint32_t *nsec);
+	/* One log line; ratelimited for what a remote party can trigger. */
+	void (*log)(void *ctx, enum cn_log_level level, bool ratelimited, const char *msg);
+};
+
+struct cn_engine_config {
+	const struct cn_engine_ops *ops;
+	void *ctx;
+	const struct cn_identity *id; /* borrowed; outlives the engine */
+	bool ice;		      /* look for direct paths with ICE */
+};
+
+struct cn_staged {
+	size_t len;
+	uint8_t data[];
+};
+
+struct cn_peer {
+	struct cn_engine *e;
+	const struct cn_pl_peer *pl; /* its record in the list in force */
+	uint8_t key[CN_KEY_LEN];
+	char name[CN_NAME_MAX + 1];
+	struct cn_handshake_peer hs_peer; /* as responder: x_pk, last timestamp */
+	struct cn_keyring keys;
+	uint64_t hs_sent_ms, hs_first_ms;
+	struct cn_staged *staged[CN_ENGINE_STAGED_MAX];
+	unsigned int nstaged;
+	/* Relay path. */
+	int relay_hint;	  /* the relay slot that last delivered from it, -1: none */
+	uint32_t present; /* bit i: relay slot i says the peer is connected to it */
+	/* Direct path: the shell owns the socket, the engine its endpoint and state. */
+	bool dsock; /* a direct socket is open */
+	struct cn_addr dremote;
+	uint16_t dlocal_port;
+	bool direct_up;
+	uint64_t d_last_rx_ms, d_last_tx_ms;
+	char d_type[32];
+	/* ICE. */
+	bool ice; /* an agent runs */
+	uint32_t ice_gen, ice_remote_gen;
+	bool ice_turn_up;
+	uint64_t ice_next_ms, ice_backoff_ms;
+	/* Accounting. */
+	uint64_t last_rx_ms, last_tx_ms, last_probe_ms, probe_id, probe_sent_us, rtt_us;
+	uint64_t rx_bytes, tx_bytes, handshakes;
+	int64_t last_handshake_unix;
+	bool removed;
+	void *io; /* the shell's per-peer state */
+};
+
+struct cn_engine_metrics {
+	uint64_t drop_no_peer, drop_bad_src, drop_bad_packet, drop_no_path, drop_staged_full;
+	uint64_t drop_no_session, drop_replay, icmp_sent, handshakes_ok, handshakes_refused;
+	uint64_t path_changes, path_fallbacks;
+};
+
+/* What `cairn status` and the metrics show of one peer, from one snapshot. */
+struct cn_peer_status {
+	bool session;	       /* established and not expired */
+	enum cn_ctl_path path; /* valid when session and has_path */
+	bool has_path;	       /* a path is up to send on */
+	int relay;	       /* the relay slot used, -1 when none */
+	bool live;	       /* for group answers */
+};
+
+/* ---- life ---- */
+struct cn_engine *cn_engine_new(const struct cn_engine_config *cfg, struct cn_errbuf *e);
+void cn_engine_free(struct cn_engine *e);
+/*
+ * Makes pl (borrowed: the caller keeps it alive until the next call or
+ * cn_engine_free) the list in force; the handshake prologue binds its
+ * network (which never changes after the first list). Keeps the state of
+ * peers that stay, drops removed peers' sessions and paths at once,
+ * creates new peers. self: this node's record in pl (may be NULL).
+ */
+int cn_engine_set_list(struct cn_engine *e, const struct cn_peerlist *pl,
+		       const struct cn_pl_peer *self, uint64_t now);
+
+/* ---- lookups ---- */
+/* "relay", "direct" or "turn". */
+const char *cn_engine_path_name(enum cn_ctl_path path);
+size_t cn_engine_npeers(const struct cn_engine *e);
+struct cn_peer *cn_engine_peer(const struct cn_engine *e, size_t i); /* list order */
+struct cn_peer *cn_engine_find_key(const struct cn_engine *e, const uint8_t key[CN_KEY_LEN]);
+struct cn_peer *cn_engine_find_name(const struct cn_engine *e, const char *name);
+struct cn_peer *cn_engine_find_pl(const struct cn_engine *e, const struct cn_pl_peer *pp);
+const struct cn_engine_metrics *cn_engine_metrics(const struct cn_engine *e);
+void cn_engine_peer_status(const struct cn_engine *e, const struct cn_peer *p, uint64_t now,
+			   struct cn_peer_status *out);
+/* Up right now for group answers: connected to a relay, or heard from lately. */
+bool cn_peer_is_live(const struct cn_peer *p, uint64_t now);
+/* Whether p has a session to send on at now. */
+bool cn_peer_has_session(const struct cn_peer *p, uint64_t now);
+
+/* ---- inputs ---- */
+/* An IP packet read from the TUN (pkt may be modified). */
+void cn_engine_tun_packet(struct cn_engine *e, uint64_t now, uint8_t *pkt, size_t len);
+/*
+ * A session message (handshake or data; msg is decrypted in place) that
+ * came over path `via`: from_peer is the peer the path names (a relay's
+ * RECV source, the peer's direct socket or TURN pair); relay is the relay
+ * slot for via == relay (else -1); src the datagram's source for direct.
+ */
+void cn_engine_receive(struct cn_engine *e, uint64_t now, struct cn_peer *from_peer,
+		       enum cn_ctl_path via, int relay, uint8_t *msg, size_t len,
+		       const struct cn_addr *src);
+/* Runs every deadline due at now; returns the next one (monotonic ms). */
+uint64_t cn_engine_tick(struct cn_engine *e, uint64_t now);
+
+/* Relay slots (0 .. CN_ENGINE_MAX_RELAYS-1), named for logs. */
+void cn_engine_relay_add(struct cn_engine *e, unsigned int relay, const char *name);
+void cn_engine_relay_del(struct cn_engine *e, unsigned int relay);
+void cn_engine_relay_up(struct cn_engine *e, unsigned int relay, uint64_t now);
+void cn_engine_relay_down(struct cn_engine *e, unsigned int relay);
+bool cn_engine_relay_is_up(const struct cn_engine *e, unsigned int relay);
+const char *cn_engine_relay_name(const struct cn_engine *e, unsigned int relay);
+/* The first relay slot up other than `not_this` (-1 for none), or -1. */
+int cn_engine_first_relay(const struct cn_engine *e, int not_this);
+void cn_engine_relay_presence(struct cn_engine *e, unsigned int relay,
+			      const uint8_t key[CN_KEY_LEN], bool here);
+void cn_engine_relay_not_here(struct cn_engine *e, unsigned int relay,
+			      const uint8_t key[CN_KEY_LEN]);
+
+/* Direct path events from the shell. */
+/* A direct socket (local port) towards remote was opened from the endpoints file. */
+void cn_engine_direct_restored(struct cn_engine *e, struct cn_peer *p, uint64_t now,
+			       const struct cn_addr *remote, uint16_t local_port);
+/* ICE selected a direct pair; the shell took its socket over. */
+void cn_engine_ice_direct(struct cn_engine *e, struct cn_peer *p, uint64_t now,
+			  const struct cn_addr *remote, uint16_t local_port, const char *type);
+/* ICE selected a TURN pair. */
+void cn_engine_ice_turn(struct cn_engine *e, struct cn_peer *p, uint64_t now);
+void cn_engine_ice_failed(struct cn_engine *e, struct cn_peer *p, uint64_t now, const char *why);
+void cn_engine_ice_local_sdp(struct cn_engine *e, struct cn_peer *p, uint64_t now, const char *sdp);
+void cn_engine_ice_local_done(struct cn_engine *e, struct cn_peer *p, uint64_t now);
+
+/* cairn ping: sends a PROBE with this id; the reply comes back through ops.probe_reply. */
+void cn_engine_probe(struct cn_engine *e, struct cn_peer *p, uint64_t now, uint64_t id);
+
+#endif

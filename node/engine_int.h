@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The peer engine's private state, shared by engine*.c only (engine.h is
+ * the API the shells use).
+ */
+#ifndef CN_NODE_ENGINE_INT_H
+#define CN_NODE_ENGINE_INT_H
+
+#include "node/engine.h"
+
+struct cn_engine_relay {
+	bool used, up;
+	char name[CN_NAME_MAX + 1];
+};
+
+struct cn_engine {
+	struct cn_engine_config cfg;
+	const struct cn_engine_ops *ops;
+	void *ctx;
+	struct cn_handshake_local local;
+	bool local_ready; /* local is bound to the first list's network */
+	const struct cn_peerlist *pl;
+	const struct cn_pl_peer *self;
+	struct cn_peer **peers; /* list order, without self */
+	size_t npeers;
+	struct cn_peer **by_pl; /* by index in pl->peers; NULL for self */
+	struct cn_u32map index; /* local index -> peer (sessions and initiations) */
+	struct cn_engine_relay relays[CN_ENGINE_MAX_RELAYS];
+	struct cn_engine_metrics m;
+	uint64_t icmp_window_ms;
+	unsigned int icmp_count;
+	uint64_t wake;			/* the earliest deadline the shell was told of */
+	uint8_t last_ts[CN_TAI64N_LEN]; /* of the last initiation sent */
+	uint8_t out[CN_ENGINE_PKT_MAX + 64];
+};
+
+extern const char *const cn_engine_path_names[3];
+
+/* engine.c */
+void eng_log(struct cn_engine *e, enum cn_log_level level, bool ratelimited, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+uint32_t eng_fresh_index(struct cn_engine *e);
+/* p's state changed at now: its next deadline may be earlier than the shell's timer. */
+void eng_peer_changed(struct cn_peer *p, uint64_t now);
+
+/* engine_send.c */
+int eng_path_send(struct cn_peer *p, uint64_t now, const uint8_t *msg, size_t len);
+int eng_direct_send(struct cn_peer *p, uint64_t now, const struct cn_addr *to, const uint8_t *msg,
+		    size_t len);
+int eng_relay_send(struct cn_peer *p, const uint8_t *msg, size_t len);
+void eng_send_pt(struct cn_peer *p, uint64_t now, const uint8_t *pt, size_t len);
+void eng_send_ctl(struct cn_peer *p, uint64_t now, const struct cn_ctl_msg *m);
+void eng_initiate(struct cn_peer *p, uint64_t now);
+void eng_flush_staged(struct cn_peer *p, uint64_t now);
+void eng_drop_staged(struct cn_peer *p);
+
+/* engine_recv.c */
+void eng_direct_up(struct cn_peer *p, uint64_t now, const char *why);
+void eng_direct_down(struct cn_peer *p, uint64_t now, const char *why);
+
+/* engine_ctl.c */
+void eng_handle_ctl(struct cn_peer *p, uint64_t now, const uint8_t *pt, size_t len,
+		    enum cn_ctl_path via);
+void eng_ice_start(struct cn_peer *p, uint64_t now);
+void eng_ice_stop(struct cn_peer *p);
+
+/* engine_timers.c */
+uint64_t eng_peer_deadline(const struct cn_peer *p, uint64_t now);
+void eng_peer_tick(struct cn_peer *p, uint64_t now);
+uint64_t eng_jitter(uint64_t ms);
+
+#endif

@@ -1,0 +1,250 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The engine's receiving side (engine.h): one function per message type,
+ * the direct path's liveness and roaming, and the delivery of decrypted
+ * IP packets with the cryptokey-routing check.
+ */
+#include "node/engine.h"
+
+#include <string.h>
+
+#include "common/err.h"
+#include "crypto/session.h"
+#include "node/engine_int.h"
+#include "node/ippkt.h"
+
+void eng_direct_up(struct cn_peer *p, uint64_t now, const char *why)
+{
+	char a[CN_ADDR_TEXT_MAX];
+
+	if (p->direct_up)
+		return;
+	p->direct_up = true;
+	p->d_last_rx_ms = now;
+	p->e->m.path_changes++;
+	p->e->ops->endpoints_changed(p->e->ctx);
+	cn_addr_format((const struct sockaddr *)&p->dremote.ss, a);
+	eng_log(p->e, CN_LOG_INFO, false, "peer %s: path is now direct via %s (%s)", p->name, a,
+		why);
+	eng_peer_changed(p, now);
+}
+
+void eng_direct_down(struct cn_peer *p, uint64_t now, const char *why)
+{
+	if (!p->direct_up)
+		return;
+	p->direct_up = false;
+	p->e->m.path_changes++;
+	/* The socket stays open: the peer may come back to it (restart). */
+	p->ice_backoff_ms = p->ice_backoff_ms ? p->ice_backoff_ms : CN_ENGINE_ICE_BACKOFF_MIN_MS;
+	p->ice_next_ms = now + eng_jitter(p->ice_backoff_ms);
+	eng_log(p->e, CN_LOG_INFO, false,
+		"peer %s: direct path lost (%s); using the relay, ICE again in %llu ms", p->name,
+		why, (unsigned long long)p->ice_backoff_ms);
+	eng_peer_changed(p, now);
+}
+
+/* A session came up (either side): the ICE search for a direct path starts soon. */
+static void session_up(struct cn_peer *p, uint64_t now)
+{
+	uint64_t sec = 0;
+	uint32_t nsec = 0;
+
+	p->e->ops->wall_clock(p->e->ctx, &sec, &nsec);
+	p->last_handshake_unix = (int64_t)sec;
+	p->handshakes++;
+	p->e->m.handshakes_ok++;
+	if (!p->ice && !p->direct_up && p->ice_next_ms == 0)
+		p->ice_next_ms = now + CN_ENGINE_ICE_START_DELAY_MS;
+}
+
+static struct cn_handshake_peer *lookup_x(void *ctx, const uint8_t x_pk[CN_KEY_LEN])
+{
+	struct cn_engine *e = ctx;
+	struct cn_peer *p = e->pl ? cn_engine_find_pl(e, cn_peerlist_find_xkey(e->pl, x_pk)) : NULL;
+
+	return p ? &p->hs_peer : NULL;
+}
+
+static void rx_initiation(struct cn_engine *e, uint64_t now, struct cn_peer *from_peer,
+			  enum cn_ctl_path via, int relay, const uint8_t *msg, size_t len,
+			  const struct cn_addr *src)
+{
+	struct cn_handshake hs;
+	struct cn_handshake_peer *hp = NULL;
+	uint8_t resp[CN_HANDSHAKE_RESPONSE_LEN];
+	struct cn_peer *p;
+	uint32_t index;
+	int ret;
+
+	ret = cn_handshake_consume_initiation(&hs, &e->local, msg, len, lookup_x, e, &hp);
+	if (ret) {
+		e->m.handshakes_refused++;
+		eng_log(e, CN_LOG_WARN, true, "handshake initiation via %s refused: %s",
+			cn_engine_path_names[via], cn_strerror(ret));
+		return;
+	}
+	p = (struct cn_peer *)((char *)hp - offsetof(struct cn_peer, hs_peer));
+	if (from_peer && from_peer != p) {
+		cn_handshake_wipe(&hs);
+		e->m.handshakes_refused++;
+		return;
+	}
+	index = eng_fresh_index(e);
+	if (cn_u32map_put(&e->index, index, p) != 0) {
+		cn_handshake_wipe(&hs);
+		return;
+	}
+	if (cn_keyring_respond(&p->keys, &hs, index, now, resp) != 0) {
+		cn_u32map_del(&e->index, index);
+		return;
+	}
+	/* Answer the way the initiation came. */
+	if (via == CN_CTL_PATH_DIRECT && from_peer && src)
+		eng_direct_send(p, now, src, resp, sizeof(resp));
+	else if (via == CN_CTL_PATH_TURN && p->ice)
+		e->ops->send_turn(e->ctx, p, resp, sizeof(resp));
+	else if (relay >= 0 && e->relays[relay].up)
+		e->ops->send_relay(e->ctx, (unsigned int)relay, p->key, resp, sizeof(resp));
+	else
+		eng_relay_send(p, resp, sizeof(resp));
+	p->last_tx_ms = now;
+	eng_log(e, CN_LOG_DEBUG, false, "peer %s: handshake answered via %s", p->name,
+		cn_engine_path_names[via]);
+	eng_peer_changed(p, now);
+}
+
+static void rx_response(struct cn_engine *e, uint64_t now, struct cn_peer *from_peer,
+			enum cn_ctl_path via, uint32_t index, const uint8_t *msg, size_t len)
+{
+	struct cn_peer *p = cn_u32map_get(&e->index, index);
+
+	if (!p || p->keys.hs_index != index || (from_peer && from_peer != p))
+		return;
+	if (cn_keyring_consume_response(&p->keys, msg, len, now) != 0) {
+		e->m.handshakes_refused++;
+		return;
+	}
+	session_up(p, now);
+	/* An authenticated answer over the direct socket proves the path. */
+	if (via == CN_CTL_PATH_DIRECT && from_peer)
+		eng_direct_up(p, now, "handshake answered");
+	eng_log(e, CN_LOG_INFO, false, "peer %s: session established via %s", p->name,
+		cn_engine_path_names[via]);
+	if (p->nstaged)
+		eng_flush_staged(p, now);
+	else
+		eng_send_pt(p, now, NULL, 0); /* confirms the session to the responder */
+	eng_peer_changed(p, now);
+}
+
+/* A decrypted IP packet from p for the local stack. */
+static void deliver_ip(struct cn_peer *p, uint64_t now, const uint8_t *pt, size_t len)
+{
+	struct cn_engine *e = p->e;
+	struct cn_ip_info ip;
+
+	if (cn_ip_parse(pt, len, &ip) != 0) {
+		e->m.drop_bad_packet++;
+		return;
+	}
+	/* Cryptokey routing: the peer may only speak for its own addresses. */
+	if ((ip.version == 4 && memcmp(ip.src, p->pl->ip4, 4) != 0) ||
+	    (ip.version == 6 && memcmp(ip.src, p->pl->ip6, 16) != 0)) {
+		e->m.drop_bad_src++;
+		eng_log(e, CN_LOG_WARN, true,
+			"peer %s: dropped a packet with a source address not its own", p->name);
+		(void)now;
+		return;
+	}
+	if (e->ops->tun_write(e->ctx, pt, ip.total_len) != 0)
+		e->m.drop_bad_packet++;
+}
+
+static void rx_data(struct cn_engine *e, uint64_t now, struct cn_peer *from_peer,
+		    enum cn_ctl_path via, int relay, uint32_t index, uint8_t *msg, size_t len,
+		    const struct cn_addr *src)
+{
+	struct cn_peer *p = cn_u32map_get(&e->index, index);
+	struct cn_session *s = p ? cn_keyring_find(&p->keys, index) : NULL;
+	uint8_t *pt = msg + CN_SESSION_HEADER_LEN;
+	size_t pt_len = 0;
+	int ret;
+
+	/* A reserved initiation index names a peer but no session. */
+	if (!s || (from_peer && p != from_peer)) {
+		e->m.drop_no_session++;
+		return;
+	}
+	ret = cn_session_decrypt(s, now, msg, len, pt, len - CN_SESSION_HEADER_LEN, &pt_len);
+	if (ret) {
+		if (ret == -CN_EREPLAY)
+			e->m.drop_replay++;
+		else
+			e->m.drop_bad_packet++;
+		eng_log(e, CN_LOG_DEBUG, true, "peer %s: packet via %s dropped: %s", p->name,
+			cn_engine_path_names[via], cn_strerror(ret));
+		return;
+	}
+	if (cn_keyring_received(&p->keys, s)) {
+		/* The initiator's first packet confirms the session we answered. */
+		session_up(p, now);
+		eng_log(e, CN_LOG_INFO, false, "peer %s: session established via %s", p->name,
+			cn_engine_path_names[via]);
+		if (p->nstaged)
+			eng_flush_staged(p, now);
+	}
+	p->last_rx_ms = now;
+	p->rx_bytes += pt_len;
+	if (via == CN_CTL_PATH_DIRECT) {
+		p->d_last_rx_ms = now;
+		if (src && !cn_addr_equal((const struct sockaddr *)&p->dremote.ss,
+					  (const struct sockaddr *)&src->ss)) {
+			char a[CN_ADDR_TEXT_MAX];
+
+			/* Roaming: the peer's address changed and a packet proved it. */
+			p->dremote = *src;
+			cn_addr_format((const struct sockaddr *)&src->ss, a);
+			eng_log(e, CN_LOG_INFO, false, "peer %s: direct endpoint moved to %s",
+				p->name, a);
+			e->ops->endpoints_changed(e->ctx);
+		}
+		eng_direct_up(p, now, "authenticated packet");
+	} else if (via == CN_CTL_PATH_RELAY && relay >= 0) {
+		p->relay_hint = relay;
+	}
+	if (s == p->keys.cur && s->initiator && !cn_keyring_pending(&p->keys) &&
+	    cn_session_should_rekey_on_receive(s, now))
+		eng_initiate(p, now);
+	eng_peer_changed(p, now);
+	if (pt_len == 0)
+		return; /* keepalive */
+	if (cn_ctl_is_control(pt, pt_len))
+		eng_handle_ctl(p, now, pt, pt_len, via);
+	else
+		deliver_ip(p, now, pt, pt_len);
+}
+
+void cn_engine_receive(struct cn_engine *e, uint64_t now, struct cn_peer *from_peer,
+		       enum cn_ctl_path via, int relay, uint8_t *msg, size_t len,
+		       const struct cn_addr *src)
+{
+	enum cn_msg_type type;
+	uint32_t index;
+
+	if (!e->pl || cn_handshake_classify(msg, len, &type, &index) != 0) {
+		e->m.drop_bad_packet++;
+		return;
+	}
+	switch (type) {
+	case CN_MSG_INITIATION:
+		rx_initiation(e, now, from_peer, via, relay, msg, len, src);
+		return;
+	case CN_MSG_RESPONSE:
+		rx_response(e, now, from_peer, via, index, msg, len);
+		return;
+	case CN_MSG_DATA:
+		rx_data(e, now, from_peer, via, relay, index, msg, len, src);
+		return;
+	}
+}

@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The peer list in force (node_int.h, docs/PEERLIST.md): loaded from the
+ * configured file (at start and on SIGHUP), from the state directory's
+ * copy, or reassembled from a relay's LIST_CHUNKs; every source passes the
+ * same rule (cn_peerlist_load_update: signature, serial, expiry, network).
+ * Adopting a list hands it to the engine (peers), reconciles the relay
+ * links, updates the DNS zone and keeps a copy in the state directory.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/clock.h"
+#include "common/file.h"
+#include "crypto/keys.h"
+#include "node/node_int.h"
+#include "relay/link.h"
+
+/* Relays: keep links to relays that stay, drop the others, add new ones. */
+static void reconcile_relays(struct cn_node *n, const struct cn_peerlist *pl)
+{
+	struct node_relay *r, *rt;
+
+	TAILQ_FOREACH_SAFE (r, &n->relays, entry, rt) {
+		const struct cn_pl_relay *pr = cn_peerlist_find_relay_key(pl, r->key);
+
+		if (!pr) {
+			cn_log_info("relay %s: removed from the peer list", r->name);
+			node_relay_free(n, r);
+		} else if (strcmp(pr->host, r->host) != 0 || pr->port != r->port ||
+			   pr->stun_port != r->stun_port) {
+			/* Same key, new place: the loop below makes it again. */
+			cn_log_info("relay %s: moved to %s port %u", r->name, pr->host, pr->port);
+			node_relay_free(n, r);
+		}
+	}
+	for (size_t i = 0; i < pl->nrelays; i++) {
+		bool have = false;
+
+		TAILQ_FOREACH (r, &n->relays, entry)
+			if (cn_key_equal(r->key, pl->relays[i].key))
+				have = true;
+		if (!have)
+			node_relay_new(n, &pl->relays[i]);
+	}
+}
+
+/*
+ * Makes pl (owned from now on, with its signed text) the list in force.
+ * source names where it came from, for the log.
+ */
+static int adopt(struct cn_node *n, struct cn_peerlist *pl, char *text, size_t len,
+		 const char *source)
+{
+	const struct cn_pl_peer *self = cn_peerlist_find_key(pl, n->id->ed_pk);
+	char path[CN_NODE_PATH_MAX + 32];
+	struct cn_errbuf e = {{0}};
+	int ret;
+
+	/* The engine maps its peers onto the new list while the old one still exists. */
+	ret = cn_engine_set_list(n->eng, pl, self, cn_clock_ms());
+	if (ret) {
+		cn_peerlist_free(pl);
+		free(text);
+		return ret;
+	}
+	reconcile_relays(n, pl);
+	cn_peerlist_free(n->pl);
+	free(n->pl_text);
+	n->pl = pl;
+	n->pl_text = text;
+	n->pl_len = len;
+	n->self = self;
+	if (!self) {
+		cn_log_err("%s: this node's key is not in peer list serial %" PRId64
+			   "; no peer will talk to it",
+			   source, pl->serial);
+	} else {
+		snprintf(n->self_name, sizeof(n->self_name), "%s", self->name);
+		memcpy(n->self_ip4, self->ip4, 4);
+		memcpy(n->self_ip6, self->ip6, 16);
+	}
+	snprintf(path, sizeof(path), "%s/%s", n->cfg.state_dir, NODE_STATE_LIST_FILE);
+	if (cn_file_write_atomic(path, text, len, 0644, &e))
+		cn_log_warn("cannot keep the peer list in the state directory: %s", e.msg);
+	n->lists_adopted++;
+	node_zone_update(n);
+	cn_log_info("%s: peer list serial %" PRId64 " in force: %zu peers, %zu relays", source,
+		    pl->serial, cn_engine_npeers(n->eng), pl->nrelays);
+	return 0;
+}
+
+/* Checks text (owned) with the one rule and adopts it when it is newer. */
+static int offer(struct cn_node *n, char *text, size_t len, const char *source, struct cn_errbuf *e)
+{
+	struct cn_peerlist *pl = NULL;
+	struct cn_errbuf pe = {{0}};
+	int ret = cn_peerlist_load_update((const uint8_t *)text, len, n->cfg.root_key, n->pl,
+					  (int64_t)time(NULL), &pl, &pe);
+
+	if (ret || !pl) {
+		if (ret)
+			cn_errbuf_set(e, "%s: %s", source, pe.msg[0] ? pe.msg : cn_strerror(ret));
+		free(text);
+		return ret;
+	}
+	ret = adopt(n, pl, text, len, source);
+	if (ret)
+		cn_errbuf_set(e, "%s: peer list not adopted: %s", source, cn_strerror(ret));
+	return ret;
+}
+
+int node_list_load_file(struct cn_node *n, const char *path, bool quiet_missing,
+			struct cn_errbuf *e)
+{
+	struct cn_errbuf fe = {{0}};
+	char *text = NULL;
+	size_t len = 0;
+	int ret = cn_file_read(path, CN_PEERLIST_MAX_BYTES, &text, &len, &fe);
+
+	if (ret) {
+		if (!quiet_missing)
+			cn_errbuf_set(e, "%s", fe.msg);
+		return ret;
+	}
+	return offer(n, text, len, path, e);
+}
+
+void node_list_chunk(struct node_relay *r, const struct cn_link_msg *m)
+{
+	struct cn_node *n = r->n;
+	struct cn_errbuf e = {{0}};
+	char label[CN_NAME_MAX + 16];
+	char *text;
+	int ret;
+
+	if (m->total > CN_PEERLIST_MAX_BYTES)
+		return;
+	if (m->offset == 0) {
+		free(r->list);
+		r->list = malloc(m->total);
+		r->list_total = m->total;
+		r->list_got = 0;
+		r->list_serial = m->serial;
+	}
+	if (!r->list || m->offset != r->list_got || m->total != r->list_total ||
+	    m->serial != r->list_serial || m->data_len > r->list_total - r->list_got)
+		return;
+	memcpy(r->list + r->list_got, m->data, m->data_len);
+	r->list_got += (uint32_t)m->data_len;
+	if (r->list_got < r->list_total)
+		return;
+	text = (char *)r->list;
+	r->list = NULL;
+	snprintf(label, sizeof(label), "relay %s", r->name);
+	ret = offer(n, text, r->list_total, label, &e);
+	if (ret && ret != -CN_EROLLBACK)
+		cn_log_warn("%s", e.msg);
+}

@@ -1,0 +1,203 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cairn-node's internal structs, shared by the daemon's shell files (the
+ * engine's own state is in engine_int.h). One file per concern:
+ *   node.c        life cycle: new, free, reload; the engine's ops table
+ *   timers.c      the one timer: engine deadlines, relay retries, control
+ *                 pings, the endpoints file
+ *   tun_io.c      the TUN device: batch reads into the engine, writes
+ *   direct.c      direct sockets: adopt, read, send, close
+ *   endpoints.c   the endpoints file: save and restore (format in endpoints_fmt.c)
+ *   ice_glue.c    libnice agents for the engine's ICE requests
+ *   relays.c      relay links: resolve, connect, backoff, messages
+ *   list.c        the peer list: load, adopt, list chunks from relays
+ *   control.c     the control socket and its commands
+ *   status.c      `cairn status` text and JSON, from one snapshot
+ *   metrics.c     the HTTP metrics endpoint
+ *   names.c       the DNS zone glue and upstream servers
+ *   deploy_glue.c the deploy listener's authorisation
+ */
+#ifndef CN_NODE_NODE_INT_H
+#define CN_NODE_NODE_INT_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "common/addr.h"
+#include "common/log.h"
+#include "common/queue_compat.h"
+#include "crypto/peerlist.h"
+#include "node/dns.h"
+#include "node/engine.h"
+#include "node/node_config.h"
+
+struct event;
+struct event_base;
+struct evbuffer;
+struct evconnlistener;
+struct evhttp;
+struct bufferevent;
+struct cn_identity;
+struct cn_relay_client;
+struct cn_link_msg;
+struct cn_resolver;
+struct cn_dns_server;
+struct cn_deployd;
+struct cn_ice;
+struct cn_glib_loop;
+
+enum {
+	NODE_BATCH = 32,
+	NODE_DGRAM_MAX = 2048,
+	NODE_RELAY_BACKOFF_MIN_MS = 1000,
+	NODE_RELAY_BACKOFF_MAX_MS = 30000,
+	NODE_RELAY_UP_TIMEOUT_MS = 5000,
+	NODE_CONTROL_PING_TIMEOUT_MS = 2000,
+	NODE_CONTROL_MAX_CLIENTS = 16,
+};
+
+#define NODE_STATE_LIST_FILE	  "peers.conf"
+#define NODE_STATE_ENDPOINTS_FILE "endpoints"
+
+/* What the shell holds for one peer (cn_peer.io): its direct socket and ICE agent. */
+struct node_peer_io {
+	struct cn_node *n;
+	int dfd; /* -1: none */
+	struct event *dev;
+	struct cn_ice *ice;
+};
+
+struct node_relay {
+	struct cn_node *n;
+	unsigned int idx; /* engine relay slot, stable while the relay is listed */
+	char name[CN_NAME_MAX + 1];
+	uint8_t key[CN_KEY_LEN];
+	char host[CN_HOST_MAX + 1];
+	uint16_t port, stun_port;
+	struct cn_addr addr; /* where the link goes (and its STUN service) */
+	bool literal;	     /* host is an IP address: addr was set once */
+	bool have_addr;	     /* addr is set */
+	struct cn_relay_client *c;
+	bool up, use_tcp;
+	uint64_t next_try_ms, backoff_ms, started_ms;
+	uint8_t *list; /* list chunks being received */
+	uint32_t list_total, list_got;
+	uint64_t list_serial;
+	bool client_dead; /* the link went down: free the client at the next tick */
+	bool resolving;	  /* its host name is being resolved */
+	TAILQ_ENTRY(node_relay) entry;
+};
+
+struct control_client {
+	struct cn_node *n;
+	struct bufferevent *bev;
+	uint64_t ping_id, ping_sent_us, ping_deadline_ms;
+	struct cn_peer *ping_peer;
+	LIST_ENTRY(control_client) entry;
+};
+
+struct cn_node {
+	struct event_base *base;
+	struct cn_node_config cfg;
+	struct cn_identity *id;
+	struct cn_engine *eng;
+	struct cn_peerlist *pl;
+	char *pl_text;
+	size_t pl_len;
+	const struct cn_pl_peer *self;
+	char self_name[CN_NAME_MAX + 1];
+	uint8_t self_ip4[4], self_ip6[16];
+	TAILQ_HEAD(, node_relay) relays;
+	int tun_fd;
+	char tun_name[IFNAMSIZ];
+	struct event *tun_ev, *timer;
+	uint64_t timer_at; /* when the timer fires, 0: not armed */
+	struct cn_glib_loop *glib;
+	struct evconnlistener *control;
+	struct evhttp *http;
+	struct cn_resolver *resolver;
+	struct cn_dns_zone zone;
+	struct cn_dns_server *dns;
+	struct cn_deployd *deployd; /* deploy listener (docs/DEPLOY.md), NULL when off */
+	LIST_HEAD(, control_client) clients;
+	unsigned int nclients;
+	uint64_t lists_adopted;
+	struct cn_ratelimit rl_log;
+	bool endpoints_dirty;
+	uint8_t buf[CN_ENGINE_PKT_MAX + 64];
+	uint8_t bufs[NODE_BATCH][NODE_DGRAM_MAX];
+	struct sockaddr_storage from[NODE_BATCH];
+};
+
+/* node.c: the engine's ops. */
+extern const struct cn_engine_ops cn_node_engine_ops;
+
+/* timers.c */
+int node_timer_open(struct cn_node *n);
+/* Something is due at `when` (monotonic ms): the timer fires no later. */
+void node_timer_wake(struct cn_node *n, uint64_t when);
+
+/* tun_io.c */
+int node_tun_open(struct cn_node *n, struct cn_errbuf *e);
+int node_tun_write(void *ctx, const uint8_t *pkt, size_t len);
+
+/* direct.c */
+struct node_peer_io *node_peer_io(struct cn_node *n, struct cn_peer *p);
+int node_direct_adopt(struct cn_node *n, struct cn_peer *p, int fd);
+void node_direct_close(struct cn_peer *p);
+int node_direct_send(void *ctx, struct cn_peer *p, const struct cn_addr *to, const uint8_t *msg,
+		     size_t len);
+
+/* endpoints.c */
+void node_endpoints_save(struct cn_node *n);
+void node_endpoints_restore(struct cn_node *n);
+
+/* ice_glue.c */
+int node_ice_start(void *ctx, struct cn_peer *p, bool controlling);
+void node_ice_stop(void *ctx, struct cn_peer *p);
+int node_ice_remote_sdp(void *ctx, struct cn_peer *p, const char *sdp);
+void node_ice_remote_done(void *ctx, struct cn_peer *p);
+int node_ice_send(void *ctx, struct cn_peer *p, const uint8_t *msg, size_t len);
+
+/* relays.c */
+struct node_relay *node_relay_new(struct cn_node *n, const struct cn_pl_relay *pr);
+void node_relay_free(struct cn_node *n, struct node_relay *r);
+struct node_relay *node_relay_first_up(struct cn_node *n);
+int node_relay_send(void *ctx, unsigned int relay, const uint8_t key[CN_KEY_LEN],
+		    const uint8_t *msg, size_t len);
+/* Retries and transport switches due at now; returns the next deadline. */
+uint64_t node_relays_tick(struct cn_node *n, uint64_t now);
+
+/* list.c */
+/* Loads a signed list from a file if it is newer than the one in force. */
+int node_list_load_file(struct cn_node *n, const char *path, bool quiet_missing,
+			struct cn_errbuf *e);
+/* A LIST_CHUNK from relay r. */
+void node_list_chunk(struct node_relay *r, const struct cn_link_msg *m);
+
+/* control.c */
+int node_control_open(struct cn_node *n, struct cn_errbuf *e);
+void node_control_close(struct cn_node *n);
+void node_control_probe_reply(void *ctx, struct cn_peer *p, uint64_t id, enum cn_ctl_path there,
+			      enum cn_ctl_path back);
+/* Ping timeouts due at now; returns the next deadline. */
+uint64_t node_control_tick(struct cn_node *n, uint64_t now);
+
+/* status.c */
+void node_status_json(struct cn_node *n, struct evbuffer *b);
+void node_status_text(struct cn_node *n, struct evbuffer *b);
+void node_json_str(struct evbuffer *b, const char *s);
+
+/* metrics.c */
+int node_metrics_open(struct cn_node *n, struct cn_errbuf *e);
+
+/* names.c */
+int node_names_open(struct cn_node *n, struct cn_errbuf *e);
+void node_zone_update(struct cn_node *n);
+
+/* deploy_glue.c */
+int node_deploy_open(struct cn_node *n, struct cn_errbuf *e);
+
+#endif

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cairn-node's one timer (node_int.h). It is armed to the earliest of the
+ * engine's deadlines (cn_engine_tick), the relay links' retries and
+ * transport switches (node_relays_tick) and the control socket's ping
+ * timeouts (node_control_tick); anything that makes a new deadline reports
+ * it with node_timer_wake. An idle node wakes only when something is due.
+ * The endpoints file is written from here, once per batch of changes.
+ */
+#include <event2/event.h>
+
+#include "common/clock.h"
+#include "node/node_int.h"
+
+enum { TIMER_MAX_MS = 60000 };
+
+static uint64_t earliest(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+static void arm(struct cn_node *n, uint64_t when, uint64_t now)
+{
+	uint64_t ms = when > now ? when - now : 0;
+	struct timeval tv;
+
+	/* Nothing due (no peers, no relays): look again once a minute anyway. */
+	if (ms > TIMER_MAX_MS) {
+		ms = TIMER_MAX_MS;
+		when = now + ms;
+	}
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	n->timer_at = when;
+	event_add(n->timer, &tv);
+}
+
+static void timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct cn_node *n = arg;
+	uint64_t now = cn_clock_ms(), next;
+
+	(void)fd;
+	(void)what;
+	n->timer_at = 0;
+	next = cn_engine_tick(n->eng, now);
+	next = earliest(next, node_relays_tick(n, now));
+	next = earliest(next, node_control_tick(n, now));
+	if (n->endpoints_dirty)
+		node_endpoints_save(n);
+	/* A wake reported while this ran may have armed the timer earlier. */
+	if (n->timer_at && n->timer_at <= next)
+		return;
+	arm(n, next, now);
+}
+
+int node_timer_open(struct cn_node *n)
+{
+	n->timer = event_new(n->base, -1, 0, timer_cb, n);
+	return n->timer ? 0 : -1;
+}
+
+void node_timer_wake(struct cn_node *n, uint64_t when)
+{
+	if (!n->timer || (n->timer_at && n->timer_at <= when))
+		return;
+	arm(n, when, cn_clock_ms());
+}

@@ -1,0 +1,685 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * node/engine*.c: three peer engines in one process, wired through a fake
+ * relay and fake direct paths, on a fake clock. No root, no TUN, no
+ * sockets: what one engine sends through its ops is queued and handed to
+ * the engine it is addressed to by pump().
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <arpa/inet.h>
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "common/err.h"
+#include "crypto/keys.h"
+#include "crypto/session.h"
+#include "node/engine.h"
+#include "node/ippkt.h"
+
+enum { NNODES = 3, QMAX = 512, PKTS = 128, MSG_MAX = 2048 };
+
+struct node {
+	const char *name;
+	struct cn_identity *id;
+	struct cn_engine *e;
+	struct cn_addr addr; /* its direct endpoint */
+	bool on_relay;	     /* connected to the fake relay */
+	/* What reached its TUN. */
+	uint8_t tun[PKTS][MSG_MAX];
+	size_t tun_len[PKTS];
+	unsigned int ntun;
+	unsigned int ice_starts, gone, endpoints_changed;
+	uint64_t wake;
+	char last_log[512];
+};
+
+struct qmsg {
+	int to;
+	enum cn_ctl_path via;
+	int relay;
+	uint8_t from_key[CN_KEY_LEN];
+	struct cn_addr src;
+	uint8_t data[MSG_MAX];
+	size_t len;
+};
+
+static struct node nodes[NNODES];
+static struct cn_peerlist *pl;
+static uint64_t now;
+static struct qmsg q[QMAX];
+static unsigned int qhead, qtail;
+static bool relay_up = true;
+static bool direct_blocked;
+static unsigned int sent_relay, sent_direct;
+
+/* ---- the fake network ---- */
+
+static int node_by_key(const uint8_t key[CN_KEY_LEN])
+{
+	for (int i = 0; i < NNODES; i++)
+		if (memcmp(nodes[i].id->ed_pk, key, CN_KEY_LEN) == 0)
+			return i;
+	return -1;
+}
+
+static int node_by_addr(const struct cn_addr *a)
+{
+	for (int i = 0; i < NNODES; i++)
+		if (cn_addr_equal((const struct sockaddr *)&nodes[i].addr.ss,
+				  (const struct sockaddr *)&a->ss))
+			return i;
+	return -1;
+}
+
+static void enqueue(struct node *from, int to, enum cn_ctl_path via, int relay, const uint8_t *msg,
+		    size_t len)
+{
+	struct qmsg *m;
+
+	assert_true(qtail - qhead < QMAX);
+	assert_true(len <= MSG_MAX);
+	m = &q[qtail++ % QMAX];
+	m->to = to;
+	m->via = via;
+	m->relay = relay;
+	memcpy(m->from_key, from->id->ed_pk, CN_KEY_LEN);
+	m->src = from->addr;
+	memcpy(m->data, msg, len);
+	m->len = len;
+}
+
+static int op_send_direct(void *ctx, struct cn_peer *p, const struct cn_addr *to,
+			  const uint8_t *msg, size_t len)
+{
+	int dst = node_by_addr(to);
+
+	(void)p;
+	sent_direct++;
+	if (dst >= 0 && !direct_blocked)
+		enqueue(ctx, dst, CN_CTL_PATH_DIRECT, -1, msg, len);
+	return 0; /* UDP: a lost datagram is no error */
+}
+
+static int op_send_turn(void *ctx, struct cn_peer *p, const uint8_t *msg, size_t len)
+{
+	(void)ctx, (void)p, (void)msg, (void)len;
+	return -CN_ESTATE;
+}
+
+static int op_send_relay(void *ctx, unsigned int relay, const uint8_t key[CN_KEY_LEN],
+			 const uint8_t *msg, size_t len)
+{
+	int dst = node_by_key(key);
+
+	if (!relay_up)
+		return -CN_ESTATE;
+	sent_relay++;
+	if (dst >= 0 && nodes[dst].on_relay)
+		enqueue(ctx, dst, CN_CTL_PATH_RELAY, (int)relay, msg, len);
+	return 0;
+}
+
+static int op_tun_write(void *ctx, const uint8_t *pkt, size_t len)
+{
+	struct node *n = ctx;
+
+	assert_true(len <= MSG_MAX);
+	if (n->ntun < PKTS) {
+		memcpy(n->tun[n->ntun], pkt, len);
+		n->tun_len[n->ntun] = len;
+	}
+	n->ntun++;
+	return 0;
+}
+
+static int op_ice_start(void *ctx, struct cn_peer *p, bool controlling)
+{
+	struct node *n = ctx;
+
+	(void)p, (void)controlling;
+	n->ice_starts++;
+	return 0;
+}
+
+static void op_ice_stop(void *ctx, struct cn_peer *p)
+{
+	(void)ctx, (void)p;
+}
+
+static int op_ice_remote_sdp(void *ctx, struct cn_peer *p, const char *sdp)
+{
+	(void)ctx, (void)p, (void)sdp;
+	return 0;
+}
+
+static void op_ice_remote_done(void *ctx, struct cn_peer *p)
+{
+	(void)ctx, (void)p;
+}
+
+static void op_peer_gone(void *ctx, struct cn_peer *p)
+{
+	struct node *n = ctx;
+
+	(void)p;
+	n->gone++;
+}
+
+static void op_probe_reply(void *ctx, struct cn_peer *p, uint64_t id, enum cn_ctl_path there,
+			   enum cn_ctl_path back)
+{
+	(void)ctx, (void)p, (void)id, (void)there, (void)back;
+}
+
+static void op_endpoints_changed(void *ctx)
+{
+	((struct node *)ctx)->endpoints_changed++;
+}
+
+static void op_wake_at(void *ctx, uint64_t when)
+{
+	struct node *n = ctx;
+
+	if (!n->wake || when < n->wake)
+		n->wake = when;
+}
+
+static uint64_t op_now_us(void *ctx)
+{
+	(void)ctx;
+	return now * 1000;
+}
+
+static void op_wall_clock(void *ctx, uint64_t *sec, uint32_t *nsec)
+{
+	(void)ctx;
+	*sec = 1800000000 + now / 1000;
+	*nsec = (uint32_t)(now % 1000) * 1000000;
+}
+
+static void op_log(void *ctx, enum cn_log_level level, bool ratelimited, const char *msg)
+{
+	struct node *n = ctx;
+
+	(void)level, (void)ratelimited;
+	snprintf(n->last_log, sizeof(n->last_log), "%s", msg);
+	if (getenv("CN_TEST_VERBOSE"))
+		fprintf(stderr, "[%6llu] %s: %s\n", (unsigned long long)now, n->name, msg);
+}
+
+static const struct cn_engine_ops ops = {
+	.send_direct = op_send_direct,
+	.send_turn = op_send_turn,
+	.send_relay = op_send_relay,
+	.tun_write = op_tun_write,
+	.ice_start = op_ice_start,
+	.ice_stop = op_ice_stop,
+	.ice_remote_sdp = op_ice_remote_sdp,
+	.ice_remote_done = op_ice_remote_done,
+	.peer_gone = op_peer_gone,
+	.probe_reply = op_probe_reply,
+	.endpoints_changed = op_endpoints_changed,
+	.wake_at = op_wake_at,
+	.now_us = op_now_us,
+	.wall_clock = op_wall_clock,
+	.log = op_log,
+};
+
+/* Delivers everything queued (and what that causes), in order. */
+static void pump(void)
+{
+	for (unsigned int guard = 0; qhead != qtail; guard++) {
+		struct qmsg *m = &q[qhead++ % QMAX];
+		struct node *to = &nodes[m->to];
+		struct cn_peer *from = cn_engine_find_key(to->e, m->from_key);
+
+		assert_true(guard < 10000);
+		cn_engine_receive(to->e, now, from, m->via, m->relay, m->data, m->len,
+				  m->via == CN_CTL_PATH_DIRECT ? &m->src : NULL);
+	}
+}
+
+/* Runs the clock forward to `until`, ticking every engine when it asked to be woken. */
+static void run_until(uint64_t until)
+{
+	while (now < until) {
+		uint64_t next = until;
+
+		for (int i = 0; i < NNODES; i++)
+			if (nodes[i].wake && nodes[i].wake < next)
+				next = nodes[i].wake;
+		now = next > now ? next : now + 1;
+		for (int i = 0; i < NNODES; i++) {
+			if (!nodes[i].wake || nodes[i].wake > now)
+				continue;
+			nodes[i].wake = 0;
+			nodes[i].wake = cn_engine_tick(nodes[i].e, now);
+			pump();
+		}
+	}
+}
+
+/* ---- packets ---- */
+
+static const uint8_t *ip4_of(int i)
+{
+	return cn_peerlist_find_name(pl, nodes[i].name)->ip4;
+}
+
+/* An IPv4/UDP packet from node `from` to node `to` (or to dst when to < 0) carrying tag. */
+static size_t ip_packet(int from, int to, const uint8_t *dst, uint32_t tag, uint8_t *out)
+{
+	size_t len = 20 + 8 + 4;
+
+	memset(out, 0, len);
+	out[0] = 0x45;
+	out[2] = (uint8_t)(len >> 8);
+	out[3] = (uint8_t)len;
+	out[8] = 64;
+	out[9] = 17;
+	memcpy(out + 12, ip4_of(from), 4);
+	memcpy(out + 16, to >= 0 ? ip4_of(to) : dst, 4);
+	{
+		uint16_t c = cn_ip_csum_fold(cn_ip_csum_add(0, out, 20));
+
+		out[10] = (uint8_t)(c >> 8);
+		out[11] = (uint8_t)c;
+	}
+	out[20] = 0x30;
+	out[21] = 0x39;
+	out[22] = 0x30;
+	out[23] = 0x39;
+	out[25] = 12;
+	memcpy(out + 28, &tag, 4);
+	return len;
+}
+
+static void send_tagged(int from, int to, uint32_t tag)
+{
+	uint8_t pkt[64];
+	size_t len = ip_packet(from, to, NULL, tag, pkt);
+
+	cn_engine_tun_packet(nodes[from].e, now, pkt, len);
+	pump();
+}
+
+static uint32_t tag_of(const struct node *n, unsigned int k)
+{
+	uint32_t tag;
+
+	memcpy(&tag, n->tun[k] + 28, 4);
+	return tag;
+}
+
+static struct cn_peer *peer(int at, int of)
+{
+	return cn_engine_find_name(nodes[at].e, nodes[of].name);
+}
+
+/* ---- fixtures ---- */
+
+static struct cn_peerlist *make_list(int without)
+{
+	struct cn_peerlist *l = NULL;
+	struct cn_errbuf e = {{0}};
+
+	assert_int_equal(cn_peerlist_new("demo", "demo.cairn", "10.99.0.0/24", "fd99::/64", &l, &e),
+			 0);
+	for (int i = 0; i < NNODES; i++)
+		if (i != without)
+			assert_int_equal(cn_peerlist_add_peer(l, nodes[i].name, nodes[i].id->ed_pk,
+							      NULL, 0, NULL, NULL, &e),
+					 0);
+	return l;
+}
+
+static int setup(void **state)
+{
+	static const char *const names[NNODES] = {"alpha", "bravo", "charlie"};
+	uint8_t seed[CN_SEED_LEN];
+
+	(void)state;
+	memset(nodes, 0, sizeof(nodes));
+	now = 1000;
+	qhead = qtail = 0;
+	relay_up = true;
+	direct_blocked = false;
+	sent_relay = sent_direct = 0;
+	for (int i = 0; i < NNODES; i++) {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&nodes[i].addr.ss;
+
+		nodes[i].name = names[i];
+		memset(seed, i + 1, sizeof(seed));
+		assert_int_equal(cn_identity_from_seed(seed, &nodes[i].id), 0);
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)(40000 + i));
+		s4->sin_addr.s_addr = htonl(0xc0000201 + (uint32_t)i); /* 192.0.2.1.. */
+		nodes[i].addr.len = sizeof(*s4);
+		nodes[i].on_relay = true;
+	}
+	pl = make_list(-1);
+	for (int i = 0; i < NNODES; i++) {
+		struct cn_engine_config c = {
+			.ops = &ops, .ctx = &nodes[i], .id = nodes[i].id, .ice = true};
+		struct cn_errbuf e = {{0}};
+
+		nodes[i].e = cn_engine_new(&c, &e);
+		assert_non_null(nodes[i].e);
+		assert_int_equal(cn_engine_set_list(nodes[i].e, pl,
+						    cn_peerlist_find_key(pl, nodes[i].id->ed_pk),
+						    now),
+				 0);
+		cn_engine_relay_add(nodes[i].e, 0, "relay1");
+		cn_engine_relay_up(nodes[i].e, 0, now);
+	}
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	for (int i = 0; i < NNODES; i++) {
+		cn_engine_free(nodes[i].e);
+		cn_identity_free(nodes[i].id);
+	}
+	cn_peerlist_free(pl);
+	return 0;
+}
+
+/* Both sides take a direct path to each other, as after ICE. */
+static void go_direct(int a, int b)
+{
+	cn_engine_ice_direct(nodes[a].e, peer(a, b), now, &nodes[b].addr, 5000, "host-host");
+	cn_engine_ice_direct(nodes[b].e, peer(b, a), now, &nodes[a].addr, 5000, "host-host");
+	pump();
+	assert_true(peer(a, b)->direct_up);
+	assert_true(peer(b, a)->direct_up);
+}
+
+/* ---- cases ---- */
+
+static void test_handshake_through_relay(void **state)
+{
+	struct cn_peer_status st;
+
+	(void)state;
+	send_tagged(0, 1, 0xa1);
+	/* The packet waited for the session, then went: one handshake, all through the relay. */
+	assert_int_equal(nodes[1].ntun, 1);
+	assert_int_equal(tag_of(&nodes[1], 0), 0xa1);
+	assert_true(cn_peer_has_session(peer(0, 1), now));
+	assert_true(cn_peer_has_session(peer(1, 0), now));
+	assert_int_equal(sent_direct, 0);
+	cn_engine_peer_status(nodes[0].e, peer(0, 1), now, &st);
+	assert_true(st.session && st.has_path);
+	assert_int_equal(st.path, CN_CTL_PATH_RELAY);
+	assert_int_equal(st.relay, 0);
+	/* And back. */
+	send_tagged(1, 0, 0xb1);
+	assert_int_equal(nodes[0].ntun, 1);
+	assert_int_equal(tag_of(&nodes[0], 0), 0xb1);
+	assert_int_equal(cn_engine_metrics(nodes[0].e)->handshakes_ok, 1);
+	/* ICE is asked for once the session is up (after its start delay). */
+	run_until(now + CN_ENGINE_ICE_START_DELAY_MS + 10);
+	assert_int_equal(nodes[0].ice_starts, 1);
+	assert_int_equal(nodes[1].ice_starts, 1);
+}
+
+static void test_switch_to_direct(void **state)
+{
+	unsigned int relay_before;
+
+	(void)state;
+	send_tagged(0, 1, 1);
+	go_direct(0, 1);
+	relay_before = sent_relay;
+	send_tagged(0, 1, 2);
+	send_tagged(1, 0, 3);
+	assert_int_equal(sent_relay, relay_before);
+	assert_int_equal(nodes[1].ntun, 2);
+	assert_int_equal(tag_of(&nodes[1], 1), 2);
+	assert_int_equal(tag_of(&nodes[0], 0), 3);
+	assert_int_equal(nodes[0].endpoints_changed > 0, 1);
+	/* Keepalives hold the direct path up while nothing else flows. */
+	run_until(now + 30000);
+	assert_true(peer(0, 1)->direct_up);
+	assert_true(peer(1, 0)->direct_up);
+}
+
+static void test_direct_silent_falls_back(void **state)
+{
+	unsigned int before;
+
+	(void)state;
+	send_tagged(0, 1, 1);
+	go_direct(0, 1);
+	direct_blocked = true;
+	run_until(now + CN_ENGINE_DIRECT_DEAD_MS + 1000);
+	assert_false(peer(0, 1)->direct_up);
+	assert_false(peer(1, 0)->direct_up);
+	assert_int_equal(cn_engine_metrics(nodes[0].e)->path_changes, 2); /* up, then lost */
+	/* ICE is tried again after a backoff. */
+	assert_true(peer(0, 1)->ice_next_ms > now);
+	/* Traffic goes through the relay meanwhile. */
+	before = nodes[1].ntun;
+	send_tagged(0, 1, 9);
+	assert_int_equal(nodes[1].ntun, before + 1);
+	assert_int_equal(tag_of(&nodes[1], before), 9);
+}
+
+static void test_roaming(void **state)
+{
+	struct sockaddr_in *s4 = (struct sockaddr_in *)&nodes[1].addr.ss;
+	unsigned int changed;
+
+	(void)state;
+	send_tagged(0, 1, 1);
+	go_direct(0, 1);
+	changed = nodes[0].endpoints_changed;
+	/* bravo's NAT gives it a new port; its next packet comes from there. */
+	s4->sin_port = htons(41234);
+	send_tagged(1, 0, 7);
+	assert_int_equal(tag_of(&nodes[0], nodes[0].ntun - 1), 7);
+	assert_true(cn_addr_equal((const struct sockaddr *)&peer(0, 1)->dremote.ss,
+				  (const struct sockaddr *)&nodes[1].addr.ss));
+	assert_true(nodes[0].endpoints_changed > changed);
+	/* alpha answers to the new endpoint. */
+	send_tagged(0, 1, 8);
+	assert_int_equal(tag_of(&nodes[1], nodes[1].ntun - 1), 8);
+}
+
+static void test_rekey_by_time(void **state)
+{
+	uint32_t first;
+
+	(void)state;
+	send_tagged(0, 1, 1);
+	first = peer(0, 1)->keys.cur->local_index;
+	/* Traffic every second past REKEY_AFTER_TIME: the initiator rekeys. */
+	for (unsigned int i = 0; i < 125; i++) {
+		run_until(now + 1000);
+		send_tagged(0, 1, 100 + i);
+	}
+	assert_int_not_equal(peer(0, 1)->keys.cur->local_index, first);
+	assert_non_null(peer(0, 1)->keys.prev);
+	assert_int_equal(peer(0, 1)->keys.prev->local_index, first);
+	assert_int_equal(nodes[1].ntun, 126);
+	assert_int_equal(tag_of(&nodes[1], 125), 224);
+	/* The old session goes when it expires (before the next rekey could push it out). */
+	run_until(1000 + CN_SESSION_REJECT_AFTER_TIME_MS + 1000);
+	assert_null(peer(0, 1)->keys.prev);
+	assert_null(cn_keyring_find(&peer(0, 1)->keys, first));
+}
+
+static void test_expiry_by_time(void **state)
+{
+	unsigned int hs;
+
+	(void)state;
+	send_tagged(0, 1, 1);
+	hs = (unsigned int)cn_engine_metrics(nodes[0].e)->handshakes_ok;
+	/* Silence past REJECT_AFTER_TIME: no session to send on. */
+	relay_up = false;
+	run_until(now + CN_SESSION_REJECT_AFTER_TIME_MS + 1000);
+	assert_false(cn_peer_has_session(peer(0, 1), now));
+	relay_up = true;
+	/* The next packet is staged and brings a new session (at the next retry:
+	 * the initiation the rekey sent into the dead relay is still pending). */
+	send_tagged(0, 1, 2);
+	run_until(now + CN_ENGINE_HANDSHAKE_RETRY_MS + 100);
+	assert_int_equal(tag_of(&nodes[1], nodes[1].ntun - 1), 2);
+	assert_int_equal(cn_engine_metrics(nodes[0].e)->handshakes_ok, hs + 1);
+}
+
+static void test_rekey_and_reject_by_count(void **state)
+{
+	struct cn_session *s;
+
+	(void)state;
+	send_tagged(0, 1, 1);
+	s = peer(0, 1)->keys.cur;
+	/* One message before REKEY_AFTER_MESSAGES: sending it starts a new handshake. */
+	s->send_counter = CN_SESSION_REKEY_AFTER_MESSAGES - 1;
+	relay_up = false; /* hold the answer back to see the initiation pending */
+	send_tagged(0, 1, 2);
+	assert_true(cn_keyring_pending(&peer(0, 1)->keys));
+	relay_up = true;
+	cn_engine_relay_up(nodes[0].e, 0, now);
+	pump();
+	assert_false(cn_keyring_pending(&peer(0, 1)->keys));
+	assert_true(peer(0, 1)->keys.cur != s);
+	/* At REJECT_AFTER_MESSAGES a session sends nothing more: staged, new handshake. */
+	peer(0, 1)->keys.cur->send_counter = CN_SESSION_REJECT_AFTER_MESSAGES;
+	send_tagged(0, 1, 3);
+	assert_int_equal(tag_of(&nodes[1], nodes[1].ntun - 1), 3);
+	assert_true(peer(0, 1)->keys.cur->send_counter < 16);
+}
+
+static void test_list_update_removes_peer(void **state)
+{
+	struct cn_peerlist *l2 = make_list(2);
+	uint8_t pkt[64];
+	size_t len;
+	unsigned int before;
+
+	(void)state;
+	send_tagged(2, 0, 1); /* charlie <-> alpha have a session */
+	assert_int_equal(nodes[0].ntun, 1);
+	l2->serial = pl->serial + 1;
+	assert_int_equal(
+		cn_engine_set_list(nodes[0].e, l2, cn_peerlist_find_name(l2, "alpha"), now), 0);
+	assert_int_equal(nodes[0].gone, 1);
+	assert_null(cn_engine_find_name(nodes[0].e, "charlie"));
+	assert_non_null(cn_engine_find_name(nodes[0].e, "bravo"));
+	/* charlie's session traffic no longer reaches alpha's TUN. */
+	before = nodes[0].ntun;
+	send_tagged(2, 0, 2);
+	assert_int_equal(nodes[0].ntun, before);
+	assert_true(cn_engine_metrics(nodes[0].e)->drop_no_session > 0);
+	/* Sending to charlie's address now gets ICMP unreachable. */
+	len = ip_packet(0, -1, cn_peerlist_find_name(pl, "charlie")->ip4, 3, pkt);
+	cn_engine_tun_packet(nodes[0].e, now, pkt, len);
+	assert_int_equal(cn_engine_metrics(nodes[0].e)->drop_no_peer, 1);
+	assert_int_equal(cn_engine_metrics(nodes[0].e)->icmp_sent, 1);
+	/* bravo, who stays, keeps working. */
+	send_tagged(0, 1, 4);
+	assert_int_equal(tag_of(&nodes[1], nodes[1].ntun - 1), 4);
+	/* alpha's engine still points at l2 (pl stays for the others). */
+	cn_engine_free(nodes[0].e);
+	nodes[0].e = NULL;
+	cn_peerlist_free(l2);
+	{
+		struct cn_engine_config c = {.ops = &ops, .ctx = &nodes[0], .id = nodes[0].id};
+		struct cn_errbuf e = {{0}};
+
+		nodes[0].e = cn_engine_new(&c, &e);
+	}
+}
+
+static void test_staging_cap(void **state)
+{
+	(void)state;
+	relay_up = false;
+	for (uint32_t i = 0; i < CN_ENGINE_STAGED_MAX + 6; i++)
+		send_tagged(0, 1, i);
+	assert_int_equal(peer(0, 1)->nstaged, CN_ENGINE_STAGED_MAX);
+	assert_int_equal(cn_engine_metrics(nodes[0].e)->drop_staged_full, 6);
+	assert_int_equal(nodes[1].ntun, 0);
+	/* A relay comes up: the newest 64 arrive, in order. */
+	relay_up = true;
+	cn_engine_relay_up(nodes[0].e, 0, now);
+	pump();
+	assert_int_equal(nodes[1].ntun, CN_ENGINE_STAGED_MAX);
+	for (unsigned int k = 0; k < CN_ENGINE_STAGED_MAX; k++)
+		assert_int_equal(tag_of(&nodes[1], k), k + 6);
+}
+
+static void test_cryptokey_routing(void **state)
+{
+	uint8_t pkt[64];
+	size_t len;
+
+	(void)state;
+	send_tagged(0, 1, 1);
+	/* alpha sends a packet claiming charlie's source address to bravo. */
+	len = ip_packet(2, 1, NULL, 5, pkt);
+	cn_engine_tun_packet(nodes[0].e, now, pkt, len);
+	pump();
+	assert_int_equal(nodes[1].ntun, 1);
+	assert_int_equal(cn_engine_metrics(nodes[1].e)->drop_bad_src, 1);
+}
+
+static void test_direct_answer_counts_as_sent(void **state)
+{
+	(void)state;
+	/* Restarted with every relay down: both try the remembered endpoint. */
+	relay_up = false;
+	cn_engine_direct_restored(nodes[0].e, peer(0, 1), now, &nodes[1].addr, 5000);
+	assert_int_equal(qtail - qhead, 1);
+	/* bravo has its socket too (no initiation from it yet) and answers alpha's. */
+	peer(1, 0)->dsock = true;
+	peer(1, 0)->dremote = nodes[0].addr;
+	{
+		struct qmsg *m = &q[qhead++ % QMAX];
+
+		cn_engine_receive(nodes[1].e, now, peer(1, 0), CN_CTL_PATH_DIRECT, -1, m->data,
+				  m->len, &m->src);
+	}
+	/* The answer went out over the direct socket and counts as sent there. */
+	assert_int_equal(peer(1, 0)->d_last_tx_ms, now);
+	pump();
+	assert_true(cn_peer_has_session(peer(0, 1), now));
+	assert_true(peer(0, 1)->direct_up);
+	send_tagged(0, 1, 6);
+	assert_int_equal(tag_of(&nodes[1], 0), 6);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_handshake_through_relay, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_switch_to_direct, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_direct_silent_falls_back, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_roaming, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rekey_by_time, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_expiry_by_time, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rekey_and_reject_by_count, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_list_update_removes_peer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_staging_cap, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cryptokey_routing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_direct_answer_counts_as_sent, setup, teardown),
+	};
+
+	if (sodium_init() < 0)
+		return 1;
+	if (getenv("CN_TEST_VERBOSE"))
+		cn_log_set_level(CN_LOG_DEBUG);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
