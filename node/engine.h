@@ -67,6 +67,7 @@ enum {
 	CN_ENGINE_PROBE_INTERVAL_MS = 10000,
 	CN_ENGINE_ICMP_PER_SECOND = 10,
 	CN_ENGINE_RETRY_LATER_MS = 250,
+	CN_ENGINE_CHALLENGE_INTERVAL_MS = 1000, /* at most one path challenge per peer per second */
 };
 
 /* The shell's side. ctx is cn_engine_config.ctx. */
@@ -135,6 +136,13 @@ struct cn_peer {
 	bool direct_up;
 	uint64_t d_last_rx_ms, d_last_tx_ms;
 	char d_type[32];
+	/*
+	 * Path validation (as QUIC's): an authentic packet from another address
+	 * moves nothing by itself; a PROBE with a fresh id goes there and the
+	 * endpoint moves when its reply comes back from there.
+	 */
+	uint64_t challenge_id, challenge_sent_ms;
+	struct cn_addr challenge_addr;
 	/* ICE. */
 	bool ice; /* an agent runs */
 	uint32_t ice_gen, ice_remote_gen;
@@ -151,7 +159,7 @@ struct cn_peer {
 struct cn_engine_metrics {
 	uint64_t drop_no_peer, drop_bad_src, drop_bad_packet, drop_no_path, drop_staged_full;
 	uint64_t drop_no_session, drop_replay, icmp_sent, handshakes_ok, handshakes_refused;
-	uint64_t path_changes, path_fallbacks;
+	uint64_t path_changes, path_fallbacks, path_challenges;
 };
 
 /* What `cairn status` and the metrics show of one peer, from one snapshot. */

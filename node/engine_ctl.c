@@ -55,7 +55,11 @@ static void on_sdp(struct cn_peer *p, uint64_t now, const struct cn_ctl_msg *m)
 	struct cn_engine *e = p->e;
 	char sdp[CN_CTL_SDP_MAX + 1];
 
-	if (!e->cfg.ice || p->direct_up)
+	/*
+	 * While our direct path is up too: the peer looks for one, so it does
+	 * not see ours (it may be a replayer's address). Answer it.
+	 */
+	if (!e->cfg.ice)
 		return;
 	memcpy(sdp, m->sdp, m->sdp_len);
 	sdp[m->sdp_len] = '\0';
@@ -73,8 +77,22 @@ static void on_sdp(struct cn_peer *p, uint64_t now, const struct cn_ctl_msg *m)
 		p->ice_remote_gen = m->gen;
 }
 
+/* The reply to a path challenge came back from the challenged address: move there. */
+static void challenge_answered(struct cn_peer *p, uint64_t now)
+{
+	char a[CN_ADDR_TEXT_MAX];
+
+	p->dremote = p->challenge_addr;
+	p->challenge_id = 0;
+	p->d_last_rx_ms = now;
+	cn_addr_format((const struct sockaddr *)&p->dremote.ss, a);
+	eng_log(p->e, CN_LOG_INFO, false, "peer %s: direct endpoint moved to %s", p->name, a);
+	p->e->ops->endpoints_changed(p->e->ctx);
+	eng_direct_up(p, now, "address validated");
+}
+
 void eng_handle_ctl(struct cn_peer *p, uint64_t now, const uint8_t *pt, size_t len,
-		    enum cn_ctl_path via)
+		    enum cn_ctl_path via, const struct cn_addr *src)
 {
 	struct cn_engine *e = p->e;
 	struct cn_ctl_msg m;
@@ -94,10 +112,21 @@ void eng_handle_ctl(struct cn_peer *p, uint64_t now, const uint8_t *pt, size_t l
 	case CN_CTL_PROBE: {
 		struct cn_ctl_msg reply = {.type = CN_CTL_PROBE_REPLY, .id = m.id, .path = via};
 
-		eng_send_ctl(p, now, &reply);
+		/* Back the way it came: that is what a path challenge tests. */
+		if (via == CN_CTL_PATH_DIRECT && src)
+			eng_send_ctl_to(p, now, &reply, src);
+		else
+			eng_send_ctl(p, now, &reply);
 		break;
 	}
 	case CN_CTL_PROBE_REPLY:
+		if (p->challenge_id && m.id == p->challenge_id) {
+			if (via == CN_CTL_PATH_DIRECT && src &&
+			    cn_addr_equal((const struct sockaddr *)&src->ss,
+					  (const struct sockaddr *)&p->challenge_addr.ss))
+				challenge_answered(p, now);
+			break;
+		}
 		if (m.id == p->probe_id && p->probe_sent_us) {
 			p->rtt_us = e->ops->now_us(e->ctx) - p->probe_sent_us;
 			p->probe_sent_us = 0;

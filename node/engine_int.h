@@ -50,6 +50,9 @@ int eng_direct_send(struct cn_peer *p, uint64_t now, const struct cn_addr *to, c
 int eng_relay_send(struct cn_peer *p, const uint8_t *msg, size_t len);
 void eng_send_pt(struct cn_peer *p, uint64_t now, const uint8_t *pt, size_t len);
 void eng_send_ctl(struct cn_peer *p, uint64_t now, const struct cn_ctl_msg *m);
+/* A control message to one direct address only (path challenges). */
+void eng_send_ctl_to(struct cn_peer *p, uint64_t now, const struct cn_ctl_msg *m,
+		     const struct cn_addr *to);
 void eng_initiate(struct cn_peer *p, uint64_t now);
 void eng_flush_staged(struct cn_peer *p, uint64_t now);
 void eng_drop_staged(struct cn_peer *p);
@@ -60,7 +63,7 @@ void eng_direct_down(struct cn_peer *p, uint64_t now, const char *why);
 
 /* engine_ctl.c */
 void eng_handle_ctl(struct cn_peer *p, uint64_t now, const uint8_t *pt, size_t len,
-		    enum cn_ctl_path via);
+		    enum cn_ctl_path via, const struct cn_addr *src);
 void eng_ice_start(struct cn_peer *p, uint64_t now);
 void eng_ice_stop(struct cn_peer *p);
 

@@ -8,6 +8,8 @@
 
 #include <string.h>
 
+#include <sodium.h>
+
 #include "common/err.h"
 #include "crypto/session.h"
 #include "node/engine_int.h"
@@ -161,6 +163,23 @@ static void deliver_ip(struct cn_peer *p, uint64_t now, const uint8_t *pt, size_
 		e->m.drop_bad_packet++;
 }
 
+/* Asks src to prove it is p: a PROBE that only the peer there can answer from there. */
+static void challenge(struct cn_peer *p, uint64_t now, const struct cn_addr *src)
+{
+	struct cn_ctl_msg m = {.type = CN_CTL_PROBE};
+
+	if (p->challenge_id && now - p->challenge_sent_ms < CN_ENGINE_CHALLENGE_INTERVAL_MS)
+		return;
+	do {
+		p->challenge_id = ((uint64_t)randombytes_random() << 32) | randombytes_random();
+	} while (p->challenge_id == 0);
+	m.id = p->challenge_id;
+	p->challenge_sent_ms = now;
+	p->challenge_addr = *src;
+	p->e->m.path_challenges++;
+	eng_send_ctl_to(p, now, &m, src);
+}
+
 static void rx_data(struct cn_engine *e, uint64_t now, struct cn_peer *from_peer,
 		    enum cn_ctl_path via, int relay, uint32_t index, uint8_t *msg, size_t len,
 		    const struct cn_addr *src)
@@ -169,6 +188,8 @@ static void rx_data(struct cn_engine *e, uint64_t now, struct cn_peer *from_peer
 	struct cn_session *s = p ? cn_keyring_find(&p->keys, index) : NULL;
 	uint8_t *pt = msg + CN_SESSION_HEADER_LEN;
 	size_t pt_len = 0;
+	uint64_t counter = 0, next_before;
+	bool newest;
 	int ret;
 
 	/* A reserved initiation index names a peer but no session. */
@@ -176,6 +197,9 @@ static void rx_data(struct cn_engine *e, uint64_t now, struct cn_peer *from_peer
 		e->m.drop_no_session++;
 		return;
 	}
+	for (int i = 15; i >= 8; i--)
+		counter = counter << 8 | msg[i]; /* little-endian; classify checked the length */
+	next_before = s->replay.next;
 	ret = cn_session_decrypt(s, now, msg, len, pt, len - CN_SESSION_HEADER_LEN, &pt_len);
 	if (ret) {
 		if (ret == -CN_EREPLAY)
@@ -186,6 +210,7 @@ static void rx_data(struct cn_engine *e, uint64_t now, struct cn_peer *from_peer
 			cn_engine_path_names[via], cn_strerror(ret));
 		return;
 	}
+	newest = counter >= next_before;
 	if (cn_keyring_received(&p->keys, s)) {
 		/* The initiator's first packet confirms the session we answered. */
 		session_up(p, now);
@@ -196,19 +221,20 @@ static void rx_data(struct cn_engine *e, uint64_t now, struct cn_peer *from_peer
 	}
 	p->last_rx_ms = now;
 	p->rx_bytes += pt_len;
-	if (via == CN_CTL_PATH_DIRECT) {
+	if (via == CN_CTL_PATH_DIRECT && src &&
+	    !cn_addr_equal((const struct sockaddr *)&p->dremote.ss,
+			   (const struct sockaddr *)&src->ss)) {
+		/*
+		 * From another address: the peer may have roamed, or an on-path
+		 * box (or the relay, which holds every packet sent through it)
+		 * replays one we had not seen yet. Nothing moves until that
+		 * address answers a challenge; a packet older than the newest
+		 * one received does not even start one.
+		 */
+		if (newest)
+			challenge(p, now, src);
+	} else if (via == CN_CTL_PATH_DIRECT) {
 		p->d_last_rx_ms = now;
-		if (src && !cn_addr_equal((const struct sockaddr *)&p->dremote.ss,
-					  (const struct sockaddr *)&src->ss)) {
-			char a[CN_ADDR_TEXT_MAX];
-
-			/* Roaming: the peer's address changed and a packet proved it. */
-			p->dremote = *src;
-			cn_addr_format((const struct sockaddr *)&src->ss, a);
-			eng_log(e, CN_LOG_INFO, false, "peer %s: direct endpoint moved to %s",
-				p->name, a);
-			e->ops->endpoints_changed(e->ctx);
-		}
 		eng_direct_up(p, now, "authenticated packet");
 	} else if (via == CN_CTL_PATH_RELAY && relay >= 0) {
 		p->relay_hint = relay;
@@ -220,7 +246,7 @@ static void rx_data(struct cn_engine *e, uint64_t now, struct cn_peer *from_peer
 	if (pt_len == 0)
 		return; /* keepalive */
 	if (cn_ctl_is_control(pt, pt_len))
-		eng_handle_ctl(p, now, pt, pt_len, via);
+		eng_handle_ctl(p, now, pt, pt_len, via, src);
 	else
 		deliver_ip(p, now, pt, pt_len);
 }

@@ -202,6 +202,20 @@ void eng_send_ctl(struct cn_peer *p, uint64_t now, const struct cn_ctl_msg *m)
 		eng_send_pt(p, now, buf, len);
 }
 
+void eng_send_ctl_to(struct cn_peer *p, uint64_t now, const struct cn_ctl_msg *m,
+		     const struct cn_addr *to)
+{
+	struct cn_engine *e = p->e;
+	struct cn_session *s = cn_keyring_sending(&p->keys, now);
+	uint8_t buf[CN_CTL_MSG_MAX];
+	size_t len = 0, out_len = 0;
+
+	if (!s || cn_ctl_encode(m, buf, sizeof(buf), &len) != 0 ||
+	    cn_session_encrypt(s, now, buf, len, e->out, sizeof(e->out), &out_len) != 0)
+		return;
+	eng_direct_send(p, now, to, e->out, out_len);
+}
+
 static void icmp_unreachable(struct cn_engine *e, uint64_t now, const uint8_t *pkt, size_t len,
 			     const uint8_t *dst)
 {

@@ -661,6 +661,93 @@ static void test_direct_answer_counts_as_sent(void **state)
 	assert_int_equal(tag_of(&nodes[1], 0), 6);
 }
 
+/* Takes the oldest queued message off the queue (not delivered). */
+static struct qmsg take(void)
+{
+	assert_true(qhead != qtail);
+	return q[qhead++ % QMAX];
+}
+
+static void deliver_from(const struct qmsg *m, const struct cn_addr *src)
+{
+	struct qmsg copy = *m;
+	struct node *to = &nodes[copy.to];
+
+	cn_engine_receive(to->e, now, cn_engine_find_key(to->e, copy.from_key), copy.via,
+			  copy.relay, copy.data, copy.len, src);
+	pump();
+}
+
+/* A replayer's address: nobody in the fake network answers there. */
+static struct cn_addr attacker(void)
+{
+	struct cn_addr a = {.len = sizeof(struct sockaddr_in)};
+	struct sockaddr_in *s4 = (struct sockaddr_in *)&a.ss;
+
+	s4->sin_family = AF_INET;
+	s4->sin_port = htons(666);
+	s4->sin_addr.s_addr = htonl(0xc6336409); /* 198.51.100.9 */
+	return a;
+}
+
+static void test_replayed_packet_does_not_move_direct(void **state)
+{
+	struct cn_addr evil = attacker();
+	uint8_t pkt[64];
+	struct qmsg m1, m2;
+	uint64_t challenges;
+	unsigned int to_bravo;
+
+	(void)state;
+	send_tagged(0, 1, 1);
+	go_direct(0, 1);
+	/* An on-path box delivers bravo's next packet from its own address first. */
+	cn_engine_tun_packet(nodes[1].e, now, pkt, ip_packet(1, 0, NULL, 2, pkt));
+	m1 = take();
+	assert_int_equal(m1.via, CN_CTL_PATH_DIRECT);
+	deliver_from(&m1, &evil);
+	assert_true(cn_addr_equal((const struct sockaddr *)&peer(0, 1)->dremote.ss,
+				  (const struct sockaddr *)&nodes[1].addr.ss));
+	assert_int_equal(cn_engine_metrics(nodes[0].e)->path_challenges, 1);
+	/* More of them within the second: no second challenge (paced). */
+	cn_engine_tun_packet(nodes[1].e, now, pkt, ip_packet(1, 0, NULL, 3, pkt));
+	m1 = take();
+	deliver_from(&m1, &evil);
+	assert_int_equal(cn_engine_metrics(nodes[0].e)->path_challenges, 1);
+	/* alpha's traffic still goes to bravo itself. */
+	to_bravo = nodes[1].ntun;
+	send_tagged(0, 1, 4);
+	assert_int_equal(nodes[1].ntun, to_bravo + 1);
+	assert_true(peer(0, 1)->direct_up);
+	/* A packet older than the newest one received starts nothing. */
+	run_until(now + 2 * CN_ENGINE_CHALLENGE_INTERVAL_MS);
+	cn_engine_tun_packet(nodes[1].e, now, pkt, ip_packet(1, 0, NULL, 5, pkt));
+	m1 = take();
+	cn_engine_tun_packet(nodes[1].e, now, pkt, ip_packet(1, 0, NULL, 6, pkt));
+	m2 = take();
+	challenges = cn_engine_metrics(nodes[0].e)->path_challenges;
+	deliver_from(&m2, &nodes[1].addr);
+	deliver_from(&m1, &evil);
+	assert_int_equal(cn_engine_metrics(nodes[0].e)->path_challenges, challenges);
+	assert_true(cn_addr_equal((const struct sockaddr *)&peer(0, 1)->dremote.ss,
+				  (const struct sockaddr *)&nodes[1].addr.ss));
+}
+
+static void test_ice_offer_heard_while_direct(void **state)
+{
+	unsigned int starts;
+
+	(void)state;
+	send_tagged(0, 1, 1);
+	go_direct(0, 1);
+	starts = nodes[0].ice_starts;
+	/* bravo looks for a path (it does not see alpha's): alpha answers. */
+	peer(1, 0)->ice_gen = 77;
+	cn_engine_ice_local_sdp(nodes[1].e, peer(1, 0), now, "v=0 ufrag pwd candidates");
+	pump();
+	assert_int_equal(nodes[0].ice_starts, starts + 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -675,6 +762,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_staging_cap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cryptokey_routing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_direct_answer_counts_as_sent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_replayed_packet_does_not_move_direct, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_ice_offer_heard_while_direct, setup, teardown),
 	};
 
 	if (sodium_init() < 0)
