@@ -320,12 +320,18 @@ int cn_engine_first_relay(const struct cn_engine *e, int not_this)
 }
 
 void cn_engine_relay_presence(struct cn_engine *e, unsigned int relay,
-			      const uint8_t key[CN_KEY_LEN], bool here)
+			      const uint8_t key[CN_KEY_LEN], bool here, uint64_t now)
 {
 	struct cn_peer *p = cn_engine_find_key(e, key);
 
 	if (!p || relay >= CN_ENGINE_MAX_RELAYS)
 		return;
+	if (here && !(p->present & (1u << relay)) && cn_keyring_pending(&p->keys) && p->nstaged) {
+		/* It just reached this relay: what it may have missed goes now. */
+		p->present |= 1u << relay;
+		p->relay_hint = (int)relay;
+		eng_send_initiation(p, now);
+	}
 	if (here)
 		p->present |= 1u << relay;
 	else

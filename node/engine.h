@@ -58,6 +58,7 @@ enum {
 	/* Timers (engine_timers.c has what each does). */
 	CN_ENGINE_HANDSHAKE_RETRY_MS = 5000,
 	CN_ENGINE_HANDSHAKE_GIVEUP_MS = 90000,
+	CN_ENGINE_HANDSHAKE_RESEND_MIN_MS = 100,
 	CN_ENGINE_PASSIVE_KEEPALIVE_MS = 10000,
 	CN_ENGINE_DIRECT_KEEPALIVE_MS = 2000,
 	CN_ENGINE_DIRECT_DEAD_MS = 6000,
@@ -124,6 +125,13 @@ struct cn_peer {
 	struct cn_handshake_peer hs_peer; /* as responder: x_pk, last timestamp */
 	struct cn_keyring keys;
 	uint64_t hs_sent_ms, hs_first_ms;
+	/*
+	 * While packets wait for the session, the initiation in flight is sent
+	 * again (the same bytes) after hs_resend_ms, doubling from
+	 * HANDSHAKE_RESEND_MIN_MS, until the regular retry makes a new one.
+	 */
+	uint8_t hs_msg[CN_HANDSHAKE_INITIATION_LEN];
+	uint64_t hs_resent_ms, hs_resend_ms;
 	struct cn_staged *staged[CN_ENGINE_STAGED_MAX];
 	unsigned int nstaged;
 	/* Relay path. */
@@ -224,8 +232,10 @@ bool cn_engine_relay_is_up(const struct cn_engine *e, unsigned int relay);
 const char *cn_engine_relay_name(const struct cn_engine *e, unsigned int relay);
 /* The first relay slot up other than `not_this` (-1 for none), or -1. */
 int cn_engine_first_relay(const struct cn_engine *e, int not_this);
+/* The relay says the peer is (not) connected to it; a peer that arrives gets a
+ * waiting initiation at once. */
 void cn_engine_relay_presence(struct cn_engine *e, unsigned int relay,
-			      const uint8_t key[CN_KEY_LEN], bool here);
+			      const uint8_t key[CN_KEY_LEN], bool here, uint64_t now);
 void cn_engine_relay_not_here(struct cn_engine *e, unsigned int relay,
 			      const uint8_t key[CN_KEY_LEN]);
 

@@ -54,6 +54,8 @@ void eng_send_ctl(struct cn_peer *p, uint64_t now, const struct cn_ctl_msg *m);
 void eng_send_ctl_to(struct cn_peer *p, uint64_t now, const struct cn_ctl_msg *m,
 		     const struct cn_addr *to);
 void eng_initiate(struct cn_peer *p, uint64_t now);
+/* (Re)sends the initiation in flight over every path; true when one took it. */
+bool eng_send_initiation(struct cn_peer *p, uint64_t now);
 void eng_flush_staged(struct cn_peer *p, uint64_t now);
 void eng_drop_staged(struct cn_peer *p);
 

@@ -101,7 +101,7 @@ void eng_initiate(struct cn_peer *p, uint64_t now)
 	struct cn_engine *e = p->e;
 	uint8_t msg[CN_HANDSHAKE_INITIATION_LEN], ts[CN_TAI64N_LEN];
 	uint32_t index;
-	bool sent = false;
+	bool sent;
 
 	if (!cn_keyring_pending(&p->keys))
 		p->hs_first_ms = now;
@@ -119,17 +119,30 @@ void eng_initiate(struct cn_peer *p, uint64_t now)
 		cn_u32map_del(&e->index, index);
 		return;
 	}
-	p->hs_sent_ms = now;
+	p->hs_sent_ms = p->hs_resent_ms = now;
+	p->hs_resend_ms = CN_ENGINE_HANDSHAKE_RESEND_MIN_MS;
+	memcpy(p->hs_msg, msg, sizeof(msg));
+	sent = eng_send_initiation(p, now);
+	eng_log(e, CN_LOG_DEBUG, false, "peer %s: handshake initiation %s", p->name,
+		sent ? "sent" : "made (no path yet)");
+	eng_peer_changed(p, now);
+}
+
+bool eng_send_initiation(struct cn_peer *p, uint64_t now)
+{
+	bool sent = false;
+
+	if (!cn_keyring_pending(&p->keys))
+		return false;
 	/* Over every path that may reach the peer; the copy that arrives second
 	 * is refused as a replay, which is harmless. */
-	if (p->dsock && eng_direct_send(p, now, &p->dremote, msg, sizeof(msg)) == 0)
+	if (p->dsock && eng_direct_send(p, now, &p->dremote, p->hs_msg, sizeof(p->hs_msg)) == 0)
 		sent = true;
-	if (eng_relay_send(p, msg, sizeof(msg)) == 0)
+	if (eng_relay_send(p, p->hs_msg, sizeof(p->hs_msg)) == 0)
 		sent = true;
 	if (sent)
 		p->last_tx_ms = now;
-	eng_log(e, CN_LOG_DEBUG, false, "peer %s: handshake initiation sent", p->name);
-	eng_peer_changed(p, now);
+	return sent;
 }
 
 void eng_drop_staged(struct cn_peer *p)

@@ -4,7 +4,12 @@
  * of the engine reports events (eng_peer_changed) and this file says when
  * the next thing is due; the shell keeps one timer armed to the earliest.
  *
- *   handshake retry    HANDSHAKE_RETRY_MS (+ jitter) after an initiation;
+ *   handshake resend   while packets are staged: the same initiation again
+ *                      after HANDSHAKE_RESEND_MIN_MS, doubling (a copy the
+ *                      peer already has is refused as a replay; one that
+ *                      was lost, say before the peer's relay link came
+ *                      up, gets through);
+ *   handshake retry    a new initiation HANDSHAKE_RETRY_MS after the last;
  *                      give up after HANDSHAKE_GIVEUP_MS and drop the
  *                      staged packets;
  *   previous session   dropped when it expires (REJECT_AFTER_TIME);
@@ -41,6 +46,8 @@ uint64_t eng_peer_deadline(const struct cn_peer *p, uint64_t now)
 
 	if (cn_keyring_pending(&p->keys))
 		t = earliest(t, p->hs_sent_ms + CN_ENGINE_HANDSHAKE_RETRY_MS);
+	if (cn_keyring_pending(&p->keys) && p->nstaged)
+		t = earliest(t, p->hs_resent_ms + p->hs_resend_ms);
 	if (p->keys.prev)
 		t = earliest(t, p->keys.prev->created_ms + CN_SESSION_REJECT_AFTER_TIME_MS);
 	if (!session)
@@ -74,6 +81,11 @@ void eng_peer_tick(struct cn_peer *p, uint64_t now)
 		} else {
 			eng_initiate(p, now);
 		}
+	} else if (cn_keyring_pending(&p->keys) && p->nstaged &&
+		   now - p->hs_resent_ms >= p->hs_resend_ms) {
+		p->hs_resent_ms = now;
+		p->hs_resend_ms *= 2;
+		eng_send_initiation(p, now);
 	}
 	cn_keyring_expire(&p->keys, now);
 	session = cn_peer_has_session(p, now);

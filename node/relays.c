@@ -116,7 +116,7 @@ static void relay_msg(struct cn_relay_client *c, void *arg, const struct cn_link
 				  m->data_len, NULL);
 		break;
 	case CN_LINK_PRESENCE:
-		cn_engine_relay_presence(n->eng, r->idx, m->key, m->flag);
+		cn_engine_relay_presence(n->eng, r->idx, m->key, m->flag, cn_clock_ms());
 		break;
 	case CN_LINK_NOT_HERE:
 		cn_engine_relay_not_here(n->eng, r->idx, m->key);

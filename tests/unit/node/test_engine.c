@@ -748,6 +748,41 @@ static void test_ice_offer_heard_while_direct(void **state)
 	assert_int_equal(nodes[0].ice_starts, starts + 1);
 }
 
+static void test_first_packet_does_not_wait(void **state)
+{
+	uint64_t t0;
+
+	(void)state;
+	/* bravo's relay link is not up yet: alpha's first initiation is lost. */
+	nodes[1].on_relay = false;
+	t0 = now;
+	send_tagged(0, 1, 1);
+	assert_int_equal(nodes[1].ntun, 0);
+	run_until(t0 + 50);
+	nodes[1].on_relay = true;
+	/* The resend (same bytes, 100 ms doubling) gets it through well before 5 s. */
+	run_until(t0 + 300);
+	assert_int_equal(nodes[1].ntun, 1);
+	assert_int_equal(cn_engine_metrics(nodes[1].e)->handshakes_ok, 1);
+}
+
+static void test_presence_sends_the_waiting_initiation(void **state)
+{
+	uint64_t t0;
+
+	(void)state;
+	nodes[1].on_relay = false;
+	t0 = now;
+	send_tagged(0, 1, 1);
+	run_until(t0 + 20);
+	/* The relay reports bravo present: the initiation goes at once. */
+	nodes[1].on_relay = true;
+	cn_engine_relay_presence(nodes[0].e, 0, nodes[1].id->ed_pk, true, now);
+	pump();
+	assert_int_equal(nodes[1].ntun, 1);
+	assert_int_equal(now, t0 + 20);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -765,6 +800,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_replayed_packet_does_not_move_direct, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_ice_offer_heard_while_direct, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_first_packet_does_not_wait, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_presence_sends_the_waiting_initiation, setup,
+						teardown),
 	};
 
 	if (sodium_init() < 0)
