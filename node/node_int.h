@@ -79,14 +79,23 @@ struct node_relay {
 	struct cn_addr addr; /* where the link goes (and its STUN service) */
 	bool literal;	     /* host is an IP address: addr was set once */
 	bool have_addr;	     /* addr is set */
+	/*
+	 * One link per transport (0: UDP, 1: TCP). With transport = auto both
+	 * are tried at once and UDP is kept when it answers (TCP meanwhile).
+	 * c is the link in use (UDP when up), up whether one is.
+	 */
+	struct node_relay_link {
+		struct cn_relay_client *c;
+		bool up, dead; /* dead: went down, freed at the next tick */
+		uint64_t started_ms, next_try_ms, backoff_ms;
+	} t[2];
 	struct cn_relay_client *c;
 	bool up, use_tcp;
-	uint64_t next_try_ms, backoff_ms, started_ms;
+	uint64_t next_resolve_ms, resolved_ms;
 	uint8_t *list; /* list chunks being received */
 	uint32_t list_total, list_got;
 	uint64_t list_serial;
-	bool client_dead; /* the link went down: free the client at the next tick */
-	bool resolving;	  /* its host name is being resolved */
+	bool resolving; /* its host name is being resolved */
 	TAILQ_ENTRY(node_relay) entry;
 };
 

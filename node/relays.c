@@ -2,10 +2,12 @@
 /*
  * Relay links (node_int.h, relay/relay_client.h): one per relay in the
  * list, resolved (c-ares: SRV for names starting with '_', A/AAAA
- * otherwise, again on every attempt so a moved relay is found), connected
- * over UDP or TCP, retried with jittered backoff; `transport = auto`
- * alternates the two until one answers. What a link delivers goes to the
- * engine (RECV, PRESENCE, NOT_HERE) or to list.c (LIST_CHUNK).
+ * otherwise, again before a new attempt so a moved relay is found),
+ * connected over UDP, TCP, or with transport = auto both at once (happy
+ * eyeballs: UDP is kept when it answers, TCP carries traffic meanwhile and
+ * takes over when UDP goes), retried with jittered backoff per transport.
+ * What a link delivers goes to the engine (RECV, PRESENCE, NOT_HERE) or to
+ * list.c (LIST_CHUNK).
  */
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -21,6 +23,10 @@
 #include "node/resolver.h"
 #include "relay/link.h"
 #include "relay/relay_client.h"
+
+enum { UDP = 0, TCP = 1 };
+
+static const char *const tr_names[2] = {"UDP", "TCP"};
 
 /* Adds up to a quarter of ms at random, so nodes do not retry in step. */
 static uint64_t jittered(uint64_t ms)
@@ -58,45 +64,102 @@ int node_relay_send(void *ctx, unsigned int relay, const uint8_t key[CN_KEY_LEN]
 	return cn_relay_client_send_packet(r->c, key, msg, len);
 }
 
-static void schedule(struct node_relay *r)
+/* Whether transport tr should have a link now. */
+static bool wanted(const struct node_relay *r, int tr)
 {
-	r->backoff_ms = r->backoff_ms ? r->backoff_ms * 2 : NODE_RELAY_BACKOFF_MIN_MS;
-	if (r->backoff_ms > NODE_RELAY_BACKOFF_MAX_MS)
-		r->backoff_ms = NODE_RELAY_BACKOFF_MAX_MS;
-	r->next_try_ms = cn_clock_ms() + jittered(r->backoff_ms);
-	node_timer_wake(r->n, r->next_try_ms);
+	switch (r->n->cfg.relay_transport) {
+	case CN_RELAY_UDP:
+		return tr == UDP;
+	case CN_RELAY_TCP:
+		return tr == TCP;
+	case CN_RELAY_AUTO:
+		return tr == UDP || !r->t[UDP].up;
+	}
+	return false;
+}
+
+static int transport_of(const struct node_relay *r, const struct cn_relay_client *c)
+{
+	return r->t[TCP].c == c ? TCP : UDP;
+}
+
+static void schedule(struct node_relay *r, int tr)
+{
+	struct node_relay_link *t = &r->t[tr];
+
+	t->backoff_ms = t->backoff_ms ? t->backoff_ms * 2 : NODE_RELAY_BACKOFF_MIN_MS;
+	if (t->backoff_ms > NODE_RELAY_BACKOFF_MAX_MS)
+		t->backoff_ms = NODE_RELAY_BACKOFF_MAX_MS;
+	t->next_try_ms = cn_clock_ms() + jittered(t->backoff_ms);
+	node_timer_wake(r->n, t->next_try_ms);
+}
+
+/* The link in use: UDP when up, else TCP; tells the engine when the relay comes or goes. */
+static void update_in_use(struct node_relay *r)
+{
+	bool was_up = r->up;
+	int tr = r->t[UDP].up ? UDP : TCP;
+
+	r->up = r->t[tr].up;
+	r->c = r->up ? r->t[tr].c : NULL;
+	if (r->up)
+		r->use_tcp = tr == TCP;
+	if (r->up && !was_up)
+		cn_engine_relay_up(r->n->eng, r->idx, cn_clock_ms());
+	else if (!r->up && was_up)
+		cn_engine_relay_down(r->n->eng, r->idx);
+}
+
+/* Ends transport tr's link (freed at the next tick: this may run inside its callback). */
+static void link_end(struct node_relay *r, int tr)
+{
+	struct node_relay_link *t = &r->t[tr];
+
+	if (!t->c)
+		return;
+	t->up = false;
+	t->dead = true;
+	node_timer_wake(r->n, cn_clock_ms());
 }
 
 static void relay_up(struct cn_relay_client *c, void *arg)
 {
 	struct node_relay *r = arg;
+	int tr = transport_of(r, c);
+	bool was_up = r->up;
 
-	(void)c;
-	r->up = true;
-	r->backoff_ms = 0;
-	cn_log_info("relay %s: link up over %s", r->name, r->use_tcp ? "TCP" : "UDP");
-	cn_engine_relay_up(r->n->eng, r->idx, cn_clock_ms());
+	r->t[tr].up = true;
+	r->t[tr].backoff_ms = 0;
+	if (!was_up)
+		cn_log_info("relay %s: link up over %s", r->name, tr_names[tr]);
+	else
+		cn_log_info("relay %s: %s link up too", r->name, tr_names[tr]);
+	/* auto: UDP answered, so TCP is no longer needed. */
+	if (tr == UDP && r->t[TCP].c && !wanted(r, TCP)) {
+		if (r->t[TCP].up)
+			cn_log_info("relay %s: moving from TCP to UDP", r->name);
+		link_end(r, TCP);
+	}
+	update_in_use(r);
 }
 
 static void relay_down(struct cn_relay_client *c, void *arg, const char *why)
 {
 	struct node_relay *r = arg;
+	int tr = transport_of(r, c);
+	bool was_up = r->t[tr].up;
 
-	(void)c;
-	if (r->up)
-		cn_log_warn("relay %s: link down: %s", r->name, why);
+	if (r->t[tr].dead)
+		return; /* we ended it */
+	if (was_up)
+		cn_log_warn("relay %s: %s link down: %s", r->name, tr_names[tr], why);
 	else
-		cn_log_info("relay %s: cannot connect over %s: %s", r->name,
-			    r->use_tcp ? "TCP" : "UDP", why);
-	r->up = false;
-	/* auto: alternate transports until one works. */
-	if (r->n->cfg.relay_transport == CN_RELAY_AUTO)
-		r->use_tcp = !r->use_tcp;
-	/* Freed at the next tick: this runs inside the client's own callback. */
-	r->client_dead = true;
-	schedule(r);
-	node_timer_wake(r->n, cn_clock_ms());
-	cn_engine_relay_down(r->n->eng, r->idx);
+		cn_log_info("relay %s: cannot connect over %s: %s", r->name, tr_names[tr], why);
+	link_end(r, tr);
+	schedule(r, tr);
+	update_in_use(r);
+	if (r->up)
+		cn_log_info("relay %s: staying on %s", r->name, r->use_tcp ? "TCP" : "UDP");
 }
 
 static void relay_msg(struct cn_relay_client *c, void *arg, const struct cn_link_msg *m)
@@ -129,13 +192,54 @@ static void relay_msg(struct cn_relay_client *c, void *arg, const struct cn_link
 	}
 }
 
-static void relay_open(struct node_relay *r);
+/* Opens transport tr's link to r->addr, which is known. */
+static void link_open(struct node_relay *r, int tr)
+{
+	struct cn_node *n = r->n;
+	static const struct cn_relay_client_cbs cbs = {relay_up, relay_down, relay_msg};
+	struct cn_relay_client_opts o = {.id = n->id,
+					 .network = n->pl->network,
+					 .udp = tr == UDP,
+					 .watch = true,
+					 .held_serial = (uint64_t)n->pl->serial};
+	struct node_relay_link *t = &r->t[tr];
+	struct cn_errbuf e = {{0}};
+
+	memcpy(o.relay_key, r->key, CN_KEY_LEN);
+	o.addr = r->addr;
+	t->c = cn_relay_client_new(n->base, &o, &cbs, r, &e);
+	t->started_ms = cn_clock_ms();
+	t->up = t->dead = false;
+	if (!t->c) {
+		cn_log_warn("relay %s: %s", r->name, e.msg);
+		schedule(r, tr);
+		return;
+	}
+	node_timer_wake(n, t->started_ms + NODE_RELAY_UP_TIMEOUT_MS);
+}
+
+/* Opens every wanted transport whose retry is due. */
+static void links_open(struct node_relay *r, uint64_t now)
+{
+	for (int tr = UDP; tr <= TCP; tr++)
+		if (wanted(r, tr) && !r->t[tr].c && now >= r->t[tr].next_try_ms)
+			link_open(r, tr);
+}
 
 /* A resolution in flight names its relay by key: the relay may be gone when it ends. */
 struct relay_lookup {
 	struct cn_node *n;
 	uint8_t key[CN_KEY_LEN];
 };
+
+static void resolve_failed(struct node_relay *r, const char *what, int status)
+{
+	cn_log_warn("relay %s: %s %s: %s", r->name, what, r->host,
+		    cn_strerror(status ? status : -CN_ENOTFOUND));
+	r->resolving = false;
+	r->next_resolve_ms = cn_clock_ms() + jittered(NODE_RELAY_BACKOFF_MIN_MS);
+	node_timer_wake(r->n, r->next_resolve_ms);
+}
 
 static void relay_resolved(void *arg, int status, const struct cn_addr *addrs, size_t count)
 {
@@ -145,17 +249,16 @@ static void relay_resolved(void *arg, int status, const struct cn_addr *addrs, s
 	TAILQ_FOREACH (r, &lk->n->relays, entry) {
 		if (!cn_key_equal(r->key, lk->key))
 			continue;
-		r->resolving = false;
 		if (status || count == 0) {
-			cn_log_warn("relay %s: cannot resolve %s: %s", r->name, r->host,
-				    cn_strerror(status ? status : -CN_ENOTFOUND));
-			schedule(r);
+			resolve_failed(r, "cannot resolve", status);
 			break;
 		}
+		r->resolving = false;
 		/* The first address (c-ares puts IPv6 first). */
 		r->addr = addrs[0];
 		r->have_addr = true;
-		relay_open(r);
+		r->resolved_ms = cn_clock_ms();
+		links_open(r, r->resolved_ms);
 		break;
 	}
 	free(lk);
@@ -173,10 +276,7 @@ static void relay_srv_resolved(void *arg, int status, const struct cn_srv *srv, 
 		if (status || count == 0 || !lk->n->resolver ||
 		    cn_resolver_addrs(lk->n->resolver, srv[0].host, srv[0].port, relay_resolved,
 				      lk) != 0) {
-			cn_log_warn("relay %s: no usable SRV target for %s: %s", r->name, r->host,
-				    cn_strerror(status ? status : -CN_ENOTFOUND));
-			r->resolving = false;
-			schedule(r);
+			resolve_failed(r, "no usable SRV target for", status);
 			break;
 		}
 		cn_log_info("relay %s: %s -> %s port %u", r->name, r->host, srv[0].host,
@@ -186,68 +286,28 @@ static void relay_srv_resolved(void *arg, int status, const struct cn_srv *srv, 
 	free(lk);
 }
 
-/* Opens the link to r->addr, which is known. */
-static void relay_open(struct node_relay *r)
+/* Resolves r's host name with c-ares (SRV for a name starting with '_', A/AAAA otherwise). */
+static void resolve(struct node_relay *r)
 {
 	struct cn_node *n = r->n;
-	static const struct cn_relay_client_cbs cbs = {relay_up, relay_down, relay_msg};
-	struct cn_relay_client_opts o = {.id = n->id,
-					 .network = n->pl->network,
-					 .udp = !r->use_tcp,
-					 .watch = true,
-					 .held_serial = (uint64_t)n->pl->serial};
-	struct cn_errbuf e = {{0}};
-
-	memcpy(o.relay_key, r->key, CN_KEY_LEN);
-	o.addr = r->addr;
-	cn_relay_client_free(r->c);
-	r->c = cn_relay_client_new(n->base, &o, &cbs, r, &e);
-	r->started_ms = cn_clock_ms();
-	if (!r->c) {
-		cn_log_warn("relay %s: %s", r->name, e.msg);
-		schedule(r);
-		return;
-	}
-	if (n->cfg.relay_transport == CN_RELAY_AUTO)
-		node_timer_wake(n, r->started_ms + NODE_RELAY_UP_TIMEOUT_MS);
-}
-
-/*
- * Connects to r: at once for an IP literal; a host name is resolved first,
- * on every attempt (a moved relay is found again), with c-ares: SRV for a
- * name starting with '_', A/AAAA otherwise. relay_resolved opens the link.
- */
-static void relay_connect(struct node_relay *r)
-{
-	struct cn_node *n = r->n;
-	struct relay_lookup *lk;
+	struct relay_lookup *lk = calloc(1, sizeof(*lk));
 	int ret;
 
-	if (r->literal) {
-		relay_open(r);
-		return;
-	}
-	if (r->resolving)
-		return;
-	lk = calloc(1, sizeof(*lk));
 	if (!lk || !n->resolver) {
 		free(lk);
-		cn_log_warn("relay %s: cannot resolve %s now", r->name, r->host);
-		schedule(r);
+		resolve_failed(r, "cannot resolve", -CN_ESTATE);
 		return;
 	}
 	lk->n = n;
 	memcpy(lk->key, r->key, CN_KEY_LEN);
+	r->resolving = true;
 	ret = r->host[0] == '_'
 		      ? cn_resolver_srv(n->resolver, r->host, relay_srv_resolved, lk)
 		      : cn_resolver_addrs(n->resolver, r->host, r->port, relay_resolved, lk);
 	if (ret) {
 		free(lk);
-		cn_log_warn("relay %s: cannot resolve %s now", r->name, r->host);
-		schedule(r);
-		return;
+		resolve_failed(r, "cannot resolve", ret);
 	}
-	r->resolving = true;
 }
 
 struct node_relay *node_relay_new(struct cn_node *n, const struct cn_pl_relay *pr)
@@ -290,9 +350,63 @@ void node_relay_free(struct cn_node *n, struct node_relay *r)
 {
 	TAILQ_REMOVE(&n->relays, r, entry);
 	cn_engine_relay_del(n->eng, r->idx);
-	cn_relay_client_free(r->c);
+	for (int tr = UDP; tr <= TCP; tr++)
+		cn_relay_client_free(r->t[tr].c);
 	free(r->list);
 	free(r);
+}
+
+static uint64_t earliest(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+/* One relay's links at now; returns its next deadline. */
+static uint64_t relay_tick(struct node_relay *r, uint64_t now)
+{
+	uint64_t next = UINT64_MAX;
+	bool any = false, due = false;
+
+	for (int tr = UDP; tr <= TCP; tr++) {
+		struct node_relay_link *t = &r->t[tr];
+
+		if (t->dead) {
+			cn_relay_client_free(t->c);
+			t->c = NULL;
+			t->dead = false;
+		}
+		if (t->c && !t->up && now - t->started_ms >= NODE_RELAY_UP_TIMEOUT_MS) {
+			cn_log_info("relay %s: no answer over %s", r->name, tr_names[tr]);
+			cn_relay_client_free(t->c);
+			t->c = NULL;
+			schedule(r, tr);
+		}
+		if (!wanted(r, tr) && t->c && !t->up) {
+			cn_relay_client_free(t->c); /* auto: UDP is up, TCP still trying */
+			t->c = NULL;
+		}
+		any |= t->c != NULL;
+		due |= wanted(r, tr) && !t->c && now >= t->next_try_ms;
+		if (t->c && !t->up)
+			next = earliest(next, t->started_ms + NODE_RELAY_UP_TIMEOUT_MS);
+		else if (wanted(r, tr) && !t->c)
+			next = earliest(next, t->next_try_ms);
+	}
+	update_in_use(r);
+	if (!due)
+		return next;
+	/*
+	 * A host name is resolved again when no link is left (the relay may
+	 * have moved); a link added beside a live one reuses the address.
+	 */
+	if (r->literal || (r->have_addr && any)) {
+		links_open(r, now);
+	} else if (!r->resolving && now >= r->next_resolve_ms) {
+		resolve(r);
+	} else if (!r->resolving) {
+		next = earliest(next, r->next_resolve_ms);
+	}
+	return next;
 }
 
 uint64_t node_relays_tick(struct cn_node *n, uint64_t now)
@@ -300,27 +414,7 @@ uint64_t node_relays_tick(struct cn_node *n, uint64_t now)
 	struct node_relay *r;
 	uint64_t next = UINT64_MAX;
 
-	TAILQ_FOREACH (r, &n->relays, entry) {
-		if (r->client_dead) {
-			cn_relay_client_free(r->c);
-			r->c = NULL;
-			r->client_dead = false;
-		}
-		if (!r->c && !r->resolving && now >= r->next_try_ms) {
-			relay_connect(r);
-		} else if (r->c && !r->up && n->cfg.relay_transport == CN_RELAY_AUTO &&
-			   now - r->started_ms >= NODE_RELAY_UP_TIMEOUT_MS) {
-			/* No answer over this transport: try the other. */
-			cn_log_info("relay %s: no answer over %s; trying %s", r->name,
-				    r->use_tcp ? "TCP" : "UDP", r->use_tcp ? "UDP" : "TCP");
-			r->use_tcp = !r->use_tcp;
-			relay_connect(r);
-		}
-		if (!r->c && !r->resolving && r->next_try_ms > now && r->next_try_ms < next)
-			next = r->next_try_ms;
-		if (r->c && !r->up && n->cfg.relay_transport == CN_RELAY_AUTO &&
-		    r->started_ms + NODE_RELAY_UP_TIMEOUT_MS < next)
-			next = r->started_ms + NODE_RELAY_UP_TIMEOUT_MS;
-	}
+	TAILQ_FOREACH (r, &n->relays, entry)
+		next = earliest(next, relay_tick(r, now));
 	return next;
 }
