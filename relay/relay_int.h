@@ -244,7 +244,7 @@ void cn_relay_list_save(struct cn_relay *r);
 void cn_relay_list_send(struct relay_link *l);
 /* Continues sending the list to l as far as its pacing allows. */
 void cn_relay_list_pump(struct relay_link *l);
-/* A LIST_CHUNK of an upload arrived on l. */
+/* A LIST_CHUNK of an upload arrived on l; l may be closed and freed (its key left). */
 void cn_relay_list_chunk(struct relay_link *l, const struct cn_link_msg *m);
 /* Drops l's upload in progress (timed out or the link goes). */
 void cn_relay_list_upload_drop(struct relay_link *l);

@@ -44,8 +44,14 @@ struct cn_handshake_peer *cn_relay_lookup_xkey(void *ctx, const uint8_t x_pk[CN_
  * Installs pl (taking ownership of pl and text) as the list in force:
  * rebuilds the peer table keeping timestamps and links of keys that stay,
  * closes links of keys that left, and offers the list to connected nodes.
+ *
+ * keep (may be NULL) is the link whose upload brought pl: the caller is
+ * still using it, so if its key left it is not closed here but detached
+ * (no peer record any more) and *keep_removed is set; the caller closes it
+ * when done with it.
  */
-static int install_list(struct cn_relay *r, struct cn_peerlist *pl, char *text, size_t len)
+static int install_list(struct cn_relay *r, struct cn_peerlist *pl, char *text, size_t len,
+			struct relay_link *keep, bool *keep_removed)
 {
 	struct relay_peer *peers = NULL, *old = r->peers;
 	size_t nold = r->npeers;
@@ -88,7 +94,10 @@ static int install_list(struct cn_relay *r, struct cn_peerlist *pl, char *text, 
 				    l->addr_text, fpr, l->peer->name);
 			r->m.links_closed_removed++;
 			l->peer = NULL; /* its record is in the old table */
-			cn_relay_link_close(l, NULL);
+			if (l == keep)
+				*keep_removed = true;
+			else
+				cn_relay_link_close(l, NULL);
 			continue;
 		}
 		l->peer = &peers[p - pl->peers];
@@ -111,8 +120,8 @@ static int install_list(struct cn_relay *r, struct cn_peerlist *pl, char *text, 
 	return 0;
 }
 
-int cn_relay_list_load(struct cn_relay *r, char *buf, size_t len, const char *source,
-		       struct cn_errbuf *e)
+static int load_list(struct cn_relay *r, char *buf, size_t len, const char *source,
+		     struct relay_link *keep, bool *keep_removed, struct cn_errbuf *e)
 {
 	struct cn_peerlist *pl = NULL;
 	struct cn_errbuf pe = {{0}};
@@ -126,7 +135,7 @@ int cn_relay_list_load(struct cn_relay *r, char *buf, size_t len, const char *so
 		free(buf);
 		return ret; /* refused, or the serial in force: nothing new */
 	}
-	ret = install_list(r, pl, buf, len);
+	ret = install_list(r, pl, buf, len, keep, keep_removed);
 	if (ret) {
 		cn_errbuf_set(e, "%s: %s", source, cn_strerror(ret));
 		cn_peerlist_free(pl);
@@ -139,6 +148,14 @@ int cn_relay_list_load(struct cn_relay *r, char *buf, size_t len, const char *so
 		return -CN_EINVAL;
 	}
 	return 0;
+}
+
+int cn_relay_list_load(struct cn_relay *r, char *buf, size_t len, const char *source,
+		       struct cn_errbuf *e)
+{
+	bool unused = false;
+
+	return load_list(r, buf, len, source, NULL, &unused, e);
 }
 
 void cn_relay_list_save(struct cn_relay *r)
@@ -219,11 +236,12 @@ static void finish_upload(struct relay_link *l)
 	int64_t before = r->pl->serial;
 	char *buf = (char *)l->upload;
 	size_t len = l->upload_total;
+	bool removed = false;
 	int ret;
 
 	l->upload = NULL;
 	r->nuploads--;
-	ret = cn_relay_list_load(r, buf, len, "uploaded list", &e);
+	ret = load_list(r, buf, len, "uploaded list", l, &removed, &e);
 	if (ret == 0 && r->pl->serial > before) {
 		res.flag = CN_LINK_LIST_ACCEPTED;
 		r->m.lists_accepted++;
@@ -231,8 +249,6 @@ static void finish_upload(struct relay_link *l)
 			    " uploaded and adopted (%zu peers)",
 			    l->addr_text, r->pl->serial, r->npeers);
 		cn_relay_list_save(r);
-		/* install_list may have closed links, but never the uploader's
-		 * own unless its key left the list. */
 	} else if (ret == 0) {
 		res.flag = CN_LINK_LIST_CURRENT;
 	} else {
@@ -241,6 +257,14 @@ static void finish_upload(struct relay_link *l)
 		cn_log_warn("link %s: uploaded peer list refused: %s", l->addr_text, e.msg);
 	}
 	cn_relay_link_send(l, &res, true);
+	/*
+	 * The list just adopted may have removed the uploader's own key:
+	 * install_list left its link to us. It goes now, after its answer; the
+	 * callers (forward, link data, the TCP read loop) do not touch l
+	 * after this returns, as after a BYE.
+	 */
+	if (removed)
+		cn_relay_link_close(l, "its key left the uploaded peer list");
 }
 
 void cn_relay_list_chunk(struct relay_link *l, const struct cn_link_msg *m)

@@ -1,0 +1,319 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cairn-relay against hostile clients (issue 12), in one process on
+ * 127.0.0.1: listed peers that abuse what they are allowed to do. Each test
+ * is a regression test for one attack and failed on the code before its
+ * fix:
+ *   - an upload of a list without the uploader's own key (use after free);
+ *   - PINGs over TCP from a peer that never reads (memory without bound);
+ *   - an authentic UDP datagram from another address (reflection);
+ *   - STUN requests (amplification, floods);
+ *   - one peer holding every list-upload slot;
+ *   - a relay that stops reading from a node's relay client.
+ *
+ * Raw links speak the link protocol by hand (crypto/handshake.h and
+ * crypto/session.h) so a test can do what the relay client never would.
+ * Every wait is bounded in time.
+ */
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <event2/event.h>
+#include <sodium.h>
+
+#include "common/addr.h"
+#include "common/file.h"
+#include "common/log.h"
+#include "crypto/keys.h"
+#include "crypto/peerlist.h"
+#include "relay/link.h"
+#include "relay/relay.h"
+#include "relay/relay_client.h"
+#include "relay/relay_config.h"
+
+enum { MAX_BUFFERED = 65536 };
+
+struct node {
+	const char *name;
+	struct cn_identity *id;
+	struct cn_relay_client *c;
+	bool up, down;
+	int list_result; /* LIST_RESULT status + 1, 0: none */
+	unsigned int received;
+};
+
+static struct event_base *base;
+static struct cn_relay *relay;
+static struct cn_relay_config cfg;
+static struct cn_identity *root_id, *relay_id;
+static struct node a = {.name = "a"}, b = {.name = "b"};
+static char dir[64], list_path[128];
+static int64_t serial = 1;
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void run_once(void)
+{
+	event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+	usleep(200);
+}
+
+static bool run_until(const bool *flag, unsigned int max_ms)
+{
+	uint64_t end = mono_ms() + max_ms;
+
+	while (!*flag && mono_ms() < end)
+		run_once();
+	return *flag;
+}
+
+static void run_for(unsigned int ms)
+{
+	bool never = false;
+
+	run_until(&never, ms);
+}
+
+/* ---- nodes through the relay client ---- */
+
+static void on_up(struct cn_relay_client *c, void *arg)
+{
+	(void)c;
+	((struct node *)arg)->up = true;
+}
+
+static void on_down(struct cn_relay_client *c, void *arg, const char *why)
+{
+	struct node *n = arg;
+
+	(void)c;
+	(void)why;
+	n->down = true;
+	n->up = false;
+}
+
+static void on_msg(struct cn_relay_client *c, void *arg, const struct cn_link_msg *m)
+{
+	struct node *n = arg;
+
+	(void)c;
+	if (m->type == CN_LINK_LIST_RESULT)
+		n->list_result = m->flag + 1;
+	else if (m->type == CN_LINK_RECV)
+		n->received++;
+}
+
+static const struct cn_relay_client_cbs cbs = {on_up, on_down, on_msg};
+
+static void node_connect(struct node *n, const struct cn_identity *id, bool udp)
+{
+	struct cn_relay_client_opts o = {.id = id, .network = "test", .udp = udp};
+	struct cn_errbuf e = {{0}};
+	char addr[64];
+
+	cn_relay_client_free(n->c);
+	usleep(20000); /* initiation timestamps are whitened to ~17 ms */
+	n->up = n->down = false;
+	n->list_result = 0;
+	n->received = 0;
+	memcpy(o.relay_key, relay_id->ed_pk, CN_KEY_LEN);
+	snprintf(addr, sizeof(addr), "127.0.0.1:%d",
+		 udp ? cn_relay_udp_port(relay) : cn_relay_tcp_port(relay));
+	assert_int_equal(cn_addr_parse(addr, &o.addr), 0);
+	n->c = cn_relay_client_new(base, &o, &cbs, n, &e);
+	assert_non_null(n->c);
+	assert_true(run_until(&n->up, 3000));
+	run_for(50); /* the relay confirms the link with the client's first packet */
+}
+
+static void node_drop(struct node *n)
+{
+	cn_relay_client_free(n->c);
+	n->c = NULL;
+	n->up = false;
+}
+
+/* A signed list with the relay, a (if with_a) and b (if with_b); serial grows. */
+static void make_list(bool with_a, bool with_b, char **text_out, size_t *len_out)
+{
+	struct cn_peerlist *pl = NULL;
+	struct cn_errbuf e = {{0}};
+	char *body = NULL, *text = NULL;
+	size_t body_len, len;
+
+	assert_int_equal(
+		cn_peerlist_new("test", "test.cairn", "10.99.0.0/24", "fd00:99::/64", &pl, &e), 0);
+	pl->serial = serial++;
+	assert_int_equal(
+		cn_peerlist_add_relay(pl, "relay1", relay_id->ed_pk, "127.0.0.1", 443, 3478, &e),
+		0);
+	if (with_a)
+		assert_int_equal(
+			cn_peerlist_add_peer(pl, "a", a.id->ed_pk, NULL, 0, NULL, NULL, &e), 0);
+	if (with_b)
+		assert_int_equal(
+			cn_peerlist_add_peer(pl, "b", b.id->ed_pk, NULL, 0, NULL, NULL, &e), 0);
+	assert_int_equal(cn_peerlist_format(pl, &body, &body_len), 0);
+	assert_int_equal(
+		cn_peerlist_sign((const uint8_t *)body, body_len, root_id, &text, &len, &e), 0);
+	*text_out = text;
+	*len_out = len;
+	free(body);
+	cn_peerlist_free(pl);
+}
+
+/* Puts a list with a and b in force again (after a test removed one). */
+static void restore_list(void)
+{
+	struct cn_errbuf e = {{0}};
+	char *text;
+	size_t len;
+
+	make_list(true, true, &text, &len);
+	assert_int_equal(cn_file_write_atomic(list_path, text, len, 0644, &e), 0);
+	free(text);
+	assert_int_equal(cn_relay_reload(relay), 0);
+}
+
+static int setup(void **state)
+{
+	char config[2048], key_path[128], root_text[CN_KEY_TEXT_LEN + 1];
+	struct cn_errbuf e = {{0}};
+	char *text;
+	size_t len;
+
+	(void)state;
+	cn_log_set_level(getenv("CN_TEST_DEBUG") ? CN_LOG_DEBUG : CN_LOG_ERR);
+	snprintf(dir, sizeof(dir), "/tmp/cn_test_hostile.XXXXXX");
+	if (!mkdtemp(dir))
+		return -1;
+	if (cn_identity_generate(&root_id) || cn_identity_generate(&relay_id) ||
+	    cn_identity_generate(&a.id) || cn_identity_generate(&b.id))
+		return -1;
+	snprintf(list_path, sizeof(list_path), "%s/peers.conf", dir);
+	make_list(true, true, &text, &len);
+	if (cn_file_write_atomic(list_path, text, len, 0644, &e))
+		return -1;
+	free(text);
+	snprintf(key_path, sizeof(key_path), "%s/relay.key", dir);
+	if (cn_keyfile_write(key_path, relay_id, false, &e))
+		return -1;
+	cn_key_to_text(root_id->ed_pk, root_text);
+	snprintf(config, sizeof(config),
+		 "identity_key = \"%s\";\nroot_key = \"%s\";\npeer_list = \"%s\";\n"
+		 "state_dir = \"%s/state\";\n"
+		 "listen = { tcp = [\"127.0.0.1:0\"]; udp = [\"127.0.0.1:0\"];\n"
+		 "  stun = [\"127.0.0.1:0\"]; };\n"
+		 "limits = { handshake_rate = 1000; handshake_burst = 1000;\n"
+		 "  max_buffered = %d; };\n",
+		 key_path, root_text, list_path, dir, MAX_BUFFERED);
+	if (cn_relay_config_parse(config, &cfg, &e)) {
+		fprintf(stderr, "config: %s\n", e.msg);
+		return -1;
+	}
+	base = event_base_new();
+	relay = cn_relay_new(base, &cfg, &e);
+	if (!relay) {
+		fprintf(stderr, "relay: %s\n", e.msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char cmd[128];
+
+	(void)state;
+	node_drop(&a);
+	node_drop(&b);
+	cn_relay_free(relay);
+	event_base_free(base);
+	cn_identity_free(root_id);
+	cn_identity_free(relay_id);
+	cn_identity_free(a.id);
+	cn_identity_free(b.id);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	return system(cmd);
+}
+
+/* ---- a. an upload that removes the uploader ---- */
+
+/*
+ * b, a listed peer, uploads a newer root-signed list without its own key.
+ * Installing it closes b's link while the upload is being handled: the
+ * relay must not touch the link afterwards (ASan in the test build), must
+ * adopt the list, answer b (over UDP; a TCP connection is closed at once,
+ * its queue with it) and close b's link.
+ */
+static void upload_without_self(bool udp)
+{
+	char *text;
+	size_t len;
+	int64_t want;
+
+	node_connect(&a, a.id, false);
+	node_connect(&b, b.id, udp);
+	make_list(true, false, &text, &len);
+	want = serial - 1;
+	assert_int_equal(cn_relay_client_publish(b.c, (const uint8_t *)text, len, (uint64_t)want),
+			 0);
+	run_for(500);
+	free(text);
+	assert_int_equal(cn_relay_get_metrics(relay)->list_serial, want);
+	if (udp)
+		assert_int_equal(b.list_result, CN_LINK_LIST_ACCEPTED + 1);
+	else
+		assert_true(b.down); /* its connection was closed */
+	/* The relay still serves a. */
+	assert_true(a.up);
+	assert_int_equal(cn_relay_client_ping(a.c), 0);
+	run_for(200);
+	assert_true(cn_relay_client_rtt_us(a.c) > 0);
+	node_drop(&b);
+	restore_list();
+}
+
+static void test_upload_without_own_key_tcp(void **state)
+{
+	(void)state;
+	upload_without_self(false);
+}
+
+static void test_upload_without_own_key_udp(void **state)
+{
+	(void)state;
+	upload_without_self(true);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_upload_without_own_key_tcp),
+		cmocka_unit_test(test_upload_without_own_key_udp),
+	};
+
+	if (sodium_init() < 0)
+		return 1;
+	signal(SIGPIPE, SIG_IGN);
+	if (getenv("CN_TEST_FILTER")) /* one test: CN_TEST_FILTER=test_name */
+		cmocka_set_test_filter(getenv("CN_TEST_FILTER"));
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
