@@ -180,7 +180,7 @@ struct cn_relay *cn_relay_new(struct event_base *base, const struct cn_relay_con
 			goto fail;
 	if (cfg->metrics_on && cn_relay_metrics_start(r, e))
 		goto fail;
-	if (cn_relay_udp_start(r, e))
+	if (cn_relay_udp_start(r, e) || cn_relay_link_start(r, e))
 		goto fail;
 	r->sweep = event_new(base, -1, EV_PERSIST, sweep_cb, r);
 	if (!r->sweep || event_add(r->sweep, &tv) != 0) {
@@ -205,6 +205,8 @@ void cn_relay_free(struct cn_relay *r)
 		cn_relay_link_close(l, NULL);
 	if (r->flush)
 		event_free(r->flush);
+	if (r->reap)
+		event_free(r->reap);
 	for (unsigned int i = 0; i < r->ntcp; i++)
 		evconnlistener_free(r->tcp_listeners[i]);
 	for (unsigned int i = 0; i < r->nudp; i++) {

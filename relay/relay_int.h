@@ -108,6 +108,8 @@ struct relay_link {
 	uint64_t list_serial;
 	uint64_t have_serial; /* the list serial the node said it holds */
 	uint64_t created_ms, last_rx_ms, partial_since_ms;
+	/* Its output would have passed the cap: closed at the next reap (never read again). */
+	bool doomed;
 	uint8_t *upload;
 	uint32_t upload_total, upload_got;
 	uint64_t upload_serial, upload_started_ms;
@@ -175,6 +177,7 @@ struct cn_relay {
 	struct evhttp *http;
 	struct evhttp_bound_socket *http_sock;
 	struct event *sweep;
+	struct event *reap; /* closes doomed links, right after the callback that doomed them */
 	/*
 	 * UDP datagrams to send, flushed with one sendmmsg per socket by an
 	 * event activated when the first one is queued: it runs right after
@@ -214,10 +217,20 @@ void cn_relay_link_initiation(struct cn_relay *r, struct relay_link *l, struct r
 /* A data message for l (decrypted in place); sa: the UDP source, or NULL. */
 void cn_relay_link_data(struct relay_link *l, uint8_t *msg, size_t len, const struct sockaddr *sa,
 			socklen_t salen);
-/* Sends len bytes at r->out + CN_TCP_FRAME_HDR on l. control: not subject to the cap. */
+/*
+ * Sends len bytes at r->out + CN_TCP_FRAME_HDR on l. Every byte queued to a
+ * TCP link counts against limits.max_buffered: a data packet (control
+ * false) is dropped and counted when it would leave less than an eighth of
+ * the cap free (that eighth is for control messages), and a control
+ * message that would pass the cap dooms the link: it is read no more and
+ * closed by the next reap (-CN_ETOOBIG either way). l stays valid until
+ * the current callback returns.
+ */
 int cn_relay_link_write(struct relay_link *l, size_t len, bool control);
-/* Encodes, encrypts and sends m on l. control: not subject to the buffer cap. */
+/* Encodes, encrypts and sends m on l (cn_relay_link_write's rules). */
 int cn_relay_link_send(struct relay_link *l, const struct cn_link_msg *m, bool control);
+/* Creates the event that closes doomed links. */
+int cn_relay_link_start(struct cn_relay *r, struct cn_errbuf *e);
 /* The peer record behind a handshake lookup result. */
 struct relay_peer *cn_relay_peer_of(struct cn_handshake_peer *hs);
 

@@ -23,6 +23,7 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/event.h>
 #include <sodium.h>
 
 #include "common/clock.h"
@@ -125,19 +126,73 @@ void cn_relay_link_close(struct relay_link *l, const char *why)
 	free(l);
 }
 
-int cn_relay_link_write(struct relay_link *l, size_t len, bool control)
+static void reap_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct cn_relay *r = arg;
+	struct relay_link *l, *tmp;
+
+	(void)fd;
+	(void)what;
+	TAILQ_FOREACH_SAFE (l, &r->links, entry, tmp)
+		if (l->doomed)
+			cn_relay_link_close(
+				l, "does not read what it asked for (output over the cap)");
+}
+
+int cn_relay_link_start(struct cn_relay *r, struct cn_errbuf *e)
+{
+	r->reap = event_new(r->base, -1, 0, reap_cb, r);
+	if (!r->reap) {
+		cn_errbuf_set(e, "out of memory");
+		return -CN_ENOMEM;
+	}
+	return 0;
+}
+
+/*
+ * l's output would pass the cap: a peer that asks for answers (PING,
+ * WATCH, HAVE_LIST) and does not read them. Closing it here would free it
+ * under its callers (a PING handler, a presence loop over watchers), so it
+ * is only marked and stops being read; the reap event closes it right
+ * after the current callback.
+ */
+static void doom(struct relay_link *l)
 {
 	struct cn_relay *r = l->r;
 
+	if (l->doomed)
+		return;
+	l->doomed = true;
+	r->m.links_closed_overflow++;
+	bufferevent_disable(l->bev, EV_READ);
+	if (r->reap)
+		event_active(r->reap, EV_TIMEOUT, 0);
+}
+
+int cn_relay_link_write(struct relay_link *l, size_t len, bool control)
+{
+	struct cn_relay *r = l->r;
+	size_t cap = r->cfg.limits.max_buffered, queued, frame = CN_TCP_FRAME_HDR + len;
+
 	if (l->kind == CN_RELAY_LINK_UDP)
 		return cn_relay_udp_write(l, len);
-	if (!control && evbuffer_get_length(bufferevent_get_output(l->bev)) + len >
-				r->cfg.limits.max_buffered) {
+	if (l->doomed)
+		return -CN_ETOOBIG;
+	queued = evbuffer_get_length(bufferevent_get_output(l->bev));
+	if (!control && queued + frame > cap - cap / 8) {
 		r->m.drop_buffer_full++;
 		return -CN_ETOOBIG;
 	}
+	if (queued + frame > cap) {
+		doom(l);
+		return -CN_ETOOBIG;
+	}
 	cn_tcp_frame_header(len, r->out);
-	return bufferevent_write(l->bev, r->out, CN_TCP_FRAME_HDR + len) == 0 ? 0 : -CN_EIO;
+	if (bufferevent_write(l->bev, r->out, frame) != 0)
+		return -CN_EIO;
+	if (queued + frame > r->m.tcp_queue_peak)
+		r->m.tcp_queue_peak = queued + frame;
+	return 0;
 }
 
 int cn_relay_link_send(struct relay_link *l, const struct cn_link_msg *m, bool control)

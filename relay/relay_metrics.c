@@ -96,9 +96,12 @@ static void http_metrics(struct evhttp_request *req, void *arg)
 			    "cairn_relay_links_closed_total{reason=\"stalled\"} %" PRIu64 "\n"
 			    "cairn_relay_links_closed_total{reason=\"garbage\"} %" PRIu64 "\n"
 			    "cairn_relay_links_closed_total{reason=\"removed\"} %" PRIu64 "\n"
-			    "cairn_relay_links_closed_total{reason=\"replaced\"} %" PRIu64 "\n",
+			    "cairn_relay_links_closed_total{reason=\"replaced\"} %" PRIu64 "\n"
+			    "cairn_relay_links_closed_total{reason=\"overflow\"} %" PRIu64 "\n",
 			    m->links_closed_idle, m->links_closed_stalled, m->links_closed_garbage,
-			    m->links_closed_removed, m->links_closed_replaced);
+			    m->links_closed_removed, m->links_closed_replaced,
+			    m->links_closed_overflow);
+	G("tcp_queue_peak_bytes", "Most bytes ever queued to one TCP link.", m->tcp_queue_peak);
 	C("stun_requests_total", "STUN binding requests answered or ignored by policy.",
 	  m->stun_requests);
 	C("stun_malformed_total", "Malformed STUN requests ignored.", m->stun_bad);

@@ -83,8 +83,8 @@ static void read_cb(struct bufferevent *bev, void *arg)
 						       : "unexpected message");
 			return;
 		}
-		/* The handlers may have closed and freed l. */
-		if (!cn_relay_link_alive(r, l, slot, id))
+		/* The handlers may have closed and freed l, or doomed it. */
+		if (!cn_relay_link_alive(r, l, slot, id) || l->doomed)
 			return;
 	}
 }

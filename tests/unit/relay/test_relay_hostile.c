@@ -15,6 +15,9 @@
  * crypto/session.h) so a test can do what the relay client never would.
  * Every wait is bounded in time.
  */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -35,8 +38,10 @@
 #include "common/addr.h"
 #include "common/file.h"
 #include "common/log.h"
+#include "crypto/handshake.h"
 #include "crypto/keys.h"
 #include "crypto/peerlist.h"
+#include "crypto/session.h"
 #include "relay/link.h"
 #include "relay/relay.h"
 #include "relay/relay_client.h"
@@ -192,6 +197,123 @@ static void restore_list(void)
 	assert_int_equal(cn_relay_reload(relay), 0);
 }
 
+/* ---- raw links: the link protocol by hand ---- */
+
+struct raw {
+	int fd;
+	bool tcp;
+	struct cn_session s;
+	struct sockaddr_in to; /* UDP: the relay's link port */
+	uint8_t in[70000];
+	size_t in_len; /* TCP: bytes buffered */
+};
+
+static void raw_write(struct raw *w, int fd, const uint8_t *msg, size_t len)
+{
+	if (w->tcp) {
+		uint8_t frame[CN_TCP_FRAME_HDR + 2048];
+
+		assert_true(len <= 2048);
+		cn_tcp_frame_header(len, frame);
+		memcpy(frame + CN_TCP_FRAME_HDR, msg, len);
+		assert_int_equal(send(fd, frame, CN_TCP_FRAME_HDR + len, MSG_NOSIGNAL),
+				 (ssize_t)(CN_TCP_FRAME_HDR + len));
+	} else {
+		assert_int_equal(sendto(fd, msg, len, 0, (struct sockaddr *)&w->to, sizeof(w->to)),
+				 (ssize_t)len);
+	}
+}
+
+/* A UDP socket bound to ip (port chosen by the kernel). */
+static int udp_socket(const char *ip)
+{
+	struct sockaddr_in sin = {.sin_family = AF_INET};
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+
+	assert_true(fd >= 0);
+	inet_pton(AF_INET, ip, &sin.sin_addr);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	return fd;
+}
+
+/* Opens a raw link as id, TCP or UDP from 127.0.0.1, and confirms it. */
+static void raw_open(struct raw *w, const struct cn_identity *id, bool tcp, int rcvbuf)
+{
+	struct cn_handshake_local local;
+	struct cn_handshake hs;
+	uint8_t relay_x[CN_KEY_LEN], ts[CN_TAI64N_LEN], init[CN_HANDSHAKE_INITIATION_LEN];
+	uint8_t resp[CN_HANDSHAKE_RESPONSE_LEN + CN_TCP_FRAME_HDR], pkt[64];
+	struct timespec now;
+	size_t got = 0, want = tcp ? sizeof(resp) : CN_HANDSHAKE_RESPONSE_LEN, len = 0;
+	uint64_t end = mono_ms() + 3000;
+
+	memset(w, 0, sizeof(*w));
+	w->tcp = tcp;
+	w->to.sin_family = AF_INET;
+	w->to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	w->to.sin_port =
+		htons((uint16_t)(tcp ? cn_relay_tcp_port(relay) : cn_relay_udp_port(relay)));
+	if (tcp) {
+		w->fd = socket(AF_INET, SOCK_STREAM, 0);
+		if (rcvbuf)
+			setsockopt(w->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+		assert_int_equal(connect(w->fd, (struct sockaddr *)&w->to, sizeof(w->to)), 0);
+		assert_int_equal(fcntl(w->fd, F_SETFL, O_NONBLOCK), 0);
+	} else {
+		w->fd = udp_socket("127.0.0.1");
+	}
+	usleep(20000);
+	assert_int_equal(cn_key_ed_to_x(relay_id->ed_pk, relay_x), 0);
+	assert_int_equal(cn_handshake_local_init(&local, id, "test"), 0);
+	clock_gettime(CLOCK_REALTIME, &now);
+	cn_handshake_tai64n(ts, (uint64_t)now.tv_sec, (uint32_t)now.tv_nsec);
+	assert_int_equal(cn_handshake_create_initiation(&hs, &local, relay_x,
+							randombytes_random() | 1, ts, NULL, init),
+			 0);
+	raw_write(w, w->fd, init, sizeof(init));
+	while (got < want && mono_ms() < end) {
+		ssize_t r;
+
+		run_once();
+		r = recv(w->fd, resp + got, want - got, MSG_DONTWAIT);
+		if (r > 0)
+			got += (size_t)r;
+	}
+	assert_int_equal(got, want);
+	assert_int_equal(cn_handshake_consume_response(&hs, resp + (tcp ? CN_TCP_FRAME_HDR : 0),
+						       CN_HANDSHAKE_RESPONSE_LEN, mono_ms(), &w->s),
+			 0);
+	cn_handshake_wipe(&hs);
+	sodium_memzero(&local, sizeof(local));
+	/* A keepalive confirms the link. */
+	assert_int_equal(cn_session_encrypt(&w->s, mono_ms(), pkt + CN_SESSION_HEADER_LEN, 0, pkt,
+					    sizeof(pkt), &len),
+			 0);
+	raw_write(w, w->fd, pkt, len);
+	run_for(50);
+}
+
+/* Encrypts m under w's session into out; returns the datagram's length. */
+static size_t raw_seal(struct raw *w, const struct cn_link_msg *m, uint8_t *out, size_t cap)
+{
+	size_t pt = 0, len = 0;
+
+	assert_int_equal(
+		cn_link_encode(m, out + CN_SESSION_HEADER_LEN, cap - CN_SESSION_OVERHEAD, &pt), 0);
+	assert_int_equal(cn_session_encrypt(&w->s, mono_ms(), out + CN_SESSION_HEADER_LEN, pt, out,
+					    cap, &len),
+			 0);
+	return len;
+}
+
+static void raw_close(struct raw *w)
+{
+	if (w->fd >= 0)
+		close(w->fd);
+	w->fd = -1;
+	cn_session_wipe(&w->s);
+}
+
 static int setup(void **state)
 {
 	char config[2048], key_path[128], root_text[CN_KEY_TEXT_LEN + 1];
@@ -303,11 +425,68 @@ static void test_upload_without_own_key_udp(void **state)
 	upload_without_self(true);
 }
 
+/* ---- b. answers that are never read ---- */
+
+/*
+ * A listed peer sends PINGs over TCP and never reads (a tiny receive
+ * buffer): every PONG the relay queues counts against max_buffered, so the
+ * queue to that link never passes the cap, and the link is closed and
+ * counted. Without the cap the queue grew by every PONG (130 MB for a
+ * million PINGs).
+ */
+static void test_pings_never_read(void **state)
+{
+	static uint8_t batch[1 << 16];
+	const struct cn_relay_metrics *m = cn_relay_get_metrics(relay);
+	uint64_t closed = m->links_closed_overflow, end = mono_ms() + 20000;
+	struct raw w;
+	size_t pending = 0, off = 0;
+	unsigned long sent = 0;
+
+	(void)state;
+	node_connect(&a, a.id, false);
+	raw_open(&w, b.id, true, 2048);
+	while (cn_relay_get_metrics(relay)->links_closed_overflow == closed && sent < 2000000 &&
+	       mono_ms() < end) {
+		ssize_t n;
+
+		if (off == pending) {
+			/* The next 1000 PINGs, framed. */
+			pending = off = 0;
+			for (int i = 0; i < 1000; i++) {
+				struct cn_link_msg p = {.type = CN_LINK_PING, .nonce = sent++};
+				size_t len =
+					raw_seal(&w, &p, batch + pending + CN_TCP_FRAME_HDR, 128);
+
+				cn_tcp_frame_header(len, batch + pending);
+				pending += CN_TCP_FRAME_HDR + len;
+			}
+		}
+		n = send(w.fd, batch + off, pending - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n > 0)
+			off += (size_t)n;
+		else if (n < 0 && errno != EAGAIN)
+			break; /* closed by the relay */
+		run_once();
+		assert_true(cn_relay_get_metrics(relay)->tcp_queue_peak <= MAX_BUFFERED);
+	}
+	run_for(100);
+	m = cn_relay_get_metrics(relay);
+	assert_true(m->tcp_queue_peak <= MAX_BUFFERED);
+	assert_int_equal(m->links_closed_overflow, closed + 1);
+	assert_int_equal(m->links_tcp, 1); /* a's link stays */
+	assert_int_equal(cn_relay_client_ping(a.c), 0);
+	run_for(200);
+	assert_true(cn_relay_client_rtt_us(a.c) > 0);
+	raw_close(&w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_upload_without_own_key_tcp),
 		cmocka_unit_test(test_upload_without_own_key_udp),
+		cmocka_unit_test(test_pings_never_read),
 	};
 
 	if (sodium_init() < 0)
