@@ -6,7 +6,8 @@
  *
  * Timers: one periodic sweep (CN_RELAY_SWEEP_MS) closes links that are
  * idle (limits.idle_timeout), handshakes not confirmed and TCP frames not
- * finished within limits.frame_timeout, drops list uploads that stalled,
+ * finished within limits.frame_timeout, drops list uploads that stalled
+ * or ran out of time,
  * expires the previous session of rekeyed links and continues list
  * sending over UDP. A sweep over every link once a second costs
  * microseconds per thousand links and needs no per-link timer.
@@ -53,7 +54,7 @@ static void sweep_cb(evutil_socket_t fd, short what, void *arg)
 		} else if (now - l->last_rx_ms > lim->idle_timeout_ms) {
 			r->m.links_closed_idle++;
 			cn_relay_link_close(l, "idle");
-		} else if (l->upload && now - l->upload_started_ms > CN_RELAY_UPLOAD_TIMEOUT_MS) {
+		} else if (cn_relay_list_upload_late(l, now)) {
 			cn_relay_list_upload_drop(l);
 		} else if (l->list_sending && l->kind == CN_RELAY_LINK_UDP) {
 			cn_relay_list_pump(l);

@@ -33,6 +33,7 @@ struct cn_relay_metrics {
 	uint64_t tcp_queue_peak; /* gauge: the most bytes ever queued to one TCP link */
 	uint64_t stun_requests, stun_bad;
 	uint64_t lists_accepted, lists_refused, list_chunks_sent;
+	uint64_t uploads, uploads_refused; /* gauge: in progress; counter: refused at a limit */
 	int64_t list_serial;
 };
 

@@ -58,10 +58,11 @@ enum {
 	CN_RELAY_UDP_BUF = 65536,
 	CN_RELAY_UDP_DGRAM_MAX = 2048, /* node link datagrams are MTU-sized; larger: dropped */
 	CN_RELAY_MAX_UPLOADS = 4,
-	CN_RELAY_LIST_UDP_BURST = 256, /* list chunks per link per sweep over UDP (~300 KB) */
-	CN_RELAY_SEND_BATCH = 64,      /* UDP datagrams queued before a sendmmsg */
-	CN_RELAY_UPLOAD_TIMEOUT_MS = 30000,
-	CN_RELAY_INDEX_SLOT_BITS = 20, /* max_connections <= 2^20 */
+	CN_RELAY_LIST_UDP_BURST = 256,	    /* list chunks per link per sweep over UDP (~300 KB) */
+	CN_RELAY_SEND_BATCH = 64,	    /* UDP datagrams queued before a sendmmsg */
+	CN_RELAY_UPLOAD_TIMEOUT_MS = 30000, /* an upload must finish within this */
+	CN_RELAY_UPLOAD_STALL_MS = 5000,    /* ... and never wait this long for a chunk */
+	CN_RELAY_INDEX_SLOT_BITS = 20,	    /* max_connections <= 2^20 */
 };
 _Static_assert(1000000 < (1u << CN_RELAY_INDEX_SLOT_BITS), "slot bits cover max_connections");
 
@@ -112,7 +113,7 @@ struct relay_link {
 	bool doomed;
 	uint8_t *upload;
 	uint32_t upload_total, upload_got;
-	uint64_t upload_serial, upload_started_ms;
+	uint64_t upload_serial, upload_started_ms, upload_last_ms;
 	TAILQ_ENTRY(relay_link) entry;
 	/*
 	 * Backpressure between TCP links: a TCP link whose packets go to a
@@ -261,6 +262,8 @@ void cn_relay_list_pump(struct relay_link *l);
 void cn_relay_list_chunk(struct relay_link *l, const struct cn_link_msg *m);
 /* Drops l's upload in progress (timed out or the link goes). */
 void cn_relay_list_upload_drop(struct relay_link *l);
+/* Whether l's upload is past its deadline or stalled at now. */
+bool cn_relay_list_upload_late(const struct relay_link *l, uint64_t now);
 /* The state directory's copy of the list. */
 #define CN_RELAY_STATE_LIST_FILE "peers.conf"
 
@@ -285,7 +288,7 @@ void cn_relay_stun_answer(struct cn_relay *r, int fd, const uint8_t *buf, size_t
 /* relay_metrics.c */
 /* Serves /metrics and /health on cfg.metrics. */
 int cn_relay_metrics_start(struct cn_relay *r, struct cn_errbuf *e);
-/* Brings the link gauges up to date. */
+/* Brings the link and upload gauges up to date. */
 void cn_relay_metrics_links(struct cn_relay *r);
 
 #endif

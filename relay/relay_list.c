@@ -8,9 +8,11 @@
  *
  * Memory stays bounded however many links are behind: a link being sent
  * the list holds an offset into the one text in force, never a copy.
- * Uploads: at most CN_RELAY_MAX_UPLOADS at a time, each at most
- * CN_PEERLIST_MAX_BYTES, chunks in order, dropped after
- * CN_RELAY_UPLOAD_TIMEOUT_MS (the sweep).
+ * Uploads: at most CN_RELAY_MAX_UPLOADS at a time and one per peer (over
+ * its TCP and UDP links together: two peers cannot hold every slot), each
+ * at most CN_PEERLIST_MAX_BYTES, chunks in order; dropped by the sweep when
+ * not finished within CN_RELAY_UPLOAD_TIMEOUT_MS or without a chunk for
+ * CN_RELAY_UPLOAD_STALL_MS.
  */
 #include "relay/relay_int.h"
 
@@ -219,6 +221,21 @@ void cn_relay_list_send(struct relay_link *l)
 	cn_relay_list_pump(l);
 }
 
+bool cn_relay_list_upload_late(const struct relay_link *l, uint64_t now)
+{
+	return l->upload && (now - l->upload_started_ms > CN_RELAY_UPLOAD_TIMEOUT_MS ||
+			     now - l->upload_last_ms > CN_RELAY_UPLOAD_STALL_MS);
+}
+
+/* Whether l's peer already uploads over its other link. */
+static bool peer_uploading(const struct relay_link *l)
+{
+	const struct relay_peer *p = l->peer;
+
+	return p && ((p->tcp && p->tcp != l && p->tcp->upload) ||
+		     (p->udp && p->udp != l && p->udp->upload));
+}
+
 void cn_relay_list_upload_drop(struct relay_link *l)
 {
 	if (!l->upload)
@@ -278,8 +295,8 @@ void cn_relay_list_chunk(struct relay_link *l, const struct cn_link_msg *m)
 		return;
 	}
 	if (m->offset == 0) {
-		if (!l->upload && r->nuploads >= CN_RELAY_MAX_UPLOADS) {
-			r->m.drop_bad_message++;
+		if (!l->upload && (r->nuploads >= CN_RELAY_MAX_UPLOADS || peer_uploading(l))) {
+			r->m.uploads_refused++;
 			return; /* the uploader retries */
 		}
 		if (!l->upload)
@@ -295,6 +312,7 @@ void cn_relay_list_chunk(struct relay_link *l, const struct cn_link_msg *m)
 		l->upload_serial = m->serial;
 		l->upload_started_ms = cn_clock_ms();
 	}
+	l->upload_last_ms = cn_clock_ms();
 	/* Chunks must come in order and agree on size and serial. */
 	if (!l->upload || m->offset != l->upload_got || m->total != l->upload_total ||
 	    m->serial != l->upload_serial) {

@@ -21,6 +21,7 @@ void cn_relay_metrics_links(struct cn_relay *r)
 {
 	struct relay_link *l;
 
+	r->m.uploads = r->nuploads;
 	r->m.links_tcp = r->m.links_udp = r->m.links_pending = 0;
 	TAILQ_FOREACH (l, &r->links, entry) {
 		if (l->state != CN_RELAY_LINK_UP)
@@ -107,6 +108,9 @@ static void http_metrics(struct evhttp_request *req, void *arg)
 	C("stun_malformed_total", "Malformed STUN requests ignored.", m->stun_bad);
 	C("peer_lists_accepted_total", "Uploaded peer lists adopted.", m->lists_accepted);
 	C("peer_lists_refused_total", "Uploaded peer lists refused.", m->lists_refused);
+	G("uploads", "Peer list uploads in progress.", m->uploads);
+	C("uploads_refused_total", "Peer list uploads refused (all slots taken, or one per peer).",
+	  m->uploads_refused);
 #undef G
 #undef C
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",

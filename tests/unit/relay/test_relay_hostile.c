@@ -481,12 +481,80 @@ static void test_pings_never_read(void **state)
 	raw_close(&w);
 }
 
+/* ---- e. upload slots ---- */
+
+/* The first chunk of an upload that never finishes, from n. */
+static void start_upload(struct node *n)
+{
+	static const uint8_t data[CN_LINK_CHUNK_DATA_MAX];
+	struct cn_link_msg m = {.type = CN_LINK_LIST_CHUNK,
+				.serial = 1000,
+				.total = 100000,
+				.offset = 0,
+				.data = data,
+				.data_len = sizeof(data)};
+
+	assert_int_equal(cn_relay_client_send(n->c, &m), 0);
+}
+
+/*
+ * a and b each hold a TCP and a UDP link and start an upload on both: one
+ * upload per peer is taken, the other refused, so the root can still
+ * publish. (Before: a and b held all four slots and the root's list was
+ * dropped.) Stalled uploads are dropped after CN_RELAY_UPLOAD_STALL_MS.
+ */
+static void test_upload_slots_per_peer(void **state)
+{
+	struct node a2 = {.name = "a2"}, b2 = {.name = "b2"}, admin = {.name = "admin"};
+	const struct cn_relay_metrics *m = cn_relay_get_metrics(relay);
+	uint64_t refused = m->uploads_refused;
+	char *text;
+	size_t len;
+	int64_t want;
+
+	(void)state;
+	node_connect(&a, a.id, false);
+	node_connect(&a2, a.id, true);
+	node_connect(&b, b.id, false);
+	node_connect(&b2, b.id, true);
+	start_upload(&a);
+	start_upload(&a2);
+	start_upload(&b);
+	start_upload(&b2);
+	run_for(200);
+	m = cn_relay_get_metrics(relay);
+	assert_int_equal(m->uploads, 2);
+	assert_int_equal(m->uploads_refused, refused + 2);
+	node_connect(&admin, root_id, false);
+	make_list(true, true, &text, &len);
+	want = serial - 1;
+	assert_int_equal(
+		cn_relay_client_publish(admin.c, (const uint8_t *)text, len, (uint64_t)want), 0);
+	free(text);
+	run_for(500);
+	assert_int_equal(admin.list_result, CN_LINK_LIST_ACCEPTED + 1);
+	assert_int_equal(cn_relay_get_metrics(relay)->list_serial, want);
+	/* The two stalled uploads go (the links stay: they are alive). */
+	for (int i = 0; i < 80 && cn_relay_get_metrics(relay)->uploads; i++) {
+		run_for(100);
+		if (i % 20 == 0) {
+			cn_relay_client_ping(a.c);
+			cn_relay_client_ping(b.c);
+		}
+	}
+	assert_int_equal(cn_relay_get_metrics(relay)->uploads, 0);
+	node_drop(&a2);
+	node_drop(&b2);
+	node_drop(&admin);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_upload_without_own_key_tcp),
 		cmocka_unit_test(test_upload_without_own_key_udp),
 		cmocka_unit_test(test_pings_never_read),
+		cmocka_unit_test(test_upload_slots_per_peer),
 	};
 
 	if (sodium_init() < 0)
