@@ -55,6 +55,8 @@ struct cn_relay_client {
 	struct event *udp_ev, *tick;
 	uint64_t last_tx_ms, last_rx_ms;
 	uint64_t ping_nonce, ping_sent_us, rtt_us;
+	uint64_t drops;
+	bool overflow; /* control output passed its cap: the tick takes the link down */
 	bool in_callback, free_pending;
 	uint8_t out[CN_TCP_FRAME_HDR + CN_TCP_FRAME_MAX];
 	uint8_t in[CN_TCP_FRAME_MAX];
@@ -75,10 +77,27 @@ static void go_down(struct cn_relay_client *c, const char *why)
 		c->cbs.down(c, c->arg, why);
 }
 
-/* Sends len bytes placed at c->out + CN_TCP_FRAME_HDR. */
-static int raw_send(struct cn_relay_client *c, size_t len)
+/*
+ * Sends len bytes placed at c->out + CN_TCP_FRAME_HDR. data: a SEND, which
+ * is dropped (and counted) rather than queued past the data cap.
+ */
+static int raw_send(struct cn_relay_client *c, size_t len, bool data)
 {
 	if (c->bev) {
+		size_t queued = evbuffer_get_length(bufferevent_get_output(c->bev));
+
+		if (data && queued + CN_TCP_FRAME_HDR + len > CN_RELAY_CLIENT_TCP_DATA_MAX) {
+			c->drops++;
+			return -CN_ETOOBIG;
+		}
+		if (queued + CN_TCP_FRAME_HDR + len > CN_RELAY_CLIENT_TCP_QUEUE_MAX) {
+			/* Not even control gets through: the relay stopped reading.
+			 * Going down here would run the owner's callback (which
+			 * frees the client) under the owner's own call. */
+			c->overflow = true;
+			event_active(c->tick, EV_TIMEOUT, 0);
+			return -CN_ETOOBIG;
+		}
 		cn_tcp_frame_header(len, c->out);
 		if (bufferevent_write(c->bev, c->out, CN_TCP_FRAME_HDR + len) != 0)
 			return -CN_EIO;
@@ -106,7 +125,7 @@ static int send_initiation(struct cn_relay_client *c)
 	if (ret)
 		return ret;
 	c->hs_sent_ms = cn_clock_ms();
-	return raw_send(c, CN_HANDSHAKE_INITIATION_LEN);
+	return raw_send(c, CN_HANDSHAKE_INITIATION_LEN, false);
 }
 
 int cn_relay_client_send(struct cn_relay_client *c, const struct cn_link_msg *m)
@@ -129,7 +148,7 @@ int cn_relay_client_send(struct cn_relay_client *c, const struct cn_link_msg *m)
 				 CN_TCP_FRAME_MAX, &len);
 	if (ret)
 		return ret;
-	ret = raw_send(c, len);
+	ret = raw_send(c, len, m->type == CN_LINK_SEND);
 	if (ret == 0 && !cn_keyring_pending(&c->keys) && cn_session_should_rekey_on_send(s, now))
 		(void)send_initiation(c);
 	return ret;
@@ -147,7 +166,7 @@ static int send_keepalive(struct cn_relay_client *c)
 		return -CN_ESTATE;
 	ret = cn_session_encrypt(s, now, body + CN_SESSION_HEADER_LEN, 0, body, CN_TCP_FRAME_MAX,
 				 &len);
-	return ret ? ret : raw_send(c, len);
+	return ret ? ret : raw_send(c, len, false);
 }
 
 int cn_relay_client_send_packet(struct cn_relay_client *c, const uint8_t dst[static CN_KEY_LEN],
@@ -199,6 +218,16 @@ bool cn_relay_client_is_up(const struct cn_relay_client *c)
 uint64_t cn_relay_client_rtt_us(const struct cn_relay_client *c)
 {
 	return c->rtt_us;
+}
+
+uint64_t cn_relay_client_drops(const struct cn_relay_client *c)
+{
+	return c->drops;
+}
+
+size_t cn_relay_client_queued(const struct cn_relay_client *c)
+{
+	return c->bev ? evbuffer_get_length(bufferevent_get_output(c->bev)) : 0;
 }
 
 static void became_up(struct cn_relay_client *c)
@@ -357,6 +386,10 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	if (c->overflow) {
+		go_down(c, "the relay stopped reading (output queue full)");
+		return;
+	}
 	if (cn_keyring_pending(&c->keys) && now - c->hs_sent_ms >= CN_SESSION_REKEY_TIMEOUT_MS) {
 		if (c->state == CLIENT_HANDSHAKE && now - c->hs_sent_ms > DEAD_MS) {
 			go_down(c, "no handshake response from the relay");

@@ -548,6 +548,105 @@ static void test_upload_slots_per_peer(void **state)
 	node_drop(&admin);
 }
 
+/* ---- f. a relay that stops reading ---- */
+
+static struct cn_handshake_peer fake_peer; /* a, as the fake relay knows it */
+
+static struct cn_handshake_peer *fake_lookup(void *ctx, const uint8_t x_pk[CN_KEY_LEN])
+{
+	(void)ctx;
+	return sodium_memcmp(x_pk, fake_peer.x_pk, CN_KEY_LEN) == 0 ? &fake_peer : NULL;
+}
+
+/*
+ * A fake relay completes the handshake with a's relay client over TCP and
+ * then never reads again (a small receive buffer). The client keeps its
+ * output queue under CN_RELAY_CLIENT_TCP_DATA_MAX by dropping SENDs, counts
+ * them, and still takes a PING (control). Before: every SEND was queued.
+ */
+static void test_client_relay_never_reads(void **state)
+{
+	struct cn_relay_client_opts o = {.id = a.id, .network = "test"};
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t sl = sizeof(sin);
+	struct cn_handshake_local local;
+	struct cn_handshake hs;
+	struct cn_handshake_peer *hp = NULL;
+	struct cn_session sess;
+	struct cn_errbuf e = {{0}};
+	uint8_t buf[CN_TCP_FRAME_HDR + CN_HANDSHAKE_INITIATION_LEN], pkt[1000] = {0};
+	int lis, fd = -1, small = 4096;
+	size_t got = 0, max_queued = 0;
+	uint64_t end = mono_ms() + 3000;
+	char addr[64];
+
+	(void)state;
+	lis = socket(AF_INET, SOCK_STREAM, 0);
+	setsockopt(lis, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	assert_int_equal(bind(lis, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(listen(lis, 1), 0);
+	assert_int_equal(getsockname(lis, (struct sockaddr *)&sin, &sl), 0);
+	node_drop(&a);
+	a.up = a.down = false;
+	memcpy(o.relay_key, relay_id->ed_pk, CN_KEY_LEN);
+	snprintf(addr, sizeof(addr), "127.0.0.1:%u", ntohs(sin.sin_port));
+	assert_int_equal(cn_addr_parse(addr, &o.addr), 0);
+	a.c = cn_relay_client_new(base, &o, &cbs, &a, &e);
+	assert_non_null(a.c);
+	/* The fake relay: accept, answer the initiation, then stop reading. */
+	assert_int_equal(fcntl(lis, F_SETFL, O_NONBLOCK), 0);
+	while (fd < 0 && mono_ms() < end) {
+		run_once();
+		fd = accept(lis, NULL, NULL);
+	}
+	assert_true(fd >= 0);
+	assert_int_equal(fcntl(fd, F_SETFL, O_NONBLOCK), 0);
+	while (got < sizeof(buf) && mono_ms() < end) {
+		ssize_t r;
+
+		run_once();
+		r = recv(fd, buf + got, sizeof(buf) - got, 0);
+		if (r > 0)
+			got += (size_t)r;
+	}
+	assert_int_equal(got, sizeof(buf));
+	assert_int_equal(cn_handshake_local_init(&local, relay_id, "test"), 0);
+	cn_handshake_peer_init(&fake_peer, a.id->x_pk);
+	assert_int_equal(cn_handshake_consume_initiation(&hs, &local, buf + CN_TCP_FRAME_HDR,
+							 CN_HANDSHAKE_INITIATION_LEN, fake_lookup,
+							 NULL, &hp),
+			 0);
+	assert_int_equal(cn_handshake_create_response(&hs, 77, NULL, mono_ms(),
+						      buf + CN_TCP_FRAME_HDR, &sess),
+			 0);
+	cn_tcp_frame_header(CN_HANDSHAKE_RESPONSE_LEN, buf);
+	assert_int_equal(send(fd, buf, CN_TCP_FRAME_HDR + CN_HANDSHAKE_RESPONSE_LEN, MSG_NOSIGNAL),
+			 CN_TCP_FRAME_HDR + CN_HANDSHAKE_RESPONSE_LEN);
+	assert_true(run_until(&a.up, 3000));
+	/* 8 MB of SENDs into a relay that reads nothing. */
+	for (int i = 0; i < 8000; i++) {
+		size_t q;
+
+		(void)cn_relay_client_send_packet(a.c, b.id->ed_pk, pkt, sizeof(pkt));
+		if (i % 100 == 0)
+			run_once();
+		q = cn_relay_client_queued(a.c);
+		if (q > max_queued)
+			max_queued = q;
+	}
+	assert_true(max_queued <= CN_RELAY_CLIENT_TCP_DATA_MAX);
+	assert_true(cn_relay_client_drops(a.c) > 0);
+	/* Control still goes out (the cap has room for it), and the link is up. */
+	assert_int_equal(cn_relay_client_ping(a.c), 0);
+	assert_true(a.up);
+	node_drop(&a);
+	cn_handshake_wipe(&hs);
+	cn_session_wipe(&sess);
+	sodium_memzero(&local, sizeof(local));
+	close(fd);
+	close(lis);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -555,6 +654,7 @@ int main(void)
 		cmocka_unit_test(test_upload_without_own_key_udp),
 		cmocka_unit_test(test_pings_never_read),
 		cmocka_unit_test(test_upload_slots_per_peer),
+		cmocka_unit_test(test_client_relay_never_reads),
 	};
 
 	if (sodium_init() < 0)
