@@ -295,6 +295,14 @@ static void handle_packet(struct cn_relay_client *c, uint8_t *msg, size_t len)
 		cn_relay_client_send(c, &pong);
 		return;
 	}
+	if (m.type == CN_LINK_PATH_CHALLENGE) {
+		/* Our address changed (NAT rebinding): prove we receive here. The
+		 * answer leaves from the socket the challenge reached. */
+		struct cn_link_msg resp = {.type = CN_LINK_PATH_RESPONSE, .token = m.token};
+
+		cn_relay_client_send(c, &resp);
+		return;
+	}
 	if (c->cbs.msg)
 		c->cbs.msg(c, c->arg, &m);
 }

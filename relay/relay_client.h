@@ -47,7 +47,7 @@ struct cn_relay_client_cbs {
 	void (*up)(struct cn_relay_client *c, void *arg);
 	/* The link is gone (why: one line); the client must be freed. */
 	void (*down)(struct cn_relay_client *c, void *arg, const char *why);
-	/* A link message from the relay (PONGs are consumed internally). */
+	/* A link message from the relay (PING, PONG and PATH_CHALLENGE are handled inside). */
 	void (*msg)(struct cn_relay_client *c, void *arg, const struct cn_link_msg *m);
 };
 

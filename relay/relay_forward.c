@@ -111,7 +111,8 @@ static void handle_watch(struct relay_link *l, const struct cn_link_msg *m)
 	l->watch = m->flag && !l->peer->admin;
 }
 
-void cn_relay_forward_message(struct relay_link *l, const uint8_t *pt, size_t len)
+void cn_relay_forward_message(struct relay_link *l, const uint8_t *pt, size_t len,
+			      const struct sockaddr *sa, socklen_t salen)
 {
 	struct cn_relay *r = l->r;
 	struct cn_link_msg m;
@@ -153,6 +154,12 @@ void cn_relay_forward_message(struct relay_link *l, const uint8_t *pt, size_t le
 	}
 	case CN_LINK_PONG:
 		break;
+	case CN_LINK_PATH_RESPONSE:
+		if (sa)
+			cn_relay_path_response(l, &m, sa, salen);
+		else
+			r->m.drop_bad_message++; /* TCP has no path to validate */
+		break;
 	case CN_LINK_BYE:
 		cn_relay_link_close(l, "closed by the node");
 		break;
@@ -160,6 +167,7 @@ void cn_relay_forward_message(struct relay_link *l, const uint8_t *pt, size_t le
 	case CN_LINK_NOT_HERE:
 	case CN_LINK_PRESENCE:
 	case CN_LINK_LIST_RESULT:
+	case CN_LINK_PATH_CHALLENGE:
 		r->m.drop_bad_message++; /* relay-to-node messages */
 		break;
 	}

@@ -9,6 +9,7 @@
  *   relay_link.c     links: index slots, handshakes, data, confirm, close
  *   relay_forward.c  link messages: SEND/RECV with backpressure, WATCH, PING
  *   relay_list.c     the peer list: install, load, save, pump, uploads
+ *   relay_path.c     UDP path validation: a link moves only to an address that answers
  *   relay_tcp.c      TCP links: accept, framing, write/event callbacks
  *   relay_udp.c      UDP links: recvmmsg, the sendmmsg batch, STUN demux
  *   relay_stun.c     STUN Binding answers
@@ -81,6 +82,7 @@ enum cn_relay_link_state {
 
 struct relay_peer;
 struct relay_udp;
+struct relay_path;
 
 struct relay_link {
 	struct cn_relay *r;
@@ -111,6 +113,8 @@ struct relay_link {
 	uint64_t created_ms, last_rx_ms, partial_since_ms;
 	/* Its output would have passed the cap: closed at the next reap (never read again). */
 	bool doomed;
+	/* UDP: the challenge out to a new address (heap, only while one is). */
+	struct relay_path *path;
 	uint8_t *upload;
 	uint32_t upload_total, upload_got;
 	uint64_t upload_serial, upload_started_ms, upload_last_ms;
@@ -228,6 +232,8 @@ void cn_relay_link_data(struct relay_link *l, uint8_t *msg, size_t len, const st
  * the current callback returns.
  */
 int cn_relay_link_write(struct relay_link *l, size_t len, bool control);
+/* Encodes and encrypts m for l into r->out + CN_TCP_FRAME_HDR; *out_len its length. */
+int cn_relay_link_seal(struct relay_link *l, const struct cn_link_msg *m, size_t *out_len);
 /* Encodes, encrypts and sends m on l (cn_relay_link_write's rules). */
 int cn_relay_link_send(struct relay_link *l, const struct cn_link_msg *m, bool control);
 /* Creates the event that closes doomed links. */
@@ -236,8 +242,12 @@ int cn_relay_link_start(struct cn_relay *r, struct cn_errbuf *e);
 struct relay_peer *cn_relay_peer_of(struct cn_handshake_peer *hs);
 
 /* relay_forward.c */
-/* One decrypted link message from l (empty: a keepalive). l may be freed. */
-void cn_relay_forward_message(struct relay_link *l, const uint8_t *pt, size_t len);
+/*
+ * One decrypted link message from l (empty: a keepalive), from sa (UDP) or
+ * NULL (TCP). l may be freed.
+ */
+void cn_relay_forward_message(struct relay_link *l, const uint8_t *pt, size_t len,
+			      const struct sockaddr *sa, socklen_t salen);
 /* Tells every watcher but key's own links that key is here or gone. */
 void cn_relay_presence_broadcast(struct cn_relay *r, const uint8_t key[CN_KEY_LEN], bool here);
 /* Lets every link paused on l read again. */
@@ -267,6 +277,19 @@ bool cn_relay_list_upload_late(const struct relay_link *l, uint64_t now);
 /* The state directory's copy of the list. */
 #define CN_RELAY_STATE_LIST_FILE "peers.conf"
 
+/* relay_path.c */
+/*
+ * An authenticated datagram of len bytes for UDP link l came from sa, not
+ * from l's address: challenge sa (paced), unless a challenge to it is out.
+ */
+void cn_relay_path_seen(struct relay_link *l, const struct sockaddr *sa, socklen_t salen,
+			size_t len, uint64_t now);
+/* A PATH_RESPONSE from sa: the link moves there if it answers the challenge out. */
+void cn_relay_path_response(struct relay_link *l, const struct cn_link_msg *m,
+			    const struct sockaddr *sa, socklen_t salen);
+/* Forgets l's challenge (the link goes). */
+void cn_relay_path_drop(struct relay_link *l);
+
 /* relay_tcp.c */
 int cn_relay_tcp_listen(struct cn_relay *r, const struct cn_addr *a, struct cn_errbuf *e);
 
@@ -275,6 +298,9 @@ int cn_relay_udp_open(struct cn_relay *r, const struct cn_addr *a, bool stun_onl
 		      struct cn_errbuf *e);
 /* Queues len bytes at r->out + CN_TCP_FRAME_HDR for l's address (sent in the batch). */
 int cn_relay_udp_write(struct relay_link *l, size_t len);
+/* The same to another address than l's (a path challenge). */
+int cn_relay_udp_write_to(struct relay_link *l, size_t len, const struct sockaddr *to,
+			  socklen_t tolen);
 /* Sends every queued UDP datagram now. */
 void cn_relay_udp_flush(struct cn_relay *r);
 /* Creates the event that flushes the batch after the callback that queued it. */

@@ -9,6 +9,9 @@
  * rekey over TCP answers into `next` under a fresh generation, so packets
  * still in flight under the old session keep decrypting with it.
  *
+ * A UDP link stays at the address its handshake came from until another
+ * address proves it receives (relay_path.c).
+ *
  * Abuse limits here: the per-source token bucket runs before any X25519
  * (cn_handshake_consume_initiation does two), the cap on pending links
  * before any allocation; a TCP connection that fails authentication is cut
@@ -116,6 +119,7 @@ void cn_relay_link_close(struct relay_link *l, const char *why)
 	if (l->bev)
 		bufferevent_free(l->bev);
 	cn_relay_list_upload_drop(l);
+	cn_relay_path_drop(l);
 	r->slots[l->slot] = NULL;
 	r->free_slots[r->nfree++] = l->slot;
 	TAILQ_REMOVE(&r->links, l, entry);
@@ -195,7 +199,7 @@ int cn_relay_link_write(struct relay_link *l, size_t len, bool control)
 	return 0;
 }
 
-int cn_relay_link_send(struct relay_link *l, const struct cn_link_msg *m, bool control)
+int cn_relay_link_seal(struct relay_link *l, const struct cn_link_msg *m, size_t *out_len)
 {
 	struct cn_relay *r = l->r;
 	uint8_t *body = r->out + CN_TCP_FRAME_HDR;
@@ -204,6 +208,7 @@ int cn_relay_link_send(struct relay_link *l, const struct cn_link_msg *m, bool c
 	size_t pt_len = 0, len = 0;
 	int ret;
 
+	*out_len = 0;
 	if (l->state != CN_RELAY_LINK_UP)
 		return -CN_ESTATE;
 	s = cn_keyring_sending(&l->keys, now);
@@ -218,7 +223,16 @@ int cn_relay_link_send(struct relay_link *l, const struct cn_link_msg *m, bool c
 		r->m.drop_no_session++;
 		return ret;
 	}
-	return cn_relay_link_write(l, len, control);
+	*out_len = len;
+	return 0;
+}
+
+int cn_relay_link_send(struct relay_link *l, const struct cn_link_msg *m, bool control)
+{
+	size_t len = 0;
+	int ret = cn_relay_link_seal(l, m, &len);
+
+	return ret ? ret : cn_relay_link_write(l, len, control);
 }
 
 /* The link's first authenticated packet: it replaces the peer's older link. */
@@ -364,14 +378,12 @@ void cn_relay_link_data(struct relay_link *l, uint8_t *msg, size_t len, const st
 	if (l->state == CN_RELAY_LINK_RESPONDED)
 		link_confirm(l);
 	l->last_rx_ms = now;
-	if (sa && !cn_addr_equal((const struct sockaddr *)&l->addr.ss, sa)) {
-		char a[CN_ADDR_TEXT_MAX];
-
-		cn_addr_format(sa, a);
-		cn_log_info("link %s %s: moved to %s", l->addr_text, l->peer->name, a);
-		memcpy(&l->addr.ss, sa, salen);
-		l->addr.len = salen;
-		snprintf(l->addr_text, sizeof(l->addr_text), "%s", a);
-	}
-	cn_relay_forward_message(l, msg + CN_SESSION_HEADER_LEN, pt_len);
+	/*
+	 * From another address (NAT rebinding, roaming, or a copy of an
+	 * authentic datagram sent with a forged source): the link does not
+	 * follow until that address answers a challenge (relay_path.c).
+	 */
+	if (sa && !cn_addr_equal((const struct sockaddr *)&l->addr.ss, sa))
+		cn_relay_path_seen(l, sa, salen, len, now);
+	cn_relay_forward_message(l, msg + CN_SESSION_HEADER_LEN, pt_len, sa, salen);
 }

@@ -103,6 +103,10 @@ static void http_metrics(struct evhttp_request *req, void *arg)
 			    m->links_closed_removed, m->links_closed_replaced,
 			    m->links_closed_overflow);
 	G("tcp_queue_peak_bytes", "Most bytes ever queued to one TCP link.", m->tcp_queue_peak);
+	C("path_challenges_total", "Path challenges sent to a new address of a UDP link.",
+	  m->path_challenges);
+	C("path_moves_total", "UDP links moved to an address that answered a challenge.",
+	  m->path_moves);
 	C("stun_requests_total", "STUN binding requests answered or ignored by policy.",
 	  m->stun_requests);
 	C("stun_malformed_total", "Malformed STUN requests ignored.", m->stun_bad);

@@ -76,6 +76,12 @@ int cn_relay_udp_start(struct cn_relay *r, struct cn_errbuf *e)
 
 int cn_relay_udp_write(struct relay_link *l, size_t len)
 {
+	return cn_relay_udp_write_to(l, len, (const struct sockaddr *)&l->addr.ss, l->addr.len);
+}
+
+int cn_relay_udp_write_to(struct relay_link *l, size_t len, const struct sockaddr *to,
+			  socklen_t tolen)
+{
 	struct cn_relay *r = l->r;
 
 	if (len <= CN_RELAY_UDP_DGRAM_MAX && r->flush) {
@@ -85,16 +91,15 @@ int cn_relay_udp_write(struct relay_link *l, size_t len)
 			cn_relay_udp_flush(r);
 		q = &r->sq[r->nsq++];
 		q->fd = l->udp->fd;
-		memcpy(&q->to, &l->addr.ss, l->addr.len);
-		q->tolen = l->addr.len;
+		memcpy(&q->to, to, tolen);
+		q->tolen = tolen;
 		q->len = len;
 		memcpy(q->data, r->out + CN_TCP_FRAME_HDR, len);
 		if (r->nsq == 1)
 			event_active(r->flush, EV_TIMEOUT, 0);
 		return 0;
 	}
-	if (sendto(l->udp->fd, r->out + CN_TCP_FRAME_HDR, len, MSG_DONTWAIT,
-		   (const struct sockaddr *)&l->addr.ss, l->addr.len) < 0) {
+	if (sendto(l->udp->fd, r->out + CN_TCP_FRAME_HDR, len, MSG_DONTWAIT, to, tolen) < 0) {
 		r->m.drop_buffer_full++;
 		return -CN_EIO;
 	}

@@ -306,6 +306,50 @@ static size_t raw_seal(struct raw *w, const struct cn_link_msg *m, uint8_t *out,
 	return len;
 }
 
+/* Sends m on w, from fd (UDP: any socket; -1: w's own). Returns the bytes sent. */
+static size_t raw_send(struct raw *w, int fd, const struct cn_link_msg *m)
+{
+	uint8_t buf[2048];
+	size_t len = raw_seal(w, m, buf, sizeof(buf));
+
+	raw_write(w, fd < 0 ? w->fd : fd, buf, len);
+	return len;
+}
+
+/*
+ * Reads what arrived on fd (UDP datagrams) and decrypts it with w's
+ * session: counts bytes and datagrams, and stores the last message of type
+ * `keep` in *kept (its token/nonce copied to keep_bytes). Returns the
+ * number of datagrams.
+ */
+static unsigned int raw_drain_udp(struct raw *w, int fd, size_t *bytes, enum cn_link_type keep,
+				  uint8_t *keep_bytes, bool *kept)
+{
+	unsigned int n = 0;
+	ssize_t r;
+
+	while ((r = recv(fd, w->in, sizeof(w->in), MSG_DONTWAIT)) > 0) {
+		size_t pt = 0;
+		struct cn_link_msg m;
+
+		n++;
+		if (bytes)
+			*bytes += (size_t)r;
+		if ((size_t)r < CN_SESSION_OVERHEAD ||
+		    cn_session_decrypt(&w->s, mono_ms(), w->in, (size_t)r,
+				       w->in + CN_SESSION_HEADER_LEN,
+				       (size_t)r - CN_SESSION_HEADER_LEN, &pt) != 0 ||
+		    pt == 0 || cn_link_decode(w->in + CN_SESSION_HEADER_LEN, pt, &m) != 0)
+			continue;
+		if (kept && m.type == keep) {
+			*kept = true;
+			if (keep_bytes && m.token)
+				memcpy(keep_bytes, m.token, CN_LINK_TOKEN_LEN);
+		}
+	}
+	return n;
+}
+
 static void raw_close(struct raw *w)
 {
 	if (w->fd >= 0)
@@ -647,6 +691,174 @@ static void test_client_relay_never_reads(void **state)
 	close(lis);
 }
 
+/* ---- c. UDP reflection ---- */
+
+/*
+ * a's UDP link lives at socket A. One authentic HAVE_LIST(0), sealed in
+ * a's session, arrives from socket B (another address: a forged source or
+ * a rebinding). B gets at most the path challenge, never more bytes than
+ * it sent; the list and b's packets keep going to A. A replay of that
+ * datagram gets nothing. When B answers the challenge the link moves there
+ * (a genuine move). Before: the link moved to B at once and the relay
+ * streamed the list there.
+ */
+static void test_udp_new_address_gets_only_a_challenge(void **state)
+{
+	uint8_t token[CN_LINK_TOKEN_LEN], dgram[256], pkt[100] = {1};
+	struct cn_link_msg have = {.type = CN_LINK_HAVE_LIST, .serial = 0};
+	const struct cn_relay_metrics *m = cn_relay_get_metrics(relay);
+	uint64_t moves = m->path_moves;
+	size_t sent, got_b = 0, got_a = 0, dlen;
+	bool challenged = false, chunk_at_a = false, recv_at = false;
+	struct raw w;
+	int fb = udp_socket("127.0.0.5");
+
+	(void)state;
+	node_connect(&b, b.id, false);
+	raw_open(&w, a.id, false, 0);
+	/* The spoofed-source datagram, kept for the replay below. */
+	dlen = raw_seal(&w, &have, dgram, sizeof(dgram));
+	raw_write(&w, fb, dgram, dlen);
+	sent = dlen;
+	run_for(300);
+	raw_drain_udp(&w, fb, &got_b, CN_LINK_PATH_CHALLENGE, token, &challenged);
+	assert_true(got_b <= sent);
+	assert_true(challenged);
+	/* The list went to A, where the link is. */
+	raw_drain_udp(&w, w.fd, &got_a, CN_LINK_LIST_CHUNK, NULL, &chunk_at_a);
+	assert_true(chunk_at_a);
+	/* A replay from B, and more from B within the interval: nothing more. */
+	raw_write(&w, fb, dgram, dlen);
+	sent += dlen;
+	for (int i = 0; i < 5; i++)
+		sent += raw_send(&w, fb, &(struct cn_link_msg){.type = CN_LINK_PING, .nonce = 1});
+	run_for(300);
+	challenged = false;
+	raw_drain_udp(&w, fb, &got_b, CN_LINK_PATH_CHALLENGE, NULL, &challenged);
+	assert_false(challenged);
+	assert_true(got_b <= sent);
+	/* b's packets still reach A. */
+	assert_int_equal(cn_relay_client_send_packet(b.c, a.id->ed_pk, pkt, sizeof(pkt)), 0);
+	run_for(200);
+	raw_drain_udp(&w, w.fd, NULL, CN_LINK_RECV, NULL, &recv_at);
+	assert_true(recv_at);
+	assert_int_equal(cn_relay_get_metrics(relay)->path_moves, moves);
+	/* B answers: the link moves there, and b's packets follow. */
+	raw_send(&w, fb, &(struct cn_link_msg){.type = CN_LINK_PATH_RESPONSE, .token = token});
+	run_for(100);
+	assert_int_equal(cn_relay_get_metrics(relay)->path_moves, moves + 1);
+	recv_at = false;
+	assert_int_equal(cn_relay_client_send_packet(b.c, a.id->ed_pk, pkt, sizeof(pkt)), 0);
+	run_for(200);
+	raw_drain_udp(&w, fb, NULL, CN_LINK_RECV, NULL, &recv_at);
+	assert_true(recv_at);
+	close(fb);
+	raw_close(&w);
+	node_drop(&b);
+}
+
+/*
+ * A NAT between a's relay client and the relay: the client talks to F,
+ * which forwards from its outside socket (n[cur]) to the relay and back.
+ * Rebinding = a new outside socket, the old one closed.
+ */
+struct nat {
+	int f, n[2], cur;
+	struct sockaddr_storage client;
+	socklen_t client_len;
+	struct sockaddr_in relay;
+	struct event *ev[3];
+};
+
+static void nat_inside_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct nat *t = arg;
+	uint8_t buf[2048];
+	ssize_t r;
+
+	(void)what;
+	t->client_len = sizeof(t->client);
+	while ((r = recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&t->client,
+			     &t->client_len)) > 0)
+		(void)sendto(t->n[t->cur], buf, (size_t)r, 0, (struct sockaddr *)&t->relay,
+			     sizeof(t->relay));
+}
+
+static void nat_outside_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct nat *t = arg;
+	uint8_t buf[2048];
+	ssize_t r;
+
+	(void)what;
+	while ((r = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
+		(void)sendto(t->f, buf, (size_t)r, 0, (struct sockaddr *)&t->client, t->client_len);
+}
+
+/*
+ * A genuine rebinding: a's relay client behind the NAT gets a new outside
+ * address. The relay challenges it, the client answers, the link moves,
+ * and b's packets reach a again.
+ */
+static void test_udp_rebinding_follows_after_challenge(void **state)
+{
+	struct cn_relay_client_opts o = {.id = a.id, .network = "test", .udp = true};
+	struct cn_errbuf e = {{0}};
+	struct nat t = {.cur = 0};
+	struct sockaddr_in fin;
+	socklen_t fl = sizeof(fin);
+	uint64_t moves;
+	uint8_t pkt[100] = {2};
+	char addr[64];
+
+	(void)state;
+	t.f = udp_socket("127.0.0.1");
+	t.n[0] = udp_socket("127.0.0.1");
+	t.n[1] = udp_socket("127.0.0.1");
+	t.relay = (struct sockaddr_in){.sin_family = AF_INET,
+				       .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+				       .sin_port = htons((uint16_t)cn_relay_udp_port(relay))};
+	t.ev[0] = event_new(base, t.f, EV_READ | EV_PERSIST, nat_inside_cb, &t);
+	t.ev[1] = event_new(base, t.n[0], EV_READ | EV_PERSIST, nat_outside_cb, &t);
+	t.ev[2] = event_new(base, t.n[1], EV_READ | EV_PERSIST, nat_outside_cb, &t);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(event_add(t.ev[i], NULL), 0);
+	assert_int_equal(getsockname(t.f, (struct sockaddr *)&fin, &fl), 0);
+	node_connect(&b, b.id, false);
+	node_drop(&a);
+	a.up = a.down = false;
+	a.received = 0;
+	memcpy(o.relay_key, relay_id->ed_pk, CN_KEY_LEN);
+	snprintf(addr, sizeof(addr), "127.0.0.1:%u", ntohs(fin.sin_port));
+	assert_int_equal(cn_addr_parse(addr, &o.addr), 0);
+	a.c = cn_relay_client_new(base, &o, &cbs, &a, &e);
+	assert_non_null(a.c);
+	assert_true(run_until(&a.up, 3000));
+	run_for(100);
+	assert_int_equal(cn_relay_client_send_packet(b.c, a.id->ed_pk, pkt, sizeof(pkt)), 0);
+	run_for(200);
+	assert_int_equal(a.received, 1);
+	/* Rebinding: the NAT's old mapping is gone. */
+	moves = cn_relay_get_metrics(relay)->path_moves;
+	event_free(t.ev[1]);
+	t.ev[1] = NULL;
+	close(t.n[0]);
+	t.cur = 1;
+	assert_int_equal(cn_relay_client_ping(a.c), 0);
+	run_for(300);
+	assert_int_equal(cn_relay_get_metrics(relay)->path_moves, moves + 1);
+	assert_int_equal(cn_relay_client_send_packet(b.c, a.id->ed_pk, pkt, sizeof(pkt)), 0);
+	run_for(200);
+	assert_int_equal(a.received, 2);
+	node_drop(&a);
+	node_drop(&b);
+	for (int i = 0; i < 3; i++)
+		if (t.ev[i])
+			event_free(t.ev[i]);
+	close(t.f);
+	close(t.n[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -655,6 +867,8 @@ int main(void)
 		cmocka_unit_test(test_pings_never_read),
 		cmocka_unit_test(test_upload_slots_per_peer),
 		cmocka_unit_test(test_client_relay_never_reads),
+		cmocka_unit_test(test_udp_new_address_gets_only_a_challenge),
+		cmocka_unit_test(test_udp_rebinding_follows_after_challenge),
 	};
 
 	if (sodium_init() < 0)
