@@ -111,6 +111,7 @@ static struct cn_relay *relay_load(struct event_base *base, const struct cn_rela
 	TAILQ_INIT(&r->links);
 	TAILQ_INIT(&r->watchers);
 	cn_ratelimit_init(&r->rl, cfg->limits.handshake_rate, cfg->limits.handshake_burst);
+	cn_relay_stun_init(r);
 	if (cn_keyfile_read(cfg->identity_key, &r->id, e))
 		goto fail;
 	if (cn_key_ed_to_x(cfg->root_key, root_x)) {

@@ -32,7 +32,8 @@ struct cn_relay_metrics {
 		links_closed_removed, links_closed_replaced, links_closed_overflow;
 	uint64_t tcp_queue_peak; /* gauge: the most bytes ever queued to one TCP link */
 	uint64_t stun_requests, stun_bad;
-	uint64_t path_challenges, path_moves; /* UDP path validation: sent, completed */
+	uint64_t stun_ratelimited, stun_no_credit; /* requests over the rate; answers withheld */
+	uint64_t path_challenges, path_moves;	   /* UDP path validation: sent, completed */
 	uint64_t lists_accepted, lists_refused, list_chunks_sent;
 	uint64_t uploads, uploads_refused; /* gauge: in progress; counter: refused at a limit */
 	int64_t list_serial;

@@ -174,7 +174,8 @@ struct cn_relay {
 	struct relay_link **slots;
 	uint32_t nslots, *free_slots, nfree;
 	uint32_t nlinks, npending, nuploads;
-	struct cn_ratelimiter rl;
+	struct cn_ratelimiter rl;		    /* handshakes per source */
+	struct cn_ratelimiter stun_rl, stun_credit; /* STUN per source: requests, bytes */
 	struct evconnlistener *tcp_listeners[CN_RELAY_MAX_LISTEN];
 	unsigned int ntcp;
 	struct relay_udp udps[2 * CN_RELAY_MAX_LISTEN];
@@ -307,6 +308,8 @@ void cn_relay_udp_flush(struct cn_relay *r);
 int cn_relay_udp_start(struct cn_relay *r, struct cn_errbuf *e);
 
 /* relay_stun.c */
+/* Sets up the STUN limiters (relay_stun.c's header says why). */
+int cn_relay_stun_init(struct cn_relay *r);
 /* Answers (or not) one datagram that looks like STUN, from sa on fd. */
 void cn_relay_stun_answer(struct cn_relay *r, int fd, const uint8_t *buf, size_t len,
 			  const struct sockaddr *sa, socklen_t salen);

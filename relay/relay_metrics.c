@@ -110,6 +110,11 @@ static void http_metrics(struct evhttp_request *req, void *arg)
 	C("stun_requests_total", "STUN binding requests answered or ignored by policy.",
 	  m->stun_requests);
 	C("stun_malformed_total", "Malformed STUN requests ignored.", m->stun_bad);
+	C("stun_ratelimited_total", "STUN requests over the per-source rate, unanswered.",
+	  m->stun_ratelimited);
+	C("stun_no_credit_total",
+	  "STUN answers withheld: larger than what the source had sent (answered on a retry).",
+	  m->stun_no_credit);
 	C("peer_lists_accepted_total", "Uploaded peer lists adopted.", m->lists_accepted);
 	C("peer_lists_refused_total", "Uploaded peer lists refused.", m->lists_refused);
 	G("uploads", "Peer list uploads in progress.", m->uploads);

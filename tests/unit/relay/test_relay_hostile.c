@@ -42,6 +42,7 @@
 #include "crypto/keys.h"
 #include "crypto/peerlist.h"
 #include "crypto/session.h"
+#include "nat/stun.h"
 #include "relay/link.h"
 #include "relay/relay.h"
 #include "relay/relay_client.h"
@@ -859,6 +860,137 @@ static void test_udp_rebinding_follows_after_challenge(void **state)
 	close(t.n[1]);
 }
 
+/* ---- d. STUN amplification ---- */
+
+/* A STUN request of each form a client may send, into buf; returns its length. */
+static size_t stun_form(int form, uint8_t *buf)
+{
+	static const uint8_t tid[CN_STUN_TID_LEN] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+	static const uint8_t cookie[4] = {0x21, 0x12, 0xa4, 0x42};
+	size_t len = 0;
+
+	memset(buf, 0, 64);
+	buf[1] = 0x01; /* Binding Request */
+	memcpy(buf + 4, cookie, 4);
+	memcpy(buf + 8, tid, sizeof(tid));
+	switch (form) {
+	case 0: /* RFC 8489, bare (20) */
+		return 20;
+	case 1: /* RFC 8489 with SOFTWARE and FINGERPRINT: cairn netcheck (48) */
+		assert_int_equal(
+			cn_stun_encode_binding_request(tid, "cairn netcheck", buf, 64, &len), 0);
+		return len;
+	case 2: /* RFC 3489, bare: libnice (20) */
+		memset(buf + 4, 9, 4);
+		return 20;
+	case 3: /* RFC 3489 with CHANGE-REQUEST 0: Debian's stun (28) */
+		memset(buf + 4, 9, 4);
+		buf[3] = 8;
+		buf[21] = 0x03;
+		buf[23] = 4;
+		return 28;
+	case 4: /* RFC 8489 with an unknown comprehension-required attribute: 420 (24) */
+		buf[3] = 4;
+		buf[21] = 0x7f;
+		return 24;
+	case 5: /* RFC 8489 with CHANGE-REQUEST flags: 420 (28) */
+		buf[3] = 8;
+		buf[21] = 0x03;
+		buf[23] = 4;
+		buf[27] = CN_STUN_CHANGE_PORT;
+		return 28;
+	default: /* RFC 3489 with change flags: never answered (28) */
+		memset(buf + 4, 9, 4);
+		buf[3] = 8;
+		buf[21] = 0x03;
+		buf[23] = 4;
+		buf[27] = CN_STUN_CHANGE_IP;
+		return 28;
+	}
+}
+
+/*
+ * For every request form, on the STUN port and the link port, each from
+ * its own address: what the relay sends back never adds up to more than
+ * what was sent, no answer carries SOFTWARE (a netcheck request gets
+ * exactly XOR-MAPPED-ADDRESS and FINGERPRINT), and every answerable form
+ * is answered once the client retries. Before: a bare request got 56
+ * bytes back.
+ */
+static void test_stun_never_answers_more_than_asked(void **state)
+{
+	uint8_t req[64], ans[512];
+
+	(void)state;
+	for (int port_kind = 0; port_kind < 2; port_kind++)
+		for (int form = 0; form <= 6; form++) {
+			struct sockaddr_in to = {.sin_family = AF_INET,
+						 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+			char ip[32];
+			size_t len = stun_form(form, req), sent = 0, got = 0;
+			unsigned int answers = 0;
+			int fd;
+
+			snprintf(ip, sizeof(ip), "127.0.%d.%d", 10 + port_kind, 10 + form);
+			fd = udp_socket(ip);
+			to.sin_port = htons((uint16_t)(port_kind ? cn_relay_udp_port(relay)
+								 : cn_relay_stun_port(relay)));
+			for (int retry = 0; retry < 4; retry++) {
+				ssize_t r;
+
+				assert_int_equal(
+					sendto(fd, req, len, 0, (struct sockaddr *)&to, sizeof(to)),
+					(ssize_t)len);
+				sent += len;
+				run_for(30);
+				while ((r = recv(fd, ans, sizeof(ans), MSG_DONTWAIT)) > 0) {
+					got += (size_t)r;
+					answers++;
+					if (form == 1)
+						assert_int_equal(r, 20 + 12 + 8);
+				}
+				assert_true(got <= sent);
+			}
+			if (form <= 5)
+				assert_true(answers > 0);
+			else
+				assert_int_equal(answers, 0);
+			close(fd);
+		}
+}
+
+/* A flood of requests from one source is cut off at the per-source rate. */
+static void test_stun_flood_cut_off(void **state)
+{
+	const struct cn_relay_metrics *m = cn_relay_get_metrics(relay);
+	struct sockaddr_in to = {.sin_family = AF_INET,
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+				 .sin_port = htons((uint16_t)cn_relay_stun_port(relay))};
+	uint64_t limited = m->stun_ratelimited, start = mono_ms();
+	uint8_t req[64], ans[512];
+	size_t len = stun_form(1, req);
+	unsigned int answers = 0;
+	int fd = udp_socket("127.0.0.40");
+
+	(void)state;
+	for (int i = 0; i < 1000; i++) {
+		sendto(fd, req, len, 0, (struct sockaddr *)&to, sizeof(to));
+		if (i % 50 == 0)
+			run_once();
+		while (recv(fd, ans, sizeof(ans), MSG_DONTWAIT) > 0)
+			answers++;
+	}
+	run_for(100);
+	while (recv(fd, ans, sizeof(ans), MSG_DONTWAIT) > 0)
+		answers++;
+	/* The burst, and the rate for the time it took (at most a few seconds). */
+	assert_true(answers <= 50 + 20 * (1 + (mono_ms() - start) / 1000));
+	assert_true(answers > 0);
+	m = cn_relay_get_metrics(relay);
+	assert_true(m->stun_ratelimited > limited);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -869,6 +1001,8 @@ int main(void)
 		cmocka_unit_test(test_client_relay_never_reads),
 		cmocka_unit_test(test_udp_new_address_gets_only_a_challenge),
 		cmocka_unit_test(test_udp_rebinding_follows_after_challenge),
+		cmocka_unit_test(test_stun_never_answers_more_than_asked),
+		cmocka_unit_test(test_stun_flood_cut_off),
 	};
 
 	if (sodium_init() < 0)
