@@ -32,7 +32,11 @@ void cn_keyring_abandon(struct cn_keyring *k)
 {
 	uint32_t index = k->hs_index;
 
-	cn_handshake_wipe(&k->hs);
+	if (k->hs) {
+		cn_handshake_wipe(k->hs);
+		free(k->hs);
+		k->hs = NULL;
+	}
 	k->hs_index = 0;
 	if (index && k->release)
 		k->release(k->release_ctx, index);
@@ -87,9 +91,12 @@ int cn_keyring_initiate(struct cn_keyring *k, const struct cn_handshake_local *l
 	cn_keyring_abandon(k);
 	if (index == 0)
 		return -CN_EINVAL;
-	ret = cn_handshake_create_initiation(&k->hs, local, peer_x_pk, index, ts, NULL, out);
+	k->hs = calloc(1, sizeof(*k->hs));
+	if (!k->hs)
+		return -CN_ENOMEM;
+	ret = cn_handshake_create_initiation(k->hs, local, peer_x_pk, index, ts, NULL, out);
 	if (ret) {
-		cn_handshake_wipe(&k->hs);
+		cn_keyring_abandon(k);
 		return ret;
 	}
 	k->hs_index = index;
@@ -115,11 +122,15 @@ int cn_keyring_consume_response(struct cn_keyring *k, const uint8_t *msg, size_t
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -CN_ENOMEM;
-	ret = cn_handshake_consume_response(&k->hs, msg, len, now_ms, s);
+	ret = cn_handshake_consume_response(k->hs, msg, len, now_ms, s);
 	if (ret) {
 		free(s);
 		return ret;
 	}
+	/* The index now belongs to the session: free the handshake, keep the index. */
+	cn_handshake_wipe(k->hs);
+	free(k->hs);
+	k->hs = NULL;
 	k->hs_index = 0;
 	rotate_in(k, s);
 	return 0;

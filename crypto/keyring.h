@@ -15,10 +15,9 @@
  *     so packets in flight across a rekey are not lost.
  *
  * Pure: no clock (now is a parameter), no I/O, no log. Sessions live on the
- * heap and are wiped and freed here. Each local index the ring stops using
- * (a session dropped, an initiation abandoned) is passed to the release
- * callback, so the owner can take it out of its index table. An all-zero
- * ring is empty.
+ * heap and are wiped and freed here, as is the handshake in flight. Each local index the ring stops
+ * using (a session dropped, an initiation abandoned) is passed to the release callback, so the
+ * owner can take it out of its index table. An all-zero ring is empty.
  */
 #ifndef CN_CRYPTO_KEYRING_H
 #define CN_CRYPTO_KEYRING_H
@@ -36,8 +35,12 @@ struct cn_keyring {
 	struct cn_session *cur;	 /* sends and receives */
 	struct cn_session *prev; /* receive only, until it expires */
 	struct cn_session *next; /* responder: answered, unconfirmed */
-	/* Initiator: the handshake in flight and the index it reserved. */
-	struct cn_handshake hs;
+	/*
+	 * Initiator: the handshake in flight (heap, only while one is: a
+	 * responder-only ring, such as a relay link's, stays a few pointers)
+	 * and the index it reserved.
+	 */
+	struct cn_handshake *hs;
 	uint32_t hs_index; /* 0: no initiation pending */
 	cn_keyring_release_fn release;
 	void *release_ctx;

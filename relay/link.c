@@ -12,6 +12,7 @@
 
 _Static_assert(CN_LINK_PACKET_MAX == 65470, "link packet cap");
 _Static_assert(CN_LINK_MSG_MAX + 32 <= CN_TCP_FRAME_MAX, "link message fits a TCP frame");
+_Static_assert(CN_LINK_TOKEN_LEN == 8, "a path challenge is as long as a PING's nonce");
 
 int cn_link_decode(const uint8_t *buf, size_t len, struct cn_link_msg *m)
 {
@@ -75,6 +76,10 @@ int cn_link_decode(const uint8_t *buf, size_t len, struct cn_link_msg *m)
 		m->serial = cn_rd_u64be(&r);
 		break;
 	case CN_LINK_BYE:
+		break;
+	case CN_LINK_PATH_CHALLENGE:
+	case CN_LINK_PATH_RESPONSE:
+		m->token = cn_rd_take(&r, CN_LINK_TOKEN_LEN);
 		break;
 	default:
 		return -CN_EFORMAT;
@@ -140,6 +145,12 @@ int cn_link_encode(const struct cn_link_msg *m, uint8_t *out, size_t cap, size_t
 		cn_wr_u64be(&w, m->serial);
 		break;
 	case CN_LINK_BYE:
+		break;
+	case CN_LINK_PATH_CHALLENGE:
+	case CN_LINK_PATH_RESPONSE:
+		if (!m->token)
+			return -CN_EINVAL;
+		cn_wr_bytes(&w, m->token, CN_LINK_TOKEN_LEN);
 		break;
 	default:
 		return -CN_EINVAL;

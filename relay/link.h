@@ -28,6 +28,10 @@
  *                                 holds; the relay sends its list if newer
  *  11 BYE            node->relay  (empty): the node closes this link (UDP links
  *                                 have no connection whose end says so)
+ *  12 PATH_CHALLENGE relay->node  token(8, random): sent to a new source address of
+ *                                 a UDP link before the link may move there
+ *  13 PATH_RESPONSE  node->relay  token(8): the challenge's token, from the address
+ *                                 that received it (path validation, as in QUIC)
  *
  * Keys are Ed25519 public keys, as in the peer list. Every body has an exact
  * or bounded length; trailing bytes are refused.
@@ -54,6 +58,8 @@ enum cn_link_type {
 	CN_LINK_PONG = 9,
 	CN_LINK_HAVE_LIST = 10,
 	CN_LINK_BYE = 11,
+	CN_LINK_PATH_CHALLENGE = 12,
+	CN_LINK_PATH_RESPONSE = 13,
 };
 
 enum cn_link_list_status {
@@ -66,6 +72,7 @@ enum cn_link_list_status {
 
 enum {
 	CN_LINK_KEY_LEN = 32,
+	CN_LINK_TOKEN_LEN = 8, /* PATH_CHALLENGE/RESPONSE: 64 random bits, as QUIC's */
 	CN_TCP_FRAME_HDR = 2,
 	CN_TCP_FRAME_MAX = 65535,
 	/* A forwarded packet: what fits in a TCP frame after the transport
@@ -85,6 +92,7 @@ struct cn_link_msg {
 	uint64_t serial;	/* LIST_CHUNK, LIST_RESULT */
 	uint32_t total, offset; /* LIST_CHUNK */
 	uint64_t nonce;		/* PING, PONG */
+	const uint8_t *token;	/* PATH_CHALLENGE, PATH_RESPONSE: CN_LINK_TOKEN_LEN bytes */
 };
 
 /*

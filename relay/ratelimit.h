@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Token buckets per source address for handshake initiations, in a fixed
- * table so that an attacker with many addresses costs bounded memory.
+ * Token buckets per source address, in a fixed table so that an attacker
+ * with many addresses costs bounded memory: for handshake initiations and
+ * STUN requests (cn_ratelimit_allow: tokens refill with time), and byte
+ * credit against amplification (cn_ratelimit_credit_*: tokens are only
+ * what the source itself sent, so what is answered to an address never
+ * exceeds what came from it).
  * Addresses are hashed with a secret key (SipHash via libsodium's
  * crypto_shorthash), so colliding on purpose with a victim's bucket needs
  * the key. An entry idle for longer than a full refill is reused.
@@ -35,5 +39,16 @@ struct cn_ratelimiter {
 void cn_ratelimit_init(struct cn_ratelimiter *rl, uint32_t rate, uint32_t burst);
 /* True if a handshake from sa may proceed now (and takes a token). */
 bool cn_ratelimit_allow(struct cn_ratelimiter *rl, const struct sockaddr *sa, uint64_t now_ms);
+
+/*
+ * Byte credit: a separate ratelimiter initialised with burst = the most
+ * credit an address may hold (bytes); rate is unused. credit_add adds the bytes sa sent (capped);
+ * credit_take spends n bytes if sa holds that much, else takes nothing and
+ * returns false. No credit ever comes from the clock.
+ */
+void cn_ratelimit_credit_add(struct cn_ratelimiter *rl, const struct sockaddr *sa, uint64_t now_ms,
+			     uint32_t n);
+bool cn_ratelimit_credit_take(struct cn_ratelimiter *rl, const struct sockaddr *sa, uint64_t now_ms,
+			      uint32_t n);
 
 #endif

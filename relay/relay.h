@@ -29,9 +29,13 @@ struct cn_relay_metrics {
 	uint64_t packets_not_here, backpressure_pauses;
 	uint64_t drop_buffer_full, drop_bad_packet, drop_bad_message, drop_no_session;
 	uint64_t links_closed_idle, links_closed_stalled, links_closed_garbage,
-		links_closed_removed, links_closed_replaced;
+		links_closed_removed, links_closed_replaced, links_closed_overflow;
+	uint64_t tcp_queue_peak; /* gauge: the most bytes ever queued to one TCP link */
 	uint64_t stun_requests, stun_bad;
+	uint64_t stun_ratelimited, stun_no_credit; /* requests over the rate; answers withheld */
+	uint64_t path_challenges, path_moves;	   /* UDP path validation: sent, completed */
 	uint64_t lists_accepted, lists_refused, list_chunks_sent;
+	uint64_t uploads, uploads_refused; /* gauge: in progress; counter: refused at a limit */
 	int64_t list_serial;
 };
 

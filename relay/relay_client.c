@@ -21,6 +21,7 @@
 
 #include "common/clock.h"
 #include "crypto/handshake.h"
+#include "crypto/keyring.h"
 #include "crypto/session.h"
 #include "relay/link.h"
 
@@ -46,16 +47,16 @@ struct cn_relay_client {
 	enum client_state state;
 	struct cn_handshake_local local;
 	uint8_t relay_x[CN_KEY_LEN];
-	struct cn_handshake hs;
-	bool hs_pending;
+	/* Sessions (current, previous for receiving) and the initiation in flight. */
+	struct cn_keyring keys;
 	uint64_t hs_sent_ms;
-	struct cn_session sess, prev; /* prev: the session before a rekey, receive only */
-	bool has_prev;
 	struct bufferevent *bev; /* TCP */
 	int fd;			 /* UDP */
 	struct event *udp_ev, *tick;
 	uint64_t last_tx_ms, last_rx_ms;
 	uint64_t ping_nonce, ping_sent_us, rtt_us;
+	uint64_t drops;
+	bool overflow; /* control output passed its cap: the tick takes the link down */
 	bool in_callback, free_pending;
 	uint8_t out[CN_TCP_FRAME_HDR + CN_TCP_FRAME_MAX];
 	uint8_t in[CN_TCP_FRAME_MAX];
@@ -76,10 +77,27 @@ static void go_down(struct cn_relay_client *c, const char *why)
 		c->cbs.down(c, c->arg, why);
 }
 
-/* Sends len bytes placed at c->out + CN_TCP_FRAME_HDR. */
-static int raw_send(struct cn_relay_client *c, size_t len)
+/*
+ * Sends len bytes placed at c->out + CN_TCP_FRAME_HDR. data: a SEND, which
+ * is dropped (and counted) rather than queued past the data cap.
+ */
+static int raw_send(struct cn_relay_client *c, size_t len, bool data)
 {
 	if (c->bev) {
+		size_t queued = evbuffer_get_length(bufferevent_get_output(c->bev));
+
+		if (data && queued + CN_TCP_FRAME_HDR + len > CN_RELAY_CLIENT_TCP_DATA_MAX) {
+			c->drops++;
+			return -CN_ETOOBIG;
+		}
+		if (queued + CN_TCP_FRAME_HDR + len > CN_RELAY_CLIENT_TCP_QUEUE_MAX) {
+			/* Not even control gets through: the relay stopped reading.
+			 * Going down here would run the owner's callback (which
+			 * frees the client) under the owner's own call. */
+			c->overflow = true;
+			event_active(c->tick, EV_TIMEOUT, 0);
+			return -CN_ETOOBIG;
+		}
 		cn_tcp_frame_header(len, c->out);
 		if (bufferevent_write(c->bev, c->out, CN_TCP_FRAME_HDR + len) != 0)
 			return -CN_EIO;
@@ -101,23 +119,24 @@ static int send_initiation(struct cn_relay_client *c)
 	cn_handshake_tai64n(ts, (uint64_t)now.tv_sec, (uint32_t)now.tv_nsec);
 	do {
 		index = randombytes_random();
-	} while (index == 0 || index == c->sess.local_index);
-	ret = cn_handshake_create_initiation(&c->hs, &c->local, c->relay_x, index, ts, NULL,
-					     c->out + CN_TCP_FRAME_HDR);
+	} while (index == 0 || cn_keyring_owns(&c->keys, index));
+	ret = cn_keyring_initiate(&c->keys, &c->local, c->relay_x, index, ts,
+				  c->out + CN_TCP_FRAME_HDR);
 	if (ret)
 		return ret;
-	c->hs_pending = true;
 	c->hs_sent_ms = cn_clock_ms();
-	return raw_send(c, CN_HANDSHAKE_INITIATION_LEN);
+	return raw_send(c, CN_HANDSHAKE_INITIATION_LEN, false);
 }
 
 int cn_relay_client_send(struct cn_relay_client *c, const struct cn_link_msg *m)
 {
 	uint8_t *body = c->out + CN_TCP_FRAME_HDR;
+	uint64_t now = cn_clock_ms();
+	struct cn_session *s = cn_keyring_sending(&c->keys, now);
 	size_t pt_len = 0, len = 0;
 	int ret;
 
-	if (c->state != CLIENT_UP)
+	if (c->state != CLIENT_UP || !s)
 		return -CN_ESTATE;
 	ret = cn_link_encode(m, body + CN_SESSION_HEADER_LEN,
 			     CN_TCP_FRAME_MAX - CN_SESSION_OVERHEAD, &pt_len);
@@ -125,12 +144,12 @@ int cn_relay_client_send(struct cn_relay_client *c, const struct cn_link_msg *m)
 		return ret;
 	if (!c->bev && pt_len + CN_SESSION_OVERHEAD > UDP_DGRAM_MAX)
 		return -CN_ETOOBIG;
-	ret = cn_session_encrypt(&c->sess, cn_clock_ms(), body + CN_SESSION_HEADER_LEN, pt_len,
-				 body, CN_TCP_FRAME_MAX, &len);
+	ret = cn_session_encrypt(s, now, body + CN_SESSION_HEADER_LEN, pt_len, body,
+				 CN_TCP_FRAME_MAX, &len);
 	if (ret)
 		return ret;
-	ret = raw_send(c, len);
-	if (ret == 0 && !c->hs_pending && cn_session_should_rekey_on_send(&c->sess, cn_clock_ms()))
+	ret = raw_send(c, len, m->type == CN_LINK_SEND);
+	if (ret == 0 && !cn_keyring_pending(&c->keys) && cn_session_should_rekey_on_send(s, now))
 		(void)send_initiation(c);
 	return ret;
 }
@@ -138,12 +157,16 @@ int cn_relay_client_send(struct cn_relay_client *c, const struct cn_link_msg *m)
 static int send_keepalive(struct cn_relay_client *c)
 {
 	uint8_t *body = c->out + CN_TCP_FRAME_HDR;
+	uint64_t now = cn_clock_ms();
+	struct cn_session *s = cn_keyring_sending(&c->keys, now);
 	size_t len = 0;
 	int ret;
 
-	ret = cn_session_encrypt(&c->sess, cn_clock_ms(), body + CN_SESSION_HEADER_LEN, 0, body,
-				 CN_TCP_FRAME_MAX, &len);
-	return ret ? ret : raw_send(c, len);
+	if (!s)
+		return -CN_ESTATE;
+	ret = cn_session_encrypt(s, now, body + CN_SESSION_HEADER_LEN, 0, body, CN_TCP_FRAME_MAX,
+				 &len);
+	return ret ? ret : raw_send(c, len, false);
 }
 
 int cn_relay_client_send_packet(struct cn_relay_client *c, const uint8_t dst[static CN_KEY_LEN],
@@ -197,6 +220,16 @@ uint64_t cn_relay_client_rtt_us(const struct cn_relay_client *c)
 	return c->rtt_us;
 }
 
+uint64_t cn_relay_client_drops(const struct cn_relay_client *c)
+{
+	return c->drops;
+}
+
+size_t cn_relay_client_queued(const struct cn_relay_client *c)
+{
+	return c->bev ? evbuffer_get_length(bufferevent_get_output(c->bev)) : 0;
+}
+
 static void became_up(struct cn_relay_client *c)
 {
 	struct cn_link_msg m;
@@ -230,19 +263,9 @@ static void handle_packet(struct cn_relay_client *c, uint8_t *msg, size_t len)
 	if (cn_handshake_classify(msg, len, &type, &index) != 0)
 		return;
 	if (type == CN_MSG_RESPONSE) {
-		struct cn_session fresh;
-
-		if (!c->hs_pending ||
-		    cn_handshake_consume_response(&c->hs, msg, len, now, &fresh) != 0)
+		/* The new session becomes current, the old one previous (receive only). */
+		if (cn_keyring_consume_response(&c->keys, msg, len, now) != 0)
 			return;
-		c->hs_pending = false;
-		if (c->sess.state != CN_SESSION_EMPTY) {
-			cn_session_wipe(&c->prev);
-			c->prev = c->sess;
-			c->has_prev = true;
-		}
-		c->sess = fresh;
-		cn_session_wipe(&fresh);
 		c->last_rx_ms = now;
 		if (c->state == CLIENT_HANDSHAKE)
 			became_up(c);
@@ -252,9 +275,7 @@ static void handle_packet(struct cn_relay_client *c, uint8_t *msg, size_t len)
 	}
 	if (type != CN_MSG_DATA)
 		return;
-	s = index == c->sess.local_index		  ? &c->sess
-	    : c->has_prev && index == c->prev.local_index ? &c->prev
-							  : NULL;
+	s = cn_keyring_find(&c->keys, index);
 	if (!s || cn_session_decrypt(s, now, msg, len, msg + CN_SESSION_HEADER_LEN,
 				     len - CN_SESSION_HEADER_LEN, &pt_len) != 0)
 		return;
@@ -272,6 +293,14 @@ static void handle_packet(struct cn_relay_client *c, uint8_t *msg, size_t len)
 		struct cn_link_msg pong = {.type = CN_LINK_PONG, .nonce = m.nonce};
 
 		cn_relay_client_send(c, &pong);
+		return;
+	}
+	if (m.type == CN_LINK_PATH_CHALLENGE) {
+		/* Our address changed (NAT rebinding): prove we receive here. The
+		 * answer leaves from the socket the challenge reached. */
+		struct cn_link_msg resp = {.type = CN_LINK_PATH_RESPONSE, .token = m.token};
+
+		cn_relay_client_send(c, &resp);
 		return;
 	}
 	if (c->cbs.msg)
@@ -365,7 +394,11 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	if (c->hs_pending && now - c->hs_sent_ms >= CN_SESSION_REKEY_TIMEOUT_MS) {
+	if (c->overflow) {
+		go_down(c, "the relay stopped reading (output queue full)");
+		return;
+	}
+	if (cn_keyring_pending(&c->keys) && now - c->hs_sent_ms >= CN_SESSION_REKEY_TIMEOUT_MS) {
 		if (c->state == CLIENT_HANDSHAKE && now - c->hs_sent_ms > DEAD_MS) {
 			go_down(c, "no handshake response from the relay");
 			return;
@@ -381,12 +414,10 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 		go_down(c, "relay stopped answering");
 		return;
 	}
-	if (c->has_prev && now - c->sess.created_ms > CN_SESSION_KEEPALIVE_TIMEOUT_MS) {
-		cn_session_wipe(&c->prev);
-		c->has_prev = false;
-	}
-	if (!c->hs_pending && (cn_session_should_rekey_on_send(&c->sess, now) ||
-			       cn_session_should_rekey_on_receive(&c->sess, now))) {
+	cn_keyring_expire(&c->keys, now);
+	if (!cn_keyring_pending(&c->keys) && c->keys.cur &&
+	    (cn_session_should_rekey_on_send(c->keys.cur, now) ||
+	     cn_session_should_rekey_on_receive(c->keys.cur, now))) {
 		(void)send_initiation(c);
 		return;
 	}
@@ -413,6 +444,7 @@ struct cn_relay_client *cn_relay_client_new(struct event_base *base,
 	c->cbs = *cbs;
 	c->arg = arg;
 	c->fd = -1;
+	cn_keyring_init(&c->keys, NULL, NULL);
 	c->last_rx_ms = c->last_tx_ms = cn_clock_ms();
 	if (cn_key_ed_to_x(o->relay_key, c->relay_x) ||
 	    cn_handshake_local_init(&c->local, o->id, o->network)) {
@@ -492,8 +524,6 @@ void cn_relay_client_free(struct cn_relay_client *c)
 		close(c->fd);
 	if (c->tick)
 		event_free(c->tick);
-	cn_handshake_wipe(&c->hs);
-	cn_session_wipe(&c->sess);
-	cn_session_wipe(&c->prev);
+	cn_keyring_clear(&c->keys);
 	free(c);
 }

@@ -9,6 +9,12 @@
  * The client does not reconnect on its own: when the link goes down the
  * `down` callback says why and the owner decides (backoff, another relay).
  *
+ * TCP output is capped: a SEND that would queue more than
+ * CN_RELAY_CLIENT_TCP_DATA_MAX bytes is dropped and counted (a relay that
+ * stops reading must not make the node buffer without limit); control
+ * messages (handshakes, PINGs, a published list) may use up to
+ * CN_RELAY_CLIENT_TCP_QUEUE_MAX, past which the link goes down.
+ *
  * Timers: handshake retry after CN_SESSION_REKEY_TIMEOUT_MS (a fresh
  * initiation each time, so the relay's replay check never refuses it);
  * a PING after KEEPALIVE_MS without sending; the link is declared dead after
@@ -25,6 +31,12 @@
 #include "common/err.h"
 #include "crypto/keys.h"
 
+enum {
+	CN_RELAY_CLIENT_TCP_DATA_MAX = 1 << 20,
+	/* Room for the largest list a `cairn peers publish` sends at once. */
+	CN_RELAY_CLIENT_TCP_QUEUE_MAX = CN_RELAY_CLIENT_TCP_DATA_MAX + (5 << 20),
+};
+
 struct event_base;
 struct cn_identity;
 struct cn_link_msg;
@@ -35,7 +47,7 @@ struct cn_relay_client_cbs {
 	void (*up)(struct cn_relay_client *c, void *arg);
 	/* The link is gone (why: one line); the client must be freed. */
 	void (*down)(struct cn_relay_client *c, void *arg, const char *why);
-	/* A link message from the relay (PONGs are consumed internally). */
+	/* A link message from the relay (PING, PONG and PATH_CHALLENGE are handled inside). */
 	void (*msg)(struct cn_relay_client *c, void *arg, const struct cn_link_msg *m);
 };
 
@@ -70,5 +82,9 @@ bool cn_relay_client_is_up(const struct cn_relay_client *c);
 uint64_t cn_relay_client_rtt_us(const struct cn_relay_client *c);
 /* Sends a PING now (the RTT is updated when its PONG arrives). */
 int cn_relay_client_ping(struct cn_relay_client *c);
+/* SEND packets dropped because the TCP output queue was full. */
+uint64_t cn_relay_client_drops(const struct cn_relay_client *c);
+/* Bytes waiting in the TCP output queue (0 over UDP). */
+size_t cn_relay_client_queued(const struct cn_relay_client *c);
 
 #endif

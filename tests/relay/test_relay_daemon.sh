@@ -82,12 +82,16 @@ for _ in $(seq 50); do
 done
 check "relay started" grep -q "running" relay.log
 
-# Debian's stun client (RFC 3489) learns its mapped address.
-out=$(timeout 20 stun "127.0.0.1:$stun_port" 1 -v 2>&1)
-check "stun client gets a mapped address" grep -q "mappedAddr=127.0.0.1:" <<<"$out"
-# And the link port answers STUN with the RFC 8489 cookie (what nodes use).
-out=$(timeout 20 stun "127.0.0.1:$udp_port" 1 -v 2>&1)
-check "link port answers classic STUN too" grep -q "mappedAddr=127.0.0.1:" <<<"$out"
+# Debian's stun client (RFC 3489) learns its mapped address. Its NAT-type
+# run retransmits: the relay answers no source with more bytes than it
+# sent, and its 28-byte request is 4 bytes short of the answer, so a
+# single request (`stun HOST 1`) goes unanswered by design.
+out=$(timeout 20 stun "127.0.0.1:$stun_port" -v 2>&1)
+check "stun client gets a mapped address" grep -q "MappedAddress = 127.0.0.1:" <<<"$out"
+check "stun test I passes" grep -q "test I = 1" <<<"$out"
+# And the link port answers classic STUN too (what libnice sends).
+out=$(timeout 20 stun "127.0.0.1:$udp_port" -v 2>&1)
+check "link port answers classic STUN too" grep -q "MappedAddress = 127.0.0.1:" <<<"$out"
 
 http() {
 	python3 -c 'import sys, urllib.request

@@ -35,6 +35,10 @@ static void roundtrip(const struct cn_link_msg *in)
 	assert_int_equal(out.total, in->total);
 	assert_int_equal(out.offset, in->offset);
 	assert_int_equal(out.nonce, in->nonce);
+	if (in->token)
+		assert_memory_equal(out.token, in->token, CN_LINK_TOKEN_LEN);
+	else
+		assert_null(out.token);
 	/*
 	 * Every prefix shorter than the fixed part is refused; fixed-size
 	 * messages also refuse every strict prefix and one extra byte.
@@ -78,6 +82,8 @@ static void test_roundtrip_all_types(void **state)
 	roundtrip(&(struct cn_link_msg){.type = CN_LINK_PONG, .nonce = 1});
 	roundtrip(&(struct cn_link_msg){.type = CN_LINK_HAVE_LIST, .serial = 42});
 	roundtrip(&(struct cn_link_msg){.type = CN_LINK_BYE});
+	roundtrip(&(struct cn_link_msg){.type = CN_LINK_PATH_CHALLENGE, .token = pkt});
+	roundtrip(&(struct cn_link_msg){.type = CN_LINK_PATH_RESPONSE, .token = key});
 }
 
 static void test_encode_refusals(void **state)
@@ -107,6 +113,13 @@ static void test_encode_refusals(void **state)
 			 -CN_ETOOBIG);
 	assert_int_equal(cn_link_encode(&(struct cn_link_msg){.type = 0}, buf, sizeof(buf), &len),
 			 -CN_EINVAL);
+	/* A path challenge or response without its token. */
+	assert_int_equal(cn_link_encode(&(struct cn_link_msg){.type = CN_LINK_PATH_CHALLENGE}, buf,
+					sizeof(buf), &len),
+			 -CN_EINVAL);
+	assert_int_equal(cn_link_encode(&(struct cn_link_msg){.type = CN_LINK_PATH_RESPONSE}, buf,
+					sizeof(buf), &len),
+			 -CN_EINVAL);
 	assert_int_equal(cn_link_encode(&(struct cn_link_msg){.type = CN_LINK_WATCH, .flag = 2},
 					buf, sizeof(buf), &len),
 			 -CN_EINVAL);
@@ -128,7 +141,7 @@ static void test_decode_hostile(void **state)
 	assert_int_equal(cn_link_decode(buf, 0, &m), -CN_ESHORT);
 	/* Unknown types. */
 	for (int t = 0; t < 256; t++) {
-		if (t >= CN_LINK_SEND && t <= CN_LINK_BYE)
+		if (t >= CN_LINK_SEND && t <= CN_LINK_PATH_RESPONSE)
 			continue;
 		buf[0] = (uint8_t)t;
 		assert_int_equal(cn_link_decode(buf, 40, &m), -CN_EFORMAT);
