@@ -29,7 +29,9 @@ declare -A CL_PID=()
 CL_RUN=0
 CL_RUNS=()                # NAME.RUN of every daemon started, in order
 declare -A CL_MAY_DIE=()  # NAME.RUN -> 1: its exit status is not judged
-: "${LAB_TERM_WAIT:=5}"   # an ASan daemon's exit (leak check) takes a while
+# An ASan daemon's exit (the leak check) can take a while on a loaded
+# machine; lab.sh (sourced first) defaults to 1 s. CL_TERM_WAIT overrides.
+LAB_TERM_WAIT=${CL_TERM_WAIT:-5}
 
 cl_check() { # NAME CMD...: counts and prints the result
 	local name=$1
