@@ -5,12 +5,11 @@
  * both sides must select a direct pair, after which datagrams go both ways
  * with plain sendto/recv on the taken-over sockets and libnice is gone
  * (one fd per socket, same port, no STUN but the peer's one in-flight
- * indication). Also: the remote SDP check and refusals that change
- * nothing, bad configurations, a dead remote port (failed when the check
- * timer ends), a silent STUN server (gather timer), a late SDP on the
- * controlled side (the reason for "done"), the linger without "done",
- * cn_ice_free inside callbacks and mid-check; and with a coturn the test
- * starts and kills by pid (a missing turnserver fails the TURN cases:
+ * indication). Also: refusals of a remote SDP that change nothing (the
+ * check itself is tested in test_ice_sdp.c), bad configurations, a dead remote port (failed when
+ * the check timer ends), a silent STUN server (gather timer), a late SDP on the controlled side
+ * (the reason for "done"), the linger without "done", cn_ice_free inside callbacks and mid-check;
+ * and with a coturn the test starts and kills by pid (a missing turnserver fails the TURN cases:
  * deploy/scripts/install-deps.sh installs coturn): TURN
  * relay-relay with data through cn_ice_send/recv, TURN configured but a
  * host pair (deallocation before the handover), STUN, and a mixed pair.
@@ -446,105 +445,6 @@ static int teardown(void **state)
 }
 
 /* ---- tests ---- */
-
-static const char good_sdp[] =
-	"a=ice-ufrag:abcd\n"
-	"a=ice-pwd:abcdefghijklmnopqrstuv\n"
-	"a=candidate:1 1 UDP 2013266431 127.0.0.1 40000 typ host\n"
-	"a=candidate:2 1 udp 1677721855 203.0.113.7 41000 typ srflx raddr 192.168.1.2 rport 40000\n"
-	"a=candidate:3 1 UDP 16777215 2001:db8::1 3478 typ relay raddr 0.0.0.0 rport 9\n";
-
-static void test_sdp_check(void **state)
-{
-	static const char *const bad[] = {
-		"", "a=ice-ufrag:abcd\na=ice-pwd:abcdefghijklmnopqrstuv\n", /* no candidate */
-		"a=ice-pwd:abcdefghijklmnopqrstuv\na=candidate:1 1 UDP 1 127.0.0.1 1 typ host",
-		"a=ice-ufrag:abcd\na=candidate:1 1 UDP 1 127.0.0.1 1 typ host",
-		"a=ice-ufrag:abcd\na=ice-ufrag:abce\na=ice-pwd:abcdefghijklmnopqrstuv\n"
-		"a=candidate:1 1 UDP 1 127.0.0.1 1 typ host",
-		"a=ice-ufrag:abc\na=ice-pwd:abcdefghijklmnopqrstuv\n"
-		"a=candidate:1 1 UDP 1 127.0.0.1 1 typ host", /* ufrag too short */
-		"a=ice-ufrag:ab-d\na=ice-pwd:abcdefghijklmnopqrstuv\n"
-		"a=candidate:1 1 UDP 1 127.0.0.1 1 typ host", /* not an ice-char */
-		"a=ice-ufrag:abcd\na=ice-pwd:short\na=candidate:1 1 UDP 1 127.0.0.1 1 typ host",
-		/* truncated candidate (libnice would pass NULL to strcasecmp) */
-		"a=ice-ufrag:abcd\na=ice-pwd:abcdefghijklmnopqrstuv\na=candidate:1 1 UDP",
-		"a=ice-ufrag:abcd\na=ice-pwd:abcdefghijklmnopqrstuv\n"
-		"a=candidate:1 2 UDP 1 127.0.0.1 1 typ host", /* component 2 */
-		"a=ice-ufrag:abcd\na=ice-pwd:abcdefghijklmnopqrstuv\n"
-		"a=candidate:1 1 TCP 1 127.0.0.1 1 typ host tcptype passive",
-		"a=ice-ufrag:abcd\na=ice-pwd:abcdefghijklmnopqrstuv\n"
-		"a=candidate:1 1 UDP 1 relay.example.com 1 typ host", /* hostname */
-		"a=ice-ufrag:abcd\na=ice-pwd:abcdefghijklmnopqrstuv\n"
-		"a=candidate:1 1 UDP 1 0.0.0.0 1 typ host", /* unspecified */
-		"a=ice-ufrag:abcd\na=ice-pwd:abcdefghijklmnopqrstuv\n"
-		"a=candidate:1 1 UDP 1 224.0.0.1 1 typ host", /* multicast */
-		"a=ice-ufrag:abcd\na=ice-pwd:abcdefghijklmnopqrstuv\n"
-		"a=candidate:1 1 UDP 1 127.0.0.1 0 typ host", /* port 0 */
-		"a=ice-ufrag:abcd\na=ice-pwd:abcdefghijklmnopqrstuv\n"
-		"a=candidate:1 1 UDP 1 127.0.0.1 65536 typ host",
-		"a=ice-ufrag:abcd\na=ice-pwd:abcdefghijklmnopqrstuv\n"
-		"a=candidate:1 1 UDP 4294967296 127.0.0.1 1 typ host", /* priority > 2^32-1 */
-		"a=ice-ufrag:abcd\na=ice-pwd:abcdefghijklmnopqrstuv\n"
-		"a=candidate:1 1 UDP -1 127.0.0.1 1 typ host",
-		"a=ice-ufrag:abcd\na=ice-pwd:abcdefghijklmnopqrstuv\n"
-		"a=candidate:1 1 UDP 1 127.0.0.1 1 typ bogus",
-		"a=ice-ufrag:abcd\na=ice-pwd:abcdefghijklmnopqrstuv\n"
-		"a=candidate:1 1 UDP 1 127.0.0.1 1 typ host raddr 1.2.3.4", /* half raddr */
-		"a=ice-ufrag:abcd\na=ice-pwd:abcdefghijklmnopqrstuv\n"
-		"a=candidate:1  1 UDP 1 127.0.0.1 1 typ host", /* double space */
-		"a=ice-ufrag:abcd\na=ice-pwd:abcdefghijklmnopqrstuv\n"
-		"a=candidate:1 1 UDP 1 127.0.0.1 1 typ host ", /* trailing space */
-		"a=ice-ufrag:abcd\na=ice-pwd:abcdefghijklmnopqrstuv\n\n"
-		"a=candidate:1 1 UDP 1 127.0.0.1 1 typ host", /* empty line */
-		"a=ice-ufrag:abcd\r\na=ice-pwd:abcdefghijklmnopqrstuv\r\n"
-		"a=candidate:1 1 UDP 1 127.0.0.1 1 typ host", /* CR */
-		"a=ice-ufrag:abcd\na=ice-pwd:abcdefghijklmnopqrstuv\n"
-		"a=candidate:1 1 UDP 1 127.0.0.1 1 typ host\tx",
-		"a=ice-ufrag:abcd\na=ice-pwd:abcdefghijklmnopqrstuv\n"
-		"a=candidate:1 1 UDP 1 127.0.0.1 1 typ host\n"
-		"m=audio 9 RTP/AVP 0", /* anything else */
-		"a=ice-ufrag:abcd\na=ice-pwd:abcdefghijklmnopqrstuv\n"
-		"a=candidate:1 1 UDP 1 127.0.0.1 1 typ host\n"
-		"a=ice-ufrag:\xc3\xa9t\xc3\xa9", /* non-ASCII */
-	};
-	char big[CN_ICE_SDP_MAX + 64], many[CN_ICE_SDP_MAX + 1];
-	unsigned int n = 99;
-	size_t len;
-
-	(void)state;
-	assert_int_equal(cn_ice_sdp_check(good_sdp, &n), 0);
-	assert_int_equal(n, 3);
-	/* Without the final newline too. */
-	memcpy(big, good_sdp, sizeof(good_sdp));
-	big[strlen(big) - 1] = '\0';
-	assert_int_equal(cn_ice_sdp_check(big, NULL), 0);
-
-	assert_int_equal(cn_ice_sdp_check(NULL, &n), -CN_EINVAL);
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		n = 99;
-		if (cn_ice_sdp_check(bad[i], &n) != -CN_EFORMAT)
-			fail_msg("accepted bad SDP #%zu: %s", i, bad[i]);
-		assert_int_equal(n, 0);
-	}
-
-	/* Over the cap: refused on size, before any parsing. */
-	len = strlen(good_sdp);
-	memcpy(big, good_sdp, len);
-	memset(big + len, 'x', sizeof(big) - len - 1);
-	big[sizeof(big) - 1] = '\0';
-	assert_int_equal(cn_ice_sdp_check(big, &n), -CN_ETOOBIG);
-
-	/* More candidates than CN_ICE_MAX_CANDIDATES, within the byte cap. */
-	len = (size_t)snprintf(many, sizeof(many), "a=ice-ufrag:abcd\na=ice-pwd:%s\n",
-			       "abcdefghijklmnopqrstuv");
-	for (unsigned int i = 0; i <= CN_ICE_MAX_CANDIDATES; i++)
-		len += (size_t)snprintf(many + len, sizeof(many) - len,
-					"a=candidate:%u 1 UDP 1 127.0.0.1 %u typ host\n", i,
-					1000 + i);
-	assert_true(len < sizeof(many) - 1);
-	assert_int_equal(cn_ice_sdp_check(many, &n), -CN_EFORMAT);
-}
 
 static void test_bad_config(void **state)
 {
@@ -1211,7 +1111,6 @@ static void test_turn_mixed(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_sdp_check),
 		cmocka_unit_test_setup_teardown(test_bad_config, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_direct, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_direct_timing, setup, teardown),
