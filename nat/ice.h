@@ -60,13 +60,12 @@
 #include <sys/socket.h>
 
 #include "common/err.h"
+#include "nat/ice_sdp.h"
 
 struct cn_glib_loop;
 struct cn_ice;
 
 enum {
-	CN_ICE_SDP_MAX = 4096,		 /* bytes of signalled text, without the NUL */
-	CN_ICE_MAX_CANDIDATES = 24,	 /* per side; libnice keeps at most 25 remote */
 	CN_ICE_GATHER_TIMEOUT_MS = 5000, /* libnice's STUN gives up after ~4.5 s */
 	CN_ICE_CHECK_TIMEOUT_MS = 10000,
 	CN_ICE_LINGER_MS = 3000,
@@ -162,17 +161,5 @@ int cn_ice_send(struct cn_ice *ice, const uint8_t *buf, size_t len);
  * loop if it was recv). NULL is a no-op.
  */
 void cn_ice_free(struct cn_ice *ice);
-
-/*
- * Pure: checks a signalled text before libnice parses it. Accepted: lines
- * separated by "\n" (a final "\n" is optional), printable ASCII only, at
- * most CN_ICE_SDP_MAX bytes; exactly one "a=ice-ufrag:" (4..256 ice-chars)
- * and one "a=ice-pwd:" (22..256), and 1..CN_ICE_MAX_CANDIDATES lines
- * "a=candidate:<foundation> 1 UDP <priority> <ip> <port> typ
- * host|srflx|prflx|relay [raddr <ip> rport <port>]" with an IP literal that
- * is not unspecified or multicast; nothing else. *ncand (may be NULL) gets
- * the candidate count. 0, -CN_EINVAL (NULL), -CN_ETOOBIG, -CN_EFORMAT.
- */
-int cn_ice_sdp_check(const char *sdp, unsigned int *ncand);
 
 #endif

@@ -13,6 +13,8 @@ packages=(
 	libcmocka-dev clang libclang-rt-14-dev clang-format
 	# lab and demo: namespaces, NAT, probes
 	iproute2 nftables iputils-ping stun-client coturn iperf3 dnsutils python3 procps systemd
+	# tests: signing a list by hand (test_cli), the validly signed fuzz seeds
+	python3-cryptography
 )
 
 missing=()

@@ -12,6 +12,13 @@
 #   cl_start_node NAME [CONFIG-LINES]   cl_stop_node NAME
 #   cl_status NODE [--json]        cl_path NODE PEER   cl_relay_up NODE
 #   cl_check NAME CMD...           cl_wait SECONDS CMD...   cl_done
+#
+# Every daemon started here runs under a small shell that writes its exit
+# status next to its log ($LAB_DIR/NAME.RUN.log.rc). cl_done stops the
+# daemons still running and counts a failure for each run whose log holds a
+# sanitizer report (AddressSanitizer, LeakSanitizer, UBSan's "runtime
+# error") or that did not exit 0 on SIGTERM within LAB_TERM_WAIT seconds.
+# A test that means a daemon to die (cl_crashed NAME) says so first.
 
 CL_PASS=0
 CL_FAIL=0
@@ -20,6 +27,11 @@ CL_NETWORK=
 declare -A CL_RELAY_IP=()
 declare -A CL_PID=()
 CL_RUN=0
+CL_RUNS=()                # NAME.RUN of every daemon started, in order
+declare -A CL_MAY_DIE=()  # NAME.RUN -> 1: its exit status is not judged
+# An ASan daemon's exit (the leak check) can take a while on a loaded
+# machine; lab.sh (sourced first) defaults to 1 s. CL_TERM_WAIT overrides.
+LAB_TERM_WAIT=${CL_TERM_WAIT:-5}
 
 cl_check() { # NAME CMD...: counts and prints the result
 	local name=$1
@@ -43,8 +55,55 @@ cl_wait() { # SECONDS CMD...: polls CMD every 0.2 s until it succeeds
 	"$@"
 }
 
-cl_done() { # prints the logs of everything on failure and the summary line
+# _cl_spawn NAME CMD...: starts daemon run NAME.$CL_RUN (log and status file
+# in $LAB_DIR) and sets CL_PID[NAME]. The wrapper shell catches TERM and INT
+# only to outlive the daemon (a caught signal is reset to default across
+# exec, so the daemon still gets both), waits for it and writes its status.
+_cl_spawn() {
+	local name=$1 log
+	shift
+	CL_RUN=$((CL_RUN + 1))
+	log=$name.$CL_RUN.log
+	CL_RUNS+=("$name.$CL_RUN")
+	CL_PID[$name]=$(lab_spawn "$name" "$log" bash -c 'trap : TERM INT; "$@"; echo $? >"$0"' \
+		"$LAB_DIR/$log.rc" "$@")
+	ln -sf "$log" "$LAB_DIR/$name.log"
+}
+
+cl_crashed() { CL_MAY_DIE[$1.$CL_RUN]=1; } # NAME: its current run may die
+
+# cl_daemons_clean: stops every daemon still running, then checks each run's
+# log and exit status; prints one line per bad run and fails if there is one.
+cl_daemons_clean() {
+	local n run log rc bad=0
+	for n in "${!CL_PID[@]}"; do
+		lab_kill "${CL_PID[$n]}" 2>/dev/null
+	done
+	for run in "${CL_RUNS[@]}"; do
+		log=$LAB_DIR/$run.log
+		if grep -Eq "AddressSanitizer|LeakSanitizer|runtime error" "$log"; then
+			echo "FAIL: $run: sanitizer report in $(basename "$log"):"
+			grep -E -m 3 -A 3 "AddressSanitizer|LeakSanitizer|runtime error" "$log"
+			bad=1
+		fi
+		[ -n "${CL_MAY_DIE[$run]:-}" ] && continue
+		rc=$(cat "$log.rc" 2>/dev/null)
+		if [ -z "$rc" ]; then
+			echo "FAIL: $run: no exit status (killed: it did not exit within" \
+				"${LAB_TERM_WAIT}s of SIGTERM)"
+			bad=1
+		elif [ "$rc" != 0 ]; then
+			echo "FAIL: $run: exited with status $rc"
+			bad=1
+		fi
+	done
+	[ "$bad" = 0 ]
+}
+
+cl_done() { # stops the daemons, checks them; on failure prints the logs; summary line
 	local f
+	cl_check "every daemon exited cleanly, no sanitizer report (${#CL_RUNS[@]} runs)" \
+		cl_daemons_clean
 	if [ "$CL_FAIL" -ne 0 ]; then
 		for f in "$LAB_DIR"/*.log; do
 			[ -L "$f" ] && continue
@@ -116,9 +175,7 @@ cl_node_conf() { # NAME [EXTRA]: (re)writes NAME's configuration
 }
 
 cl_start_relay() { # NAME
-	CL_RUN=$((CL_RUN + 1))
-	CL_PID[$1]=$(lab_spawn "$1" "$1.$CL_RUN.log" "$RELAY" --config "$LAB_DIR/$1.conf")
-	ln -sf "$1.$CL_RUN.log" "$LAB_DIR/$1.log"
+	_cl_spawn "$1" "$RELAY" --config "$LAB_DIR/$1.conf"
 	cl_wait 5 grep -q "running" "$LAB_DIR/$1.$CL_RUN.log"
 }
 
@@ -126,9 +183,7 @@ cl_stop_relay() { lab_kill "${CL_PID[$1]}"; }
 
 cl_start_node() { # NAME [EXTRA CONFIG LINES]
 	[ -n "${2:-}" ] || [ ! -f "$LAB_DIR/$1.conf" ] && cl_node_conf "$1" "${2:-}"
-	CL_RUN=$((CL_RUN + 1))
-	CL_PID[$1]=$(lab_spawn "$1" "$1.$CL_RUN.log" "$NODE" --config "$LAB_DIR/$1.conf")
-	ln -sf "$1.$CL_RUN.log" "$LAB_DIR/$1.log"
+	_cl_spawn "$1" "$NODE" --config "$LAB_DIR/$1.conf"
 }
 
 cl_stop_node() { lab_kill "${CL_PID[$1]}"; }

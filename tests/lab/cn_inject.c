@@ -11,7 +11,10 @@
  *       a handshake initiation to the node whose public key is TARGET_KEY,
  *       from KEYFILE's identity (a listed key) or, without it, from a fresh
  *       key that no peer list holds; sent twice, so the second is a replay.
+ *       Then waits up to 1 s for an answer and prints "reply: N bytes" or
+ *       "no reply" (a node that took the initiation answers it).
  */
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,10 +100,26 @@ static int initiation(const char *to, const char *network, const char *target_te
 	cn_handshake_wipe(&hs);
 	for (int i = 0; i < 2; i++)
 		(void)!send(fd, msg, sizeof(msg), 0);
-	close(fd);
 	printf("sent an initiation from %s key twice to %s\n", keyfile ? "a listed" : "an unlisted",
 	       to);
+	/* An ICMP port unreachable shows as a failed recv: also no reply. */
+	for (int i = 0; i < 2; i++) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		uint8_t buf[1500];
+		ssize_t k;
+
+		if (poll(&p, 1, 1000) != 1)
+			break;
+		k = recv(fd, buf, sizeof(buf), 0);
+		if (k > 0) {
+			printf("reply: %zd bytes\n", k);
+			goto out_close;
+		}
+	}
+	printf("no reply\n");
+out_close:
 	ret = 0;
+	close(fd);
 out:
 	cn_identity_free(id);
 	return ret;

@@ -52,6 +52,7 @@ LAB_NAT_TYPES="none cone fullcone symmetric udpblock"
 : "${LAB_NEG_WAIT:=0.3}"   # waiting for a packet that should not come
 : "${LAB_IPV6:=0}"         # 1: leave IPv6 on in the namespaces (e.g. for a TUN's IPv6)
 : "${LAB_KEEP_LOGS:=auto}" # auto: keep $LAB_DIR when the test fails (not ^C); 1; 0
+: "${LAB_TERM_WAIT:=1}"    # lab_kill: seconds between TERM and KILL
 if [ -z "${LAB_PYTHON:-}" ]; then
 	if [ -x /usr/bin/python3 ]; then
 		LAB_PYTHON="/usr/bin/python3 -I -S" # distro python: starts in ~10 ms
@@ -354,12 +355,14 @@ _lab_starttime() { # PID -> start time in clock ticks (field 22), or 0
 	echo "${20:-0}" # field 22 overall: the 20th after "pid (comm)"
 }
 
-# _lab_kill_pids PID...: TERM, up to 1 s to go, then KILL; reaps our children.
+# _lab_kill_pids PID...: TERM, up to LAB_TERM_WAIT s to go, then KILL; reaps
+# our children.
 _lab_kill_pids() {
-	local - pid i left
+	local - pid i left n
 	set +e # kill and wait fail on processes already gone or not our children
+	n=$(awk -v s="$LAB_TERM_WAIT" 'BEGIN { printf "%d", s * 50 }')
 	kill -TERM "$@" 2>/dev/null
-	for ((i = 0; i < 50; i++)); do
+	for ((i = 0; i < n; i++)); do
 		left=0
 		for pid in "$@"; do
 			_lab_alive "$pid" && left=1
@@ -697,7 +700,7 @@ lab_spawn() {
 	echo "$pid"
 }
 
-# lab_kill PID: TERM (KILL after 1 s) PID and its descendants, if PID is a
+# lab_kill PID: TERM (KILL after LAB_TERM_WAIT s) PID and its descendants, if PID is a
 # process lab_spawn started and it still runs.
 lab_kill() {
 	_lab_need

@@ -12,11 +12,12 @@
 #      everyone else's continues;
 #   5. a relay moves to a new address (same key) and the list says so: the
 #      nodes follow it there.
-# Usage: test_drills.sh CAIRN CAIRN_NODE CAIRN_RELAY
+# Usage: test_drills.sh CAIRN CAIRN_NODE CAIRN_RELAY CN_INJECT
 set -u
-CAIRN=${1:?usage: test_drills.sh CAIRN CAIRN_NODE CAIRN_RELAY}
+CAIRN=${1:?usage: test_drills.sh CAIRN CAIRN_NODE CAIRN_RELAY CN_INJECT}
 NODE=${2:?}
 RELAY=${3:?}
+INJECT=${4:?}
 here=$(cd "$(dirname "$0")" && pwd)
 export LAB_IPV6=1
 # shellcheck source=tests/lab/lab.sh
@@ -49,6 +50,13 @@ cl_check "cone-pub goes direct" cl_wait 15 cl_path_is cone pub direct
 cl_check "sym-pub goes direct" cl_wait 15 cl_path_is sym pub direct
 cl_check "cone-sym stays on a relay" cl_path_is cone sym relay
 
+endpoint_of() { # NODE PEER: the direct endpoint NODE's status shows for PEER
+	cl_status "$1" --json | python3 -c 'import json,sys
+d = json.load(sys.stdin)
+print([p.get("endpoint", "") for p in d["peers"] if p["name"] == sys.argv[1]][0])' "$2"
+}
+endpoint_on() { [[ "$(endpoint_of "$1" "$2")" == "$3":* ]]; } # NODE PEER IP
+
 loss() { # LOGFILE -> the loss percentage ping printed
 	grep -o '[0-9.]*% packet loss' "$1" | grep -o '^[0-9.]*'
 }
@@ -76,21 +84,26 @@ echo "drill 1: the relayed pair lost $((100 - lost)) pings, about $(((100 - lost
 cl_start_relay "$via"
 
 # 2. The cone board's NAT gets a new public address mid-session.
+cl_check "before: pub sees cone at 203.0.113.30" endpoint_on pub cone 203.0.113.30
 lab_spawn pub d2.log ping -c 150 -i 0.1 -W 1 "cone.$CL_DOMAIN" >/dev/null
 sleep 1
 rns=$(lab_ns r_cone)
 # Deleting the old address first: with promote_secondaries off (the
 # default), deleting a primary address takes its secondaries with it. The
 # masquerade's conntrack entries for the old address go with it too.
-ip -n "$rns" addr del 203.0.113.30/24 dev wan
-ip -n "$rns" addr add 203.0.113.40/24 dev wan
-ip -n "$rns" route replace default via 203.0.113.1 dev wan
+cl_check "renumber: old address deleted" ip -n "$rns" addr del 203.0.113.30/24 dev wan
+cl_check "renumber: new address added" ip -n "$rns" addr add 203.0.113.40/24 dev wan
+cl_check "renumber: default route back" ip -n "$rns" route replace default via 203.0.113.1 dev wan
+cl_check "renumber: the NAT has only the new address" \
+	test "$(ip -n "$rns" -4 -o addr show dev wan | awk '{ print $4 }')" = 203.0.113.40/24
 cl_wait 30 grep -q "packet loss" "$LAB_DIR/d2.log"
 lost=$(grep -o '[0-9]* received' "$LAB_DIR/d2.log" | grep -o '^[0-9]*')
 echo "drill 2: NAT renumbered; $((150 - lost)) of 150 pings lost, about" \
 	"$(((150 - lost) * 100)) ms to recover"
 cl_check "new NAT address: traffic resumes" lab_exec pub ping -c 3 -i 0.2 -W 2 -q "cone.$CL_DOMAIN"
 cl_check "and the path to pub is direct again" cl_wait 20 cl_path_is cone pub direct
+cl_check "pub follows cone to its new address" cl_wait 20 endpoint_on pub cone 203.0.113.40
+echo "drill 2: pub sees cone at $(endpoint_of pub cone)"
 grep -h "moved to\|path is now direct" "$LAB_DIR/pub.log" | tail -2
 
 # 3. Every relay down; the cone board restarts and finds pub directly.
@@ -106,7 +119,11 @@ cl_start_relay relay2
 cl_check "cone back on a relay" cl_wait 20 cl_relay_up cone
 cl_check "cone-sym works again" cl_wait 20 lab_exec cone ping -c 1 -W 1 -q "sym.$CL_DOMAIN"
 
-# 4. Remove sym from the list and publish it: its traffic stops at once.
+# 4. Remove sym from the list and publish it: its traffic stops at once,
+# on the relayed pair (cone-sym) and on the direct one (pub-sym).
+cl_check "before: sym-pub is direct" cl_wait 20 cl_path_is pub sym direct
+cl_check "before: pub reaches sym" lab_exec pub ping -c 1 -W 2 -q 10.99.0.3
+sym_ep=$(endpoint_of sym pub) # pub's socket for sym, as sym sends to it
 "$CAIRN" peers remove sym -l "$LAB_DIR/net/peers.conf" >/dev/null
 "$CAIRN" peers sign -l "$LAB_DIR/net/peers.conf" >/dev/null
 lab_spawn pub d4.log ping -c 40 -i 0.1 -W 1 "cone.$CL_DOMAIN" >/dev/null
@@ -117,6 +134,16 @@ for r in relay1 relay2; do
 done
 cl_check "cone drops sym's sessions" cl_wait 5 grep -q "peer sym: removed" "$LAB_DIR/cone.log"
 cl_check "sym's traffic stops" cl_fails lab_exec cone ping -c 2 -i 0.2 -W 1 -q 10.99.0.3
+cl_check "pub drops sym's direct session" cl_wait 5 grep -q "peer sym: removed" "$LAB_DIR/pub.log"
+cl_check "pub no longer shows sym" test -z "$(cl_path pub sym)"
+cl_check "pub can no longer reach sym" cl_fails lab_exec pub ping -c 2 -i 0.2 -W 1 -q 10.99.0.3
+# sym's key can no longer start a session on the direct path: a fresh
+# initiation signed with it, sent from sym's host to the socket pub kept
+# for sym, gets no answer (while sym was listed, pub would answer it).
+out=$(lab_exec sym "$INJECT" initiation "$sym_ep" drill "$("$CAIRN" pubkey -k "$LAB_DIR/pub.key")" \
+	"$LAB_DIR/sym.key")
+echo "drill 4: sym's initiation to pub at $sym_ep: $(tail -1 <<<"$out")"
+cl_check "pub does not answer sym's key any more" grep -qx "no reply" <<<"$out"
 cl_wait 10 grep -q "packet loss" "$LAB_DIR/d4.log"
 cl_check "everyone else's continues (0% loss pub -> cone)" test "$(loss "$LAB_DIR/d4.log")" = 0
 

@@ -75,6 +75,14 @@ done
 for n in "${nodes[@]}"; do
 	cl_check "$n reaches a relay" cl_wait 15 cl_relay_up "$n"
 done
+# Behind the UDP-blocking NAT the link must really be the TCP fallback;
+# everyone else's is UDP.
+link_is() { cl_status "$1" 2>/dev/null | grep -q "^relay relay1: up over $2"; } # NODE TCP|UDP
+cl_check "block's relay link is TCP" link_is block TCP
+for n in "${nodes[@]}"; do
+	[ "$n" = block ] && continue
+	cl_check "$n's relay link is UDP" link_is "$n" UDP
+done
 
 # Every pair, by name, in both directions: the first packets cross the
 # relay at once and start ICE.
@@ -88,8 +96,23 @@ for a in "${nodes[@]}"; do
 	done
 	wait "${pings[@]}" # not a bare wait: the nodes are our children too
 done
-# Let ICE finish where it can and fail where it cannot (check timeout 10 s).
-sleep 14
+# Let ICE finish where it can and fail where it cannot (check timeout 10 s):
+# wait until every pair that can go direct has, and every other pair's ICE
+# has given up (its log says so), bounded; the matrix below judges.
+settled() {
+	local a b
+	for a in "${nodes[@]}"; do
+		for b in "${nodes[@]}"; do
+			[ "$a" = "$b" ] && continue
+			if [ "$(expect "$a" "$b")" = direct ]; then
+				cl_path_is "$a" "$b" direct || return 1
+			else
+				grep -q "peer $b: ICE found no direct path" "$LAB_DIR/$a.log" || return 1
+			fi
+		done
+	done
+}
+cl_wait 45 settled || echo "not settled after 45 s; the matrix shows where"
 for a in "${nodes[@]}"; do
 	for b in "${nodes[@]}"; do
 		[ "$a" = "$b" ] && continue

@@ -5,12 +5,12 @@
  * both sides must select a direct pair, after which datagrams go both ways
  * with plain sendto/recv on the taken-over sockets and libnice is gone
  * (one fd per socket, same port, no STUN but the peer's one in-flight
- * indication). Also: the remote SDP check and refusals that change
- * nothing, bad configurations, a dead remote port (failed when the check
- * timer ends), a silent STUN server (gather timer), a late SDP on the
- * controlled side (the reason for "done"), the linger without "done",
- * cn_ice_free inside callbacks and mid-check; and with a coturn the test
- * starts and kills by pid (skipped if turnserver is not installed): TURN
+ * indication). Also: refusals of a remote SDP that change nothing (the
+ * check itself is tested in test_ice_sdp.c), bad configurations, a dead remote port (failed when
+ * the check timer ends), a silent STUN server (gather timer), a late SDP on the controlled side
+ * (the reason for "done"), the linger without "done", cn_ice_free inside callbacks and mid-check;
+ * and with a coturn the test starts and kills by pid (a missing turnserver fails the TURN cases:
+ * deploy/scripts/install-deps.sh installs coturn): TURN
  * relay-relay with data through cn_ice_send/recv, TURN configured but a
  * host pair (deallocation before the handover), STUN, and a mixed pair.
  * Timings are printed as "# ..." lines.
@@ -446,105 +446,6 @@ static int teardown(void **state)
 
 /* ---- tests ---- */
 
-static const char good_sdp[] =
-	"a=ice-ufrag:abcd\n"
-	"a=ice-pwd:abcdefghijklmnopqrstuv\n"
-	"a=candidate:1 1 UDP 2013266431 127.0.0.1 40000 typ host\n"
-	"a=candidate:2 1 udp 1677721855 203.0.113.7 41000 typ srflx raddr 192.168.1.2 rport 40000\n"
-	"a=candidate:3 1 UDP 16777215 2001:db8::1 3478 typ relay raddr 0.0.0.0 rport 9\n";
-
-static void test_sdp_check(void **state)
-{
-	static const char *const bad[] = {
-		"", "a=ice-ufrag:abcd\na=ice-pwd:abcdefghijklmnopqrstuv\n", /* no candidate */
-		"a=ice-pwd:abcdefghijklmnopqrstuv\na=candidate:1 1 UDP 1 127.0.0.1 1 typ host",
-		"a=ice-ufrag:abcd\na=candidate:1 1 UDP 1 127.0.0.1 1 typ host",
-		"a=ice-ufrag:abcd\na=ice-ufrag:abce\na=ice-pwd:abcdefghijklmnopqrstuv\n"
-		"a=candidate:1 1 UDP 1 127.0.0.1 1 typ host",
-		"a=ice-ufrag:abc\na=ice-pwd:abcdefghijklmnopqrstuv\n"
-		"a=candidate:1 1 UDP 1 127.0.0.1 1 typ host", /* ufrag too short */
-		"a=ice-ufrag:ab-d\na=ice-pwd:abcdefghijklmnopqrstuv\n"
-		"a=candidate:1 1 UDP 1 127.0.0.1 1 typ host", /* not an ice-char */
-		"a=ice-ufrag:abcd\na=ice-pwd:short\na=candidate:1 1 UDP 1 127.0.0.1 1 typ host",
-		/* truncated candidate (libnice would pass NULL to strcasecmp) */
-		"a=ice-ufrag:abcd\na=ice-pwd:abcdefghijklmnopqrstuv\na=candidate:1 1 UDP",
-		"a=ice-ufrag:abcd\na=ice-pwd:abcdefghijklmnopqrstuv\n"
-		"a=candidate:1 2 UDP 1 127.0.0.1 1 typ host", /* component 2 */
-		"a=ice-ufrag:abcd\na=ice-pwd:abcdefghijklmnopqrstuv\n"
-		"a=candidate:1 1 TCP 1 127.0.0.1 1 typ host tcptype passive",
-		"a=ice-ufrag:abcd\na=ice-pwd:abcdefghijklmnopqrstuv\n"
-		"a=candidate:1 1 UDP 1 relay.example.com 1 typ host", /* hostname */
-		"a=ice-ufrag:abcd\na=ice-pwd:abcdefghijklmnopqrstuv\n"
-		"a=candidate:1 1 UDP 1 0.0.0.0 1 typ host", /* unspecified */
-		"a=ice-ufrag:abcd\na=ice-pwd:abcdefghijklmnopqrstuv\n"
-		"a=candidate:1 1 UDP 1 224.0.0.1 1 typ host", /* multicast */
-		"a=ice-ufrag:abcd\na=ice-pwd:abcdefghijklmnopqrstuv\n"
-		"a=candidate:1 1 UDP 1 127.0.0.1 0 typ host", /* port 0 */
-		"a=ice-ufrag:abcd\na=ice-pwd:abcdefghijklmnopqrstuv\n"
-		"a=candidate:1 1 UDP 1 127.0.0.1 65536 typ host",
-		"a=ice-ufrag:abcd\na=ice-pwd:abcdefghijklmnopqrstuv\n"
-		"a=candidate:1 1 UDP 4294967296 127.0.0.1 1 typ host", /* priority > 2^32-1 */
-		"a=ice-ufrag:abcd\na=ice-pwd:abcdefghijklmnopqrstuv\n"
-		"a=candidate:1 1 UDP -1 127.0.0.1 1 typ host",
-		"a=ice-ufrag:abcd\na=ice-pwd:abcdefghijklmnopqrstuv\n"
-		"a=candidate:1 1 UDP 1 127.0.0.1 1 typ bogus",
-		"a=ice-ufrag:abcd\na=ice-pwd:abcdefghijklmnopqrstuv\n"
-		"a=candidate:1 1 UDP 1 127.0.0.1 1 typ host raddr 1.2.3.4", /* half raddr */
-		"a=ice-ufrag:abcd\na=ice-pwd:abcdefghijklmnopqrstuv\n"
-		"a=candidate:1  1 UDP 1 127.0.0.1 1 typ host", /* double space */
-		"a=ice-ufrag:abcd\na=ice-pwd:abcdefghijklmnopqrstuv\n"
-		"a=candidate:1 1 UDP 1 127.0.0.1 1 typ host ", /* trailing space */
-		"a=ice-ufrag:abcd\na=ice-pwd:abcdefghijklmnopqrstuv\n\n"
-		"a=candidate:1 1 UDP 1 127.0.0.1 1 typ host", /* empty line */
-		"a=ice-ufrag:abcd\r\na=ice-pwd:abcdefghijklmnopqrstuv\r\n"
-		"a=candidate:1 1 UDP 1 127.0.0.1 1 typ host", /* CR */
-		"a=ice-ufrag:abcd\na=ice-pwd:abcdefghijklmnopqrstuv\n"
-		"a=candidate:1 1 UDP 1 127.0.0.1 1 typ host\tx",
-		"a=ice-ufrag:abcd\na=ice-pwd:abcdefghijklmnopqrstuv\n"
-		"a=candidate:1 1 UDP 1 127.0.0.1 1 typ host\n"
-		"m=audio 9 RTP/AVP 0", /* anything else */
-		"a=ice-ufrag:abcd\na=ice-pwd:abcdefghijklmnopqrstuv\n"
-		"a=candidate:1 1 UDP 1 127.0.0.1 1 typ host\n"
-		"a=ice-ufrag:\xc3\xa9t\xc3\xa9", /* non-ASCII */
-	};
-	char big[CN_ICE_SDP_MAX + 64], many[CN_ICE_SDP_MAX + 1];
-	unsigned int n = 99;
-	size_t len;
-
-	(void)state;
-	assert_int_equal(cn_ice_sdp_check(good_sdp, &n), 0);
-	assert_int_equal(n, 3);
-	/* Without the final newline too. */
-	memcpy(big, good_sdp, sizeof(good_sdp));
-	big[strlen(big) - 1] = '\0';
-	assert_int_equal(cn_ice_sdp_check(big, NULL), 0);
-
-	assert_int_equal(cn_ice_sdp_check(NULL, &n), -CN_EINVAL);
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		n = 99;
-		if (cn_ice_sdp_check(bad[i], &n) != -CN_EFORMAT)
-			fail_msg("accepted bad SDP #%zu: %s", i, bad[i]);
-		assert_int_equal(n, 0);
-	}
-
-	/* Over the cap: refused on size, before any parsing. */
-	len = strlen(good_sdp);
-	memcpy(big, good_sdp, len);
-	memset(big + len, 'x', sizeof(big) - len - 1);
-	big[sizeof(big) - 1] = '\0';
-	assert_int_equal(cn_ice_sdp_check(big, &n), -CN_ETOOBIG);
-
-	/* More candidates than CN_ICE_MAX_CANDIDATES, within the byte cap. */
-	len = (size_t)snprintf(many, sizeof(many), "a=ice-ufrag:abcd\na=ice-pwd:%s\n",
-			       "abcdefghijklmnopqrstuv");
-	for (unsigned int i = 0; i <= CN_ICE_MAX_CANDIDATES; i++)
-		len += (size_t)snprintf(many + len, sizeof(many) - len,
-					"a=candidate:%u 1 UDP 1 127.0.0.1 %u typ host\n", i,
-					1000 + i);
-	assert_true(len < sizeof(many) - 1);
-	assert_int_equal(cn_ice_sdp_check(many, &n), -CN_EFORMAT);
-}
-
 static void test_bad_config(void **state)
 {
 	struct cn_ice_config c = lo_config();
@@ -857,6 +758,7 @@ struct turn {
 	pid_t pid;
 	char dir[64];
 	uint16_t port;
+	uint16_t min_port, max_port; /* relayed addresses */
 };
 static struct turn turn;
 
@@ -921,10 +823,17 @@ static void turn_stop(void)
 	}
 }
 
-/* 0 and turn.pid > 0 when coturn answers; 0 and pid 0 if not installed. */
+/*
+ * 0 when coturn answers on turn.port. The listening port comes from a
+ * bind-0-then-release, which another process may take before coturn binds
+ * it (the caller retries). The relayed ports are a random 64-port block
+ * below the kernel's ephemeral range (32768-60999 by default), so other
+ * programs' ephemeral sockets never sit in it, and parallel runs of this
+ * test rarely share a block (coturn skips a port that is taken anyway).
+ */
 static int turn_start(void)
 {
-	char port[8], db[96], log[96], pidf[96], out[96];
+	char port[8], minp[8], maxp[8], db[96], log[96], pidf[96], out[96];
 	posix_spawn_file_actions_t fa;
 	int err;
 
@@ -934,7 +843,11 @@ static int turn_start(void)
 		return -1;
 	}
 	turn.port = free_udp_port();
+	turn.min_port = (uint16_t)(20000 + 64 * (getpid() % 190));
+	turn.max_port = (uint16_t)(turn.min_port + 63);
 	snprintf(port, sizeof(port), "%u", (unsigned int)turn.port);
+	snprintf(minp, sizeof(minp), "%u", (unsigned int)turn.min_port);
+	snprintf(maxp, sizeof(maxp), "%u", (unsigned int)turn.max_port);
 	snprintf(db, sizeof(db), "%s/turndb", turn.dir);
 	snprintf(log, sizeof(log), "%s/turn.log", turn.dir);
 	snprintf(pidf, sizeof(pidf), "%s/turn.pid", turn.dir);
@@ -948,9 +861,9 @@ static int turn_start(void)
 				    "-p",
 				    port,
 				    "--min-port",
-				    "49152",
+				    minp,
 				    "--max-port",
-				    "49300",
+				    maxp,
 				    "-a",
 				    "-u",
 				    "u:p",
@@ -985,7 +898,11 @@ static int turn_start(void)
 		free(argv[i]);
 	if (err) {
 		turn.pid = 0;
-		return err == ENOENT ? 0 : -1;
+		fprintf(stderr, "cannot start turnserver: %s%s\n", strerror(err),
+			err == ENOENT ? " (coturn is not installed; deploy/scripts/install-deps.sh "
+					"installs it)"
+				      : "");
+		return -1;
 	}
 	if (!turn_ready(turn.port)) {
 		fprintf(stderr, "turnserver (pid %d) did not answer STUN within 5 s\n",
@@ -999,12 +916,14 @@ static int setup_turn(void **state)
 {
 	if (setup(state) != 0)
 		return -1;
-	memset(&turn, 0, sizeof(turn));
-	if (turn_start() != 0) {
+	/* Up to three tries: the picked port may be taken before coturn binds it. */
+	for (int i = 0; i < 3; i++) {
+		memset(&turn, 0, sizeof(turn));
+		if (turn_start() == 0)
+			return 0;
 		turn_stop();
-		return -1;
 	}
-	return 0;
+	return -1;
 }
 
 static int teardown_turn(void **state)
@@ -1028,14 +947,6 @@ static struct cn_ice_config turn_config(bool force_relay)
 	return c;
 }
 
-#define NEED_TURN()                                                                            \
-	do {                                                                                   \
-		if (turn.pid <= 0) {                                                           \
-			printf("# SKIP %s: turnserver (coturn) is not installed\n", __func__); \
-			skip();                                                                \
-		}                                                                              \
-	} while (0)
-
 /* Both sides relay only: data through cn_ice_send / recv; a free inside recv. */
 static void test_turn(void **state)
 {
@@ -1044,7 +955,6 @@ static void test_turn(void **state)
 	uint8_t msg[100];
 
 	(void)state;
-	NEED_TURN();
 	c = turn_config(true);
 	side_init(&a, "A", true, &b);
 	side_init(&b, "B", false, &a);
@@ -1097,7 +1007,6 @@ static void test_turn_direct(void **state)
 	struct side a, b;
 
 	(void)state;
-	NEED_TURN();
 	c = turn_config(false);
 	/* The same server as STUN: skipped (ice.c stun_is_turn), no 2 s wait. */
 	snprintf(c.stun.host, sizeof(c.stun.host), "127.0.0.1");
@@ -1131,20 +1040,23 @@ static void test_stun(void **state)
 	struct side a, b;
 
 	(void)state;
-	NEED_TURN();
 	snprintf(c.stun.host, sizeof(c.stun.host), "127.0.0.1");
 	c.stun.port = turn.port;
+	c.gather_timeout_ms = 4000;
 	side_init(&a, "A", true, &b);
 	side_init(&b, "B", false, &a);
 	side_start(&a, &c, &cbs);
 	side_start(&b, &c, &cbs);
-	RUN_UNTIL(a.selected && b.selected, 5000);
+	RUN_UNTIL(a.selected && b.selected, 8000);
 	assert_false(a.failed || b.failed);
 	printf("# STUN: gathering %llu / %llu ms, selected %llu / %llu ms; A's SDP:\n%s",
 	       (unsigned long long)(a.t_sdp - a.t0), (unsigned long long)(b.t_sdp - b.t0),
 	       (unsigned long long)(a.t_sel - a.t0), (unsigned long long)(b.t_sel - b.t0), a.sdp);
-	/* Answered, not timed out (libnice's first retransmission is at 500 ms). */
-	assert_true(a.t_sdp - a.t0 < 400);
+	/*
+	 * Answered: gathering ended before the 4 s gather timer, which is what
+	 * ends it when the server is silent (not a speed check: typically 25 ms).
+	 */
+	assert_true(a.t_sdp - a.t0 < 4000);
 	check_taken_over(&a);
 	check_taken_over(&b);
 	exchange(&a, &b, 10);
@@ -1162,7 +1074,6 @@ static void test_turn_mixed(void **state)
 	struct side a, b;
 
 	(void)state;
-	NEED_TURN();
 	ca = turn_config(true);
 	cb = turn_config(false);
 	side_init(&a, "A", true, &b);
@@ -1200,7 +1111,6 @@ static void test_turn_mixed(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_sdp_check),
 		cmocka_unit_test_setup_teardown(test_bad_config, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_direct, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_direct_timing, setup, teardown),
