@@ -15,10 +15,10 @@
 #include "common/file.h"
 #include "node/dns_io.h"
 #include "node/node_int.h"
-#include "node/resolvconf.h"
+#include "node/resolv_conf.h"
 #include "node/resolver.h"
 
-enum { RESOLVCONF_MAX_BYTES = 64 * 1024, UPSTREAM_MAX = 8 };
+enum { RESOLVCONF_MAX_BYTES = 64 * 1024 };
 
 static bool host_of(const struct cn_pl_peer *pp, struct cn_dns_host *out)
 {
@@ -96,35 +96,21 @@ void node_zone_update(struct cn_node *n)
 	n->zone.is_live = zone_is_live;
 }
 
-/* Whether nameserver ip is one of this node's own DNS listeners. */
-static bool is_ours(struct cn_node *n, const char *ip)
-{
-	char self4[INET_ADDRSTRLEN];
-
-	inet_ntop(AF_INET, n->self_ip4, self4, sizeof(self4));
-	if (strcmp(ip, self4) == 0)
-		return true;
-	for (unsigned int i = 0; i < n->cfg.ndns_listen; i++) {
-		char a[CN_ADDR_TEXT_MAX];
-
-		cn_addr_format((const struct sockaddr *)&n->cfg.dns_listen[i].ss, a);
-		if (strncmp(a, ip, strlen(ip)) == 0 && a[strlen(ip)] == ':')
-			return true;
-	}
-	return false;
-}
-
 /*
  * Upstream servers for names outside the overlay: the configured ones, or
- * those of /etc/resolv.conf without this node's own listeners (a host that
- * points its resolver at the node must not make it forward to itself).
+ * those of /etc/resolv.conf without this node's own addresses and
+ * listeners (a host that points its resolver at the node must not make it
+ * forward to itself).
  */
 static void upstream_servers(struct cn_node *n, char *csv, size_t cap)
 {
-	struct cn_nameserver ns[UPSTREAM_MAX];
-	char *text = NULL;
-	size_t len = 0, used = 0, count;
+	struct cn_addr self[2 + CN_NODE_MAX_DNS_LISTEN];
+	char *text = NULL, skipped[256];
+	size_t len = 0, nself = 0;
+	unsigned int nskipped = 0;
 	struct cn_errbuf e = {{0}};
+	struct sockaddr_in *s4 = (struct sockaddr_in *)&self[nself].ss;
+	struct sockaddr_in6 *s6;
 
 	csv[0] = '\0';
 	if (n->cfg.dns_upstream[0]) {
@@ -133,20 +119,22 @@ static void upstream_servers(struct cn_node *n, char *csv, size_t cap)
 	}
 	if (cn_file_read("/etc/resolv.conf", RESOLVCONF_MAX_BYTES, &text, &len, &e) != 0)
 		return;
-	count = cn_resolvconf_scan(text, len, ns, UPSTREAM_MAX);
+	memset(self, 0, sizeof(self));
+	s4->sin_family = AF_INET;
+	memcpy(&s4->sin_addr, n->self_ip4, 4);
+	self[nself++].len = sizeof(*s4);
+	s6 = (struct sockaddr_in6 *)&self[nself].ss;
+	s6->sin6_family = AF_INET6;
+	memcpy(&s6->sin6_addr, n->self_ip6, 16);
+	self[nself++].len = sizeof(*s6);
+	for (unsigned int i = 0; i < n->cfg.ndns_listen && nself < sizeof(self) / sizeof(self[0]);
+	     i++)
+		self[nself++] = n->cfg.dns_listen[i];
+	cn_resolv_conf_upstreams(text, len, self, nself, csv, cap, skipped, sizeof(skipped),
+				 &nskipped);
 	free(text);
-	for (size_t i = 0; i < count; i++) {
-		if (is_ours(n, ns[i].text)) {
-			cn_log_info("upstream DNS: skipping %s from /etc/resolv.conf (this node)",
-				    ns[i].text);
-			continue;
-		}
-		if (used + strlen(ns[i].text) + 8 >= cap)
-			break;
-		used += (size_t)snprintf(csv + used, cap - used,
-					 ns[i].family == AF_INET ? "%s%s:53" : "%s[%s]:53",
-					 used ? "," : "", ns[i].text);
-	}
+	if (nskipped)
+		cn_log_info("upstream DNS: skipping %s from /etc/resolv.conf (this node)", skipped);
 }
 
 int node_names_open(struct cn_node *n, struct cn_errbuf *e)

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * node/endpoints_fmt.c and node/resolvconf.c: the parsers of the node's
- * endpoints file and of resolv.conf's nameserver lines, with malformed input.
+ * node/endpoints_fmt.c: the endpoints file's lines, with malformed input.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,7 +13,6 @@
 
 #include "common/err.h"
 #include "node/endpoints_fmt.h"
-#include "node/resolvconf.h"
 
 static int parse(const char *line, struct cn_endpoint_line *l)
 {
@@ -76,45 +74,11 @@ static void test_endpoint_lines_malformed(void **state)
 	assert_int_equal(cn_endpoint_line_parse(nul, sizeof(nul) - 1, &l), -CN_EFORMAT);
 }
 
-static void test_resolvconf(void **state)
-{
-	static const char text[] = "# dhcp\n"
-				   "search example.net\n"
-				   "nameserver 192.0.2.53\n"
-				   "  nameserver\t2001:db8::53  # comment\n"
-				   "nameserver\n"
-				   "nameserverx 192.0.2.1\n"
-				   "nameserver 999.0.0.1\n"
-				   "nameserver example.net\n"
-				   "nameserver fe80::1%eth0\n"
-				   "options edns0\n"
-				   "nameserver 192.0.2.54";
-	struct cn_nameserver ns[8];
-	size_t n = cn_resolvconf_scan(text, sizeof(text) - 1, ns, 8);
-	uint8_t a[4];
-
-	(void)state;
-	assert_int_equal(n, 3);
-	assert_int_equal(ns[0].family, AF_INET);
-	assert_string_equal(ns[0].text, "192.0.2.53");
-	inet_pton(AF_INET, "192.0.2.53", a);
-	assert_memory_equal(ns[0].addr, a, 4);
-	assert_int_equal(ns[1].family, AF_INET6);
-	assert_string_equal(ns[1].text, "2001:db8::53");
-	assert_string_equal(ns[2].text, "192.0.2.54"); /* last line without newline */
-	/* The cap is respected. */
-	assert_int_equal(cn_resolvconf_scan(text, sizeof(text) - 1, ns, 1), 1);
-	/* A NUL inside a line makes it no nameserver line. */
-	assert_int_equal(cn_resolvconf_scan("nameserver 1.2\0.3.4\n", 20, ns, 8), 0);
-	assert_int_equal(cn_resolvconf_scan("", 0, ns, 8), 0);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_endpoint_lines),
 		cmocka_unit_test(test_endpoint_lines_malformed),
-		cmocka_unit_test(test_resolvconf),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
