@@ -9,6 +9,8 @@
  * Per connection:  REQUEST -> DATA -> HOOK -> CLOSING
  *                  REQUEST -> HOOK (rollback) -> CLOSING
  *                  REQUEST -> CLOSING (list, refusals)
+ *                  REFUSED (decided at accept: the answer is sent, the
+ *                  input drained until EOF or CN_DEPLOYD_REFUSE_LINGER_S)
  * A dropped connection in DATA keeps the partial upload for a resume; in
  * HOOK the hook still finishes and its outcome (including switching back)
  * is applied, only the answer is lost.
@@ -57,6 +59,7 @@ enum conn_state {
 	ST_DATA,
 	ST_HOOK,
 	ST_CLOSING,
+	ST_REFUSED,
 };
 
 struct conn {
@@ -64,8 +67,7 @@ struct conn {
 	struct bufferevent *bev;
 	enum conn_state st;
 	char addr[CN_ADDR_TEXT_MAX];
-	struct cn_deployd_peer peer;
-	bool known;
+	struct cn_deployd_peer peer; /* authorised at accept */
 	/* A push. */
 	struct cn_deploy_manifest m;
 	uint8_t manifest[CN_DEPLOY_MANIFEST_MAX];
@@ -73,6 +75,8 @@ struct conn {
 	bool activate;
 	bool holds; /* holds the store's writer lock (d->busy) */
 	struct cn_store_upload *up;
+	struct event *frame_ev; /* the frame deadline; in REFUSED the linger */
+	bool refused;		/* counted in nrefusing, not nconns */
 	LIST_ENTRY(conn) entry;
 };
 
@@ -100,9 +104,10 @@ struct cn_deployd {
 	cn_deployd_auth_fn auth;
 	void *ctx;
 	LIST_HEAD(, conn) conns;
-	unsigned int nconns;
-	struct conn *pushing; /* the connection in DATA, if any */
-	bool busy;	      /* a push or rollback holds the store */
+	unsigned int nconns;	/* deployers' connections */
+	unsigned int nrefusing; /* refused at accept, still draining */
+	struct conn *pushing;	/* the connection in DATA, if any */
+	bool busy;		/* a push or rollback holds the store */
 	struct hook *hook;
 	struct cn_ratelimit rl;
 };
@@ -139,9 +144,37 @@ static void conn_free(struct conn *c)
 		d->hook->c = NULL;
 	release(d, c);
 	LIST_REMOVE(c, entry);
-	d->nconns--;
+	if (c->refused)
+		d->nrefusing--;
+	else
+		d->nconns--;
+	if (c->frame_ev)
+		event_free(c->frame_ev);
 	bufferevent_free(c->bev);
 	free(c);
+}
+
+/* (Re)starts the frame deadline: the next frame must be complete within it. */
+static void frame_deadline(struct conn *c, unsigned int s)
+{
+	struct timeval tv = {(time_t)s, 0};
+
+	if (c->frame_ev)
+		event_add(c->frame_ev, &tv);
+}
+
+static void frame_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)fd;
+	(void)what;
+	if (c->st != ST_REFUSED)
+		cn_log_ratelimited(&c->d->rl, cn_clock_ms(), CN_LOG_WARN,
+				   "deploy: %s (%s): frame not complete after %u s, closing",
+				   c->peer.name[0] ? c->peer.name : "?", c->addr,
+				   c->d->cfg.frame_timeout_s);
+	conn_free(c);
 }
 
 /*
@@ -150,6 +183,8 @@ static void conn_free(struct conn *c)
  */
 static void conn_close_after_flush(struct conn *c)
 {
+	if (c->frame_ev)
+		event_del(c->frame_ev);
 	c->st = ST_CLOSING;
 	bufferevent_disable(c->bev, EV_READ);
 	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
@@ -450,6 +485,8 @@ static void activate(struct conn *c, const struct cn_deploy_manifest *m, bool ro
 			if (d->pushing == c)
 				d->pushing = NULL;
 			bufferevent_set_timeouts(c->bev, NULL, NULL);
+			if (c->frame_ev)
+				event_del(c->frame_ev);
 			return;
 		}
 		if (prev[0])
@@ -671,15 +708,7 @@ static void handle(struct conn *c, uint8_t type, const uint8_t *p, size_t n)
 {
 	switch (c->st) {
 	case ST_REQUEST:
-		if (!c->known || !c->peer.allowed) {
-			if (c->known)
-				fail(c, CN_DSTATUS_REFUSED,
-				     "%s is not in a group allowed to deploy here", c->peer.name);
-			else
-				fail(c, CN_DSTATUS_REFUSED, "%s is not a peer of this network",
-				     c->addr);
-			return;
-		}
+		/* accept_cb let only deployers get this far. */
 		if (type == CN_DPROTO_PUSH)
 			on_push(c, p, n);
 		else if (type == CN_DPROTO_LIST)
@@ -697,6 +726,7 @@ static void handle(struct conn *c, uint8_t type, const uint8_t *p, size_t n)
 		return;
 	case ST_HOOK:
 	case ST_CLOSING:
+	case ST_REFUSED:
 		return;
 	}
 }
@@ -714,7 +744,7 @@ static void read_cb(struct bufferevent *bev, void *arg)
 		const uint8_t *f;
 		int ret;
 
-		if (c->st == ST_HOOK || c->st == ST_CLOSING) {
+		if (c->st == ST_HOOK || c->st == ST_CLOSING || c->st == ST_REFUSED) {
 			evbuffer_drain(in, len);
 			return;
 		}
@@ -736,6 +766,9 @@ static void read_cb(struct bufferevent *bev, void *arg)
 		/* Never frees c: closing is deferred to write_cb. */
 		handle(c, type, f + CN_DPROTO_HDR, plen);
 		evbuffer_drain(in, CN_DPROTO_HDR + plen);
+		/* A whole frame arrived: the next one gets its own deadline. */
+		if (c->st == ST_REQUEST || c->st == ST_DATA)
+			frame_deadline(c, c->d->cfg.frame_timeout_s);
 	}
 }
 
@@ -743,8 +776,13 @@ static void write_cb(struct bufferevent *bev, void *arg)
 {
 	struct conn *c = arg;
 
-	if (c->st == ST_CLOSING && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+	if (evbuffer_get_length(bufferevent_get_output(bev)) != 0)
+		return;
+	if (c->st == ST_CLOSING)
 		conn_free(c);
+	else if (c->st == ST_REFUSED)
+		/* Answer sent: FIN, then read until the peer closes (no reset eats the answer). */
+		shutdown(bufferevent_getfd(bev), SHUT_WR);
 }
 
 static void event_cb(struct bufferevent *bev, short what, void *arg)
@@ -758,15 +796,56 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 	conn_free(c);
 }
 
+static unsigned int conns_of(const struct cn_deployd *d, const char *name)
+{
+	const struct conn *c;
+	unsigned int n = 0;
+
+	LIST_FOREACH (c, &d->conns, entry)
+		n += !c->refused && !strcmp(c->peer.name, name);
+	return n;
+}
+
+/*
+ * Who may hold a slot is decided here, before reading a byte: an address
+ * that names no peer is closed without an answer (it sent nothing); a peer
+ * that may not deploy, or a deployer over its share, gets its answer now
+ * and never a deployer's slot.
+ */
 static void accept_cb(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *sa,
 		      int salen, void *arg)
 {
 	struct cn_deployd *d = arg;
 	struct timeval idle = {CN_DEPLOYD_IDLE_S, 0};
+	struct cn_deployd_peer peer;
+	char addr[CN_ADDR_TEXT_MAX], why[CN_DPROTO_MSG_MAX + 1];
+	uint8_t status = CN_DSTATUS_OK;
 	struct conn *c;
 
 	(void)lis;
-	if (d->nconns >= CN_DEPLOYD_MAX_CONNS) {
+	cn_addr_format(sa, addr);
+	memset(&peer, 0, sizeof(peer));
+	if (d->auth(d->ctx, sa, (socklen_t)salen, &peer) != 0) {
+		cn_log_ratelimited(&d->rl, cn_clock_ms(), CN_LOG_WARN,
+				   "deploy: %s is not a peer of this network: closed", addr);
+		evutil_closesocket(fd);
+		return;
+	}
+	why[0] = 0;
+	if (!peer.allowed) {
+		status = CN_DSTATUS_REFUSED;
+		snprintf(why, sizeof(why), "%s is not in a group allowed to deploy here",
+			 peer.name);
+	} else if (d->nconns >= CN_DEPLOYD_MAX_CONNS) {
+		status = CN_DSTATUS_BUSY;
+		snprintf(why, sizeof(why), "all %d deploy connections are in use",
+			 CN_DEPLOYD_MAX_CONNS);
+	} else if (conns_of(d, peer.name) >= CN_DEPLOYD_MAX_CONNS_PER_PEER) {
+		status = CN_DSTATUS_BUSY;
+		snprintf(why, sizeof(why), "%s already has %d connections here", peer.name,
+			 CN_DEPLOYD_MAX_CONNS_PER_PEER);
+	}
+	if (status != CN_DSTATUS_OK && d->nrefusing >= CN_DEPLOYD_MAX_REFUSING) {
 		evutil_closesocket(fd);
 		return;
 	}
@@ -777,20 +856,45 @@ static void accept_cb(struct evconnlistener *lis, evutil_socket_t fd, struct soc
 	}
 	c->d = d;
 	c->bev = bufferevent_socket_new(d->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (!c->bev) {
-		evutil_closesocket(fd);
+	c->frame_ev = evtimer_new(d->base, frame_cb, c);
+	if (!c->bev || !c->frame_ev) {
+		if (c->bev)
+			bufferevent_free(c->bev);
+		else
+			evutil_closesocket(fd);
+		if (c->frame_ev)
+			event_free(c->frame_ev);
 		free(c);
 		return;
 	}
-	cn_addr_format(sa, c->addr);
-	c->known = d->auth(d->ctx, sa, (socklen_t)salen, &c->peer) == 0;
-	if (!c->known)
-		memset(&c->peer, 0, sizeof(c->peer));
+	memcpy(c->addr, addr, sizeof(c->addr));
+	c->peer = peer;
+	c->refused = status != CN_DSTATUS_OK;
 	LIST_INSERT_HEAD(&d->conns, c, entry);
-	d->nconns++;
+	if (c->refused)
+		d->nrefusing++;
+	else
+		d->nconns++;
 	bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
 	bufferevent_set_timeouts(c->bev, &idle, &idle);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	if (c->refused) {
+		struct cn_dproto_result r;
+		uint8_t buf[RESULT_FRAME_MAX];
+		size_t len;
+
+		memset(&r, 0, sizeof(r));
+		r.status = status;
+		cn_dproto_result_set_msg(&r, why);
+		cn_log_ratelimited(&d->rl, cn_clock_ms(), CN_LOG_WARN, "deploy: %s (%s): %s: %s",
+				   peer.name, addr, cn_dproto_status_name(status), r.msg);
+		c->st = ST_REFUSED;
+		if (cn_dproto_result_encode(&r, buf, sizeof(buf), &len) == 0)
+			bufferevent_write(c->bev, buf, len);
+		frame_deadline(c, CN_DEPLOYD_REFUSE_LINGER_S);
+		return;
+	}
+	frame_deadline(c, d->cfg.frame_timeout_s);
 }
 
 struct cn_deployd *cn_deployd_new(struct event_base *base, const struct cn_deployd_config *cfg,
@@ -812,6 +916,8 @@ struct cn_deployd *cn_deployd_new(struct event_base *base, const struct cn_deplo
 		d->cfg.max_size = CN_DEPLOY_SIZE_MAX;
 	if (d->cfg.hook_timeout_s == 0)
 		d->cfg.hook_timeout_s = 60;
+	if (d->cfg.frame_timeout_s == 0)
+		d->cfg.frame_timeout_s = CN_DEPLOYD_FRAME_S;
 	if (cn_store_open(cfg->dir, NULL, cfg->keep, &d->store, e))
 		goto fail;
 	cn_addr_format((const struct sockaddr *)&cfg->listen.ss, where);
