@@ -15,11 +15,14 @@
  * HOOK the hook still finishes and its outcome (including switching back)
  * is applied, only the answer is lost.
  *
- * The hook runs with posix_spawn (no shell, clean environment, stdin
- * /dev/null, stdout and stderr into a pipe, its own process group, every
- * other descriptor closed); the event loop reads the pipe (the last
- * CN_DPROTO_TAIL_MAX bytes kept), polls waitpid every HOOK_POLL_MS, and
- * kills the group after the timeout.
+ * The hook runs in a forked child that, before exec, takes its own
+ * process group, default signal handling, stdin /dev/null, stdout and
+ * stderr into a pipe, closes every other descriptor and drops every
+ * privilege (cn_privdrop_child: the configured hook user, no capability in
+ * any set, no_new_privs); no shell, a clean environment. An exec failure
+ * comes back over a close-on-exec pipe. The event loop reads the output
+ * pipe (the last CN_DPROTO_TAIL_MAX bytes kept), polls waitpid every
+ * HOOK_POLL_MS, and kills the group after the timeout.
  */
 #include "deploy/server.h"
 
@@ -27,7 +30,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +45,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/privdrop.h"
 #include "common/queue_compat.h"
 #include "deploy/manifest.h"
 #include "deploy/proto.h"
@@ -109,6 +112,8 @@ struct cn_deployd {
 	struct conn *pushing;	/* the connection in DATA, if any */
 	bool busy;		/* a push or rollback holds the store */
 	struct hook *hook;
+	uid_t hook_uid; /* the hook runs as this user, without capabilities */
+	gid_t hook_gid;
 	struct cn_ratelimit rl;
 };
 
@@ -354,6 +359,64 @@ static void hook_poll_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* Closes every descriptor from 3 up except keep (in the hook's child). */
+static int close_all_but(int keep)
+{
+	if (keep > 3 && close_range(3, (unsigned int)keep - 1, 0) != 0 && errno != ENOSYS)
+		return -1;
+	if (close_range((unsigned int)keep + 1, ~0U, 0) == 0)
+		return 0;
+	if (errno != ENOSYS)
+		return -1;
+	for (int fd = 3; fd < 65536; fd++) /* a kernel before 5.9 */
+		if (fd != keep)
+			close(fd);
+	return 0;
+}
+
+/*
+ * The hook's side of the fork, up to exec. Async-signal-safe calls only
+ * (the node may have threads: GLib's). On failure the errno goes to errfd
+ * and the child exits 127.
+ */
+__attribute__((noreturn)) static void hook_child(const struct cn_deployd *d, const char *vdir,
+						 char *const argv[], char *const envp[], int outfd,
+						 int errfd)
+{
+	struct sigaction dfl;
+	sigset_t none;
+	int err, nul;
+
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	for (int sig = 1; sig < NSIG; sig++)
+		sigaction(sig, &dfl, NULL); /* EINVAL for SIGKILL/SIGSTOP: fine */
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* Its own group, killed as one. */
+	if (setpgid(0, 0) != 0)
+		goto fail;
+	nul = open("/dev/null", O_RDONLY);
+	if (nul < 0 || dup2(nul, 0) < 0 || dup2(outfd, 1) < 0 || dup2(outfd, 2) < 0)
+		goto fail;
+	if (close_all_but(errfd) != 0)
+		goto fail;
+	if (chdir(vdir) != 0)
+		goto fail;
+	err = cn_privdrop_child(d->hook_uid, d->hook_gid);
+	if (err) {
+		errno = -err;
+		goto fail;
+	}
+	execve(d->cfg.hook, argv, envp);
+fail:
+	err = errno;
+	if (write(errfd, &err, sizeof(err)) < 0) {
+		/* nothing left to tell */
+	}
+	_exit(127);
+}
+
 /*
  * Runs the hook for app/version (now current; prev was). The connection
  * (or NULL) gets the result when it finishes. 0, or -CN_EIO if it could
@@ -370,12 +433,10 @@ static int hook_start(struct cn_deployd *d, struct conn *c, const struct cn_depl
 	char *argv[] = {d->cfg.hook, NULL};
 	char *envp[] = {env_app,  env_ver,  env_path, env_sha,	    env_pusher, env_size,
 			env_prev, env_node, env_time, env_sys_path, env_lang,	NULL};
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	sigset_t all, none;
 	struct hook *h = NULL;
 	struct timeval poll_tv = {0, HOOK_POLL_MS * 1000};
-	int p[2] = {-1, -1}, ret = -CN_EIO, err;
+	int p[2] = {-1, -1}, ep[2] = {-1, -1}, ret = -CN_EIO, err = 0;
+	ssize_t got;
 
 	if (cn_store_version_dir(d->store, m->app, m->version, vdir, sizeof(vdir)) ||
 	    cn_store_artifact_path(d->store, m->app, m->version, art, sizeof(art))) {
@@ -403,31 +464,31 @@ static int hook_start(struct cn_deployd *d, struct conn *c, const struct cn_depl
 	snprintf(h->version, sizeof(h->version), "%s", m->version);
 	snprintf(h->prev, sizeof(h->prev), "%s", prev);
 	snprintf(h->pusher, sizeof(h->pusher), "%s", pusher);
-	if (pipe2(p, O_CLOEXEC) != 0) {
+	if (pipe2(p, O_CLOEXEC) != 0 || pipe2(ep, O_CLOEXEC) != 0) {
 		cn_errbuf_set(e, "pipe: %s", strerror(errno));
 		goto out;
 	}
-	posix_spawn_file_actions_init(&fa);
-	posix_spawnattr_init(&attr);
-	sigfillset(&all);
-	sigemptyset(&none);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, p[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, p[1], 2);
-	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-	posix_spawn_file_actions_addchdir_np(&fa, vdir);
-	/* Its own group (killed as one), default signal handling, nothing blocked. */
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF |
-						POSIX_SPAWN_SETSIGMASK);
-	posix_spawnattr_setpgroup(&attr, 0);
-	posix_spawnattr_setsigdefault(&attr, &all);
-	posix_spawnattr_setsigmask(&attr, &none);
-	err = posix_spawn(&h->pid, d->cfg.hook, &fa, &attr, argv, envp);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&attr);
+	h->pid = fork();
+	if (h->pid < 0) {
+		cn_errbuf_set(e, "cannot run hook %s: fork: %s", d->cfg.hook, strerror(errno));
+		goto out;
+	}
+	if (h->pid == 0)
+		hook_child(d, vdir, argv, envp, p[1], ep[1]); /* does not return */
+	setpgid(h->pid, h->pid); /* also here: a kill(-pid) may come before the child's */
 	close(p[1]);
 	p[1] = -1;
-	if (err != 0) {
+	close(ep[1]);
+	ep[1] = -1;
+	/* EOF: exec succeeded (the pipe closed on exec); an int: the failed step's errno. */
+	do
+		got = read(ep[0], &err, sizeof(err));
+	while (got < 0 && errno == EINTR);
+	if (got == (ssize_t)sizeof(err)) {
+		int status;
+
+		waitpid(h->pid, &status, 0);
+		h->pid = -1;
 		cn_errbuf_set(e, "cannot run hook %s: %s", d->cfg.hook, strerror(err));
 		goto out;
 	}
@@ -453,10 +514,12 @@ static int hook_start(struct cn_deployd *d, struct conn *c, const struct cn_depl
 	h = NULL;
 	ret = 0;
 out:
-	if (p[0] >= 0)
-		close(p[0]);
-	if (p[1] >= 0)
-		close(p[1]);
+	for (int i = 0; i < 2; i++) {
+		if (p[i] >= 0)
+			close(p[i]);
+		if (ep[i] >= 0)
+			close(ep[i]);
+	}
 	hook_free(h);
 	return ret;
 }
@@ -918,6 +981,19 @@ struct cn_deployd *cn_deployd_new(struct event_base *base, const struct cn_deplo
 		d->cfg.hook_timeout_s = 60;
 	if (d->cfg.frame_timeout_s == 0)
 		d->cfg.frame_timeout_s = CN_DEPLOYD_FRAME_S;
+	d->hook_uid = geteuid();
+	d->hook_gid = getegid();
+	if (d->cfg.hook_user[0] &&
+	    cn_privdrop_lookup(d->cfg.hook_user, &d->hook_uid, &d->hook_gid, e) != 0) {
+		char why[sizeof(e->msg)];
+
+		snprintf(why, sizeof(why), "%s", e->msg);
+		cn_errbuf_set(e, "deploy: hook_user: %s", why);
+		goto fail;
+	}
+	if (d->cfg.hook[0] && d->hook_uid == 0)
+		cn_log_warn("deploy: the hook runs as root (without capabilities, but it can read "
+			    "root's files, the node key among them): set deploy.hook_user");
 	if (cn_store_open(cfg->dir, NULL, cfg->keep, &d->store, e))
 		goto fail;
 	cn_addr_format((const struct sockaddr *)&cfg->listen.ss, where);

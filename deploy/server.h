@@ -70,8 +70,15 @@ struct cn_deployd_config {
 	uint64_t max_size;		/* bytes per artifact */
 	unsigned int hook_timeout_s;	/* then SIGKILL to its process group */
 	unsigned int frame_timeout_s;	/* 0 = CN_DEPLOYD_FRAME_S */
-	char self[64];			/* this node's name, for the hook and logs */
-	char ifname[16];		/* "" or the TUN device: accept only what it delivers */
+	/*
+	 * The hook's user ("" = the daemon's own uid), resolved at
+	 * cn_deployd_new. The hook never has a capability; running it as
+	 * another user needs CAP_SETUID and CAP_SETGID in the daemon's
+	 * permitted set (root has them; a dropped node keeps them only then).
+	 */
+	char hook_user[64];
+	char self[64];	 /* this node's name, for the hook and logs */
+	char ifname[16]; /* "" or the TUN device: accept only what it delivers */
 };
 
 /* Opens the store and starts listening; NULL (e says why) on failure. */

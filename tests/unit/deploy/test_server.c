@@ -6,7 +6,8 @@
  * keeps no deployer out; a deployer may hold only its share; a frame
  * trickled byte by byte loses its connection at the frame deadline even
  * though bytes keep coming; an address that names no peer is closed
- * without an answer.
+ * without an answer. As root: the hook runs as the configured user with no
+ * capability in any set and cannot read a root-owned 0600 key file.
  *
  *   127.0.0.1  "intruder", listed, not in a deploy group
  *   127.0.0.2  "ci", may deploy
@@ -27,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -35,13 +37,16 @@
 #include <sodium.h>
 
 #include "common/log.h"
+#include "crypto/keys.h"
+#include "deploy/manifest.h"
 #include "deploy/proto.h"
 #include "deploy/server.h"
 
 static struct event_base *base;
 static struct cn_deployd *d;
-static char dir[64];
+static char dir[64], hookdir[64];
 static uint16_t port;
+static struct cn_identity *ci_id; /* "ci"'s key: it signs the pushes */
 
 static int auth(void *ctx, const struct sockaddr *sa, socklen_t len, struct cn_deployd_peer *out)
 {
@@ -58,6 +63,8 @@ static int auth(void *ctx, const struct sockaddr *sa, socklen_t len, struct cn_d
 	else
 		return -1;
 	out->allowed = ip != 0x7f000001;
+	if (ci_id)
+		memcpy(out->key, ci_id->ed_pk, CN_KEY_LEN);
 	return 0;
 }
 
@@ -78,7 +85,7 @@ static int rm_entry(const char *p, const struct stat *st, int flag, struct FTW *
 	return remove(p);
 }
 
-static int start(unsigned int frame_timeout_s)
+static int start(unsigned int frame_timeout_s, const char *hook, const char *hook_user)
 {
 	struct cn_deployd_config c;
 	struct cn_errbuf e = {{0}};
@@ -109,6 +116,11 @@ static int start(unsigned int frame_timeout_s)
 	snprintf(c.self, sizeof(c.self), "target");
 	c.keep = 3;
 	c.frame_timeout_s = frame_timeout_s;
+	c.hook_timeout_s = 10;
+	if (hook)
+		snprintf(c.hook, sizeof(c.hook), "%s", hook);
+	if (hook_user)
+		snprintf(c.hook_user, sizeof(c.hook_user), "%s", hook_user);
 	base = event_base_new();
 	d = cn_deployd_new(base, &c, auth, NULL, &e);
 	if (!d)
@@ -119,13 +131,49 @@ static int start(unsigned int frame_timeout_s)
 static int setup_default(void **state)
 {
 	(void)state;
-	return start(0);
+	return start(0, NULL, NULL);
 }
 
 static int setup_short_frames(void **state)
 {
 	(void)state;
-	return start(1);
+	return start(1, NULL, NULL);
+}
+
+/*
+ * A hook that reports who it is and what it may do, and tries the key:
+ * a root-owned 0600 file, like /etc/cairn/node.key.
+ */
+static int setup_hook(void **state)
+{
+	char path[128], key[128];
+	FILE *f;
+
+	(void)state;
+	if (geteuid() != 0)
+		return 0; /* the test skips */
+	snprintf(hookdir, sizeof(hookdir), "/tmp/cairn-test-hook.XXXXXX");
+	if (!mkdtemp(hookdir) || chmod(hookdir, 0755) != 0)
+		return -1;
+	snprintf(key, sizeof(key), "%s/node.key", hookdir);
+	f = fopen(key, "w");
+	if (!f || fputs("secret\n", f) < 0 || fclose(f) != 0 || chmod(key, 0600) != 0)
+		return -1;
+	snprintf(path, sizeof(path), "%s/hook", hookdir);
+	f = fopen(path, "w");
+	if (!f ||
+	    fprintf(f,
+		    "#!/bin/sh\n"
+		    "grep -E '^(Uid|Gid|Groups|CapInh|CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs):' "
+		    "/proc/self/status\n"
+		    "if cat %s >/dev/null 2>&1; then echo key=read; else echo key=refused; fi\n"
+		    "ls -l /proc/self/fd | grep -c -- '->' | sed 's/^/fds=/'\n",
+		    key) < 0 ||
+	    fclose(f) != 0 || chmod(path, 0755) != 0)
+		return -1;
+	if (cn_identity_generate(&ci_id) != 0)
+		return -1;
+	return start(0, path, "nobody");
 }
 
 static int teardown(void **state)
@@ -134,6 +182,17 @@ static int teardown(void **state)
 	cn_deployd_free(d);
 	event_base_free(base);
 	nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	return 0;
+}
+
+static int teardown_hook(void **state)
+{
+	if (geteuid() != 0)
+		return 0;
+	teardown(state);
+	nftw(hookdir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+	cn_identity_free(ci_id);
+	ci_id = NULL;
 	return 0;
 }
 
@@ -305,6 +364,103 @@ static void test_frame_deadline(void **state)
 	close(ok);
 }
 
+/* The value of "Name:" in the hook's output, or NULL. */
+static const char *field(const char *out, const char *name, char *val, size_t cap)
+{
+	const char *p = strstr(out, name);
+	size_t n = 0;
+
+	if (!p)
+		return NULL;
+	p += strlen(name);
+	while (*p == ' ' || *p == '\t')
+		p++;
+	while (p[n] && p[n] != '\n' && n + 1 < cap)
+		n++;
+	while (n > 0 && p[n - 1] == ' ')
+		n--;
+	memcpy(val, p, n);
+	val[n] = 0;
+	return val;
+}
+
+static void test_hook_unprivileged(void **state)
+{
+	static const char body[] = "artifact bytes\n";
+	uint8_t man[CN_DEPLOY_MANIFEST_MAX], buf[CN_DPROTO_FRAME_MAX];
+	struct cn_deploy_manifest m;
+	struct cn_dproto_push push;
+	struct cn_dproto_result r;
+	char out[CN_DPROTO_TAIL_MAX + 1], v[64], want_uid[64];
+	size_t mlen = 0, len = 0, have = 0, plen = 0;
+	uint8_t type = 0;
+	int fd;
+
+	(void)state;
+	if (geteuid() != 0)
+		skip();
+	memset(&m, 0, sizeof(m));
+	snprintf(m.app, sizeof(m.app), "app");
+	snprintf(m.version, sizeof(m.version), "1.0");
+	m.size = sizeof(body) - 1;
+	crypto_generichash(m.hash, CN_DEPLOY_HASH_LEN, (const uint8_t *)body, m.size, NULL, 0);
+	m.time = 1700000000;
+	assert_int_equal(cn_deploy_manifest_sign(&m, ci_id, man, sizeof(man), &mlen), 0);
+	push.activate = true;
+	push.manifest = man;
+	push.manifest_len = mlen;
+	assert_int_equal(cn_dproto_push_encode(&push, buf, sizeof(buf), &len), 0);
+	fd = connect_from(2);
+	assert_int_equal(send(fd, buf, len, MSG_NOSIGNAL), (ssize_t)len);
+	cn_dproto_header(buf, CN_DPROTO_DATA, m.size);
+	memcpy(buf + CN_DPROTO_HDR, body, m.size);
+	assert_int_equal(send(fd, buf, CN_DPROTO_HDR + m.size, MSG_NOSIGNAL),
+			 (ssize_t)(CN_DPROTO_HDR + m.size));
+	/* ACCEPT, then the RESULT once the hook exited; bounded wait. */
+	for (int i = 0; i < 100; i++) {
+		ssize_t n;
+
+		spin(50);
+		n = recv(fd, buf + have, sizeof(buf) - have, MSG_DONTWAIT);
+		if (n > 0)
+			have += (size_t)n;
+		if (have >= CN_DPROTO_HDR && cn_dproto_peek(buf, have, &type, &plen) == 0 &&
+		    type == CN_DPROTO_ACCEPT) {
+			memmove(buf, buf + CN_DPROTO_HDR + plen, have - CN_DPROTO_HDR - plen);
+			have -= CN_DPROTO_HDR + plen;
+		}
+		if (have >= CN_DPROTO_HDR && cn_dproto_peek(buf, have, &type, &plen) == 0 &&
+		    type == CN_DPROTO_RESULT)
+			break;
+	}
+	assert_int_equal(type, CN_DPROTO_RESULT);
+	assert_int_equal(cn_dproto_result_decode(buf + CN_DPROTO_HDR, plen, &r), 0);
+	memcpy(out, r.tail, r.tail_len);
+	out[r.tail_len] = 0;
+	print_message("hook said:\n%s", out);
+	assert_true(r.hook_ran);
+	assert_int_equal(r.hook_exit, 0);
+	/* The configured user, no capability in any set, no way to gain one. */
+	snprintf(want_uid, sizeof(want_uid), "65534\t65534\t65534\t65534");
+	assert_non_null(field(out, "Uid:", v, sizeof(v)));
+	assert_string_equal(v, want_uid);
+	assert_non_null(field(out, "Groups:", v, sizeof(v)));
+	assert_string_equal(v, "65534");
+	for (size_t i = 0; i < 5; i++) {
+		static const char *const sets[] = {
+			"CapInh:", "CapPrm:", "CapEff:", "CapBnd:", "CapAmb:"};
+
+		assert_non_null(field(out, sets[i], v, sizeof(v)));
+		assert_string_equal(v, "0000000000000000");
+	}
+	assert_non_null(field(out, "NoNewPrivs:", v, sizeof(v)));
+	assert_string_equal(v, "1");
+	assert_non_null(strstr(out, "key=refused"));
+	/* ls's own 0, 1, 2 and its directory: nothing of the node's leaked. */
+	assert_non_null(strstr(out, "fds=4\n"));
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -313,6 +469,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_per_peer_cap, setup_default, teardown),
 		cmocka_unit_test_setup_teardown(test_stranger_closed, setup_default, teardown),
 		cmocka_unit_test_setup_teardown(test_frame_deadline, setup_short_frames, teardown),
+		cmocka_unit_test_setup_teardown(test_hook_unprivileged, setup_hook, teardown_hook),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
