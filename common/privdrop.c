@@ -28,6 +28,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "common/log.h"
+
 enum {
 	CAP_MAX_PROBE = 64,
 	GIVE_DEPTH_MAX = 16,
@@ -172,43 +174,82 @@ int cn_privdrop_to(uid_t uid, gid_t gid, uint64_t keep, struct cn_errbuf *e)
 	return 0;
 }
 
-int cn_privdrop_daemon(const char *user, uint64_t keep, bool *dropped, char *warning,
-		       size_t warning_len, struct cn_errbuf *e)
+/* "cap_net_admin,cap_setuid" for the log line; "none" for an empty mask. */
+static void caps_text(uint64_t m, char *out, size_t cap)
+{
+	static const struct {
+		int c;
+		const char *name;
+	} names[] = {
+		{CAP_NET_ADMIN, "cap_net_admin"}, {CAP_NET_BIND_SERVICE, "cap_net_bind_service"},
+		{CAP_NET_RAW, "cap_net_raw"},	  {CAP_SETUID, "cap_setuid"},
+		{CAP_SETGID, "cap_setgid"},
+	};
+	size_t n = 0;
+
+	out[0] = '\0';
+	for (int c = 0; c < CAP_MAX_PROBE && n < cap; c++) {
+		const char *name = NULL;
+		char other[16];
+
+		if (!(m & CN_CAP(c)))
+			continue;
+		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+			if (names[i].c == c)
+				name = names[i].name;
+		if (!name) {
+			snprintf(other, sizeof(other), "cap_%d", c);
+			name = other;
+		}
+		n += (size_t)snprintf(out + n, cap - n, "%s%s", n ? "," : "", name);
+	}
+	if (!out[0])
+		snprintf(out, cap, "none");
+}
+
+int cn_privdrop_daemon(const char *user, uint64_t keep, const char *const dirs[],
+		       const char *except, struct cn_errbuf *e)
 {
 	const char *name = user && user[0] ? user : CN_PRIVDROP_DEFAULT_USER;
 	struct cn_errbuf le = {{0}};
+	char caps[256];
+	uint64_t eff = 0, prm = 0;
 	uid_t uid;
 	gid_t gid;
 	int ret;
 
-	*dropped = false;
-	if (warning_len)
-		warning[0] = '\0';
 	ret = cn_privdrop_lookup(name, &uid, &gid, &le);
 	if (ret == -CN_ENOTFOUND && !(user && user[0])) {
 		/* No dedicated user: stay who we are, but with only the kept capabilities. */
-		snprintf(warning, warning_len,
-			 "no user %s: running on as uid %u with capabilities lowered; create the "
-			 "user (useradd --system %s) or set 'user'",
-			 name, (unsigned int)geteuid(), name);
-		return cn_privdrop_to(geteuid(), getegid(), keep, e);
-	}
-	if (ret) {
+		cn_log_warn("no user %s: running on as uid %u with capabilities lowered; create it "
+			    "(useradd --system %s) or set 'user'",
+			    name, (unsigned int)geteuid(), name);
+		uid = geteuid();
+		gid = getegid();
+	} else if (ret) {
 		cn_errbuf_set(e, "user: %s", le.msg);
 		return ret;
+	} else if (uid != geteuid() && geteuid() != 0) {
+		/* Started unprivileged as someone else (e.g. by systemd): stay that user. */
+		cn_log_warn("running as uid %u, not as %s (uid %u): without root the user cannot "
+			    "change",
+			    (unsigned int)geteuid(), name, (unsigned int)uid);
+		uid = geteuid();
+		gid = getegid();
 	}
-	if (uid != geteuid() && geteuid() != 0) {
-		/* Started unprivileged as someone else (e.g. by systemd): keep that user. */
-		snprintf(warning, warning_len,
-			 "running as uid %u, not as %s (uid %u): not root, so "
-			 "the user cannot change",
-			 (unsigned int)geteuid(), name, (unsigned int)uid);
-		return cn_privdrop_to(geteuid(), getegid(), keep, e);
-	}
+	/* What the daemon writes later must be the new user's. */
+	if (geteuid() == 0 && uid != 0)
+		for (size_t i = 0; dirs && dirs[i]; i++)
+			if (dirs[i][0] && cn_privdrop_give_dir(dirs[i], uid, gid, except, e) != 0)
+				return -CN_EIO;
 	ret = cn_privdrop_to(uid, gid, keep, e);
-	if (ret == 0)
-		*dropped = uid != 0;
-	return ret;
+	if (ret)
+		return ret;
+	cn_privdrop_caps(&eff, &prm);
+	caps_text(prm, caps, sizeof(caps));
+	cn_log_info("running as uid %u gid %u, capabilities %s, no_new_privs", (unsigned int)uid,
+		    (unsigned int)gid, caps);
+	return 0;
 }
 
 int cn_privdrop_child(uid_t uid, gid_t gid)

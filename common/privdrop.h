@@ -48,16 +48,18 @@ int cn_privdrop_lookup(const char *user, uid_t *uid, gid_t *gid, struct cn_errbu
 int cn_privdrop_to(uid_t uid, gid_t gid, uint64_t keep, struct cn_errbuf *e);
 
 /*
- * For a daemon's main: user is the configured `user` setting; "" means
- * CN_PRIVDROP_DEFAULT_USER if it exists. When that default user does not
- * exist, the process keeps its user (and lowers its capabilities to keep
- * plus what it must keep to remain itself: nothing more), *dropped is
- * false and *warning says so in one line for the caller to log. A
- * configured user that does not exist is an error. *dropped: the uid
- * changed.
+ * For a daemon's main, once its TUN, sockets and key are open: user is the
+ * configured `user` setting, "" meaning CN_PRIVDROP_DEFAULT_USER if that
+ * exists. As root, first gives each directory of the NULL-terminated dirs
+ * (state the daemon writes later) to that user (cn_privdrop_give_dir,
+ * `except` = the key file), then cn_privdrop_to. When the default user
+ * does not exist, or the process is not root, it stays who it is but
+ * still lowers its capabilities to keep; one warning line says so. A
+ * configured user that does not exist is an error. Logs one line with
+ * the resulting uid and capabilities. 0 or an error with e set (exit).
  */
-int cn_privdrop_daemon(const char *user, uint64_t keep, bool *dropped, char *warning,
-		       size_t warning_len, struct cn_errbuf *e);
+int cn_privdrop_daemon(const char *user, uint64_t keep, const char *const dirs[],
+		       const char *except, struct cn_errbuf *e);
 
 /*
  * In a forked child, before exec: becomes uid/gid with no capability in

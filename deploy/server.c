@@ -114,6 +114,7 @@ struct cn_deployd {
 	struct hook *hook;
 	uid_t hook_uid; /* the hook runs as this user, without capabilities */
 	gid_t hook_gid;
+	bool hook_user_set; /* else as whoever the daemon is when the hook starts */
 	struct cn_ratelimit rl;
 };
 
@@ -468,6 +469,15 @@ static int hook_start(struct cn_deployd *d, struct conn *c, const struct cn_depl
 		cn_errbuf_set(e, "pipe: %s", strerror(errno));
 		goto out;
 	}
+	if (!d->hook_user_set) {
+		/* The daemon's user now: after its own privilege drop, the unprivileged one. */
+		d->hook_uid = geteuid();
+		d->hook_gid = getegid();
+	}
+	if (d->hook_uid == 0)
+		cn_log_warn("deploy: the hook runs as root (without capabilities, but it can read "
+			    "root's files, the node key among them): set 'user' or "
+			    "deploy.hook_user");
 	h->pid = fork();
 	if (h->pid < 0) {
 		cn_errbuf_set(e, "cannot run hook %s: fork: %s", d->cfg.hook, strerror(errno));
@@ -981,19 +991,16 @@ struct cn_deployd *cn_deployd_new(struct event_base *base, const struct cn_deplo
 		d->cfg.hook_timeout_s = 60;
 	if (d->cfg.frame_timeout_s == 0)
 		d->cfg.frame_timeout_s = CN_DEPLOYD_FRAME_S;
-	d->hook_uid = geteuid();
-	d->hook_gid = getegid();
-	if (d->cfg.hook_user[0] &&
-	    cn_privdrop_lookup(d->cfg.hook_user, &d->hook_uid, &d->hook_gid, e) != 0) {
-		char why[sizeof(e->msg)];
+	if (d->cfg.hook_user[0]) {
+		if (cn_privdrop_lookup(d->cfg.hook_user, &d->hook_uid, &d->hook_gid, e) != 0) {
+			char why[sizeof(e->msg)];
 
-		snprintf(why, sizeof(why), "%s", e->msg);
-		cn_errbuf_set(e, "deploy: hook_user: %s", why);
-		goto fail;
+			snprintf(why, sizeof(why), "%s", e->msg);
+			cn_errbuf_set(e, "deploy: hook_user: %s", why);
+			goto fail;
+		}
+		d->hook_user_set = true;
 	}
-	if (d->cfg.hook[0] && d->hook_uid == 0)
-		cn_log_warn("deploy: the hook runs as root (without capabilities, but it can read "
-			    "root's files, the node key among them): set deploy.hook_user");
 	if (cn_store_open(cfg->dir, NULL, cfg->keep, &d->store, e))
 		goto fail;
 	cn_addr_format((const struct sockaddr *)&cfg->listen.ss, where);

@@ -71,9 +71,9 @@ struct cn_deployd_config {
 	unsigned int hook_timeout_s;	/* then SIGKILL to its process group */
 	unsigned int frame_timeout_s;	/* 0 = CN_DEPLOYD_FRAME_S */
 	/*
-	 * The hook's user ("" = the daemon's own uid), resolved at
-	 * cn_deployd_new. The hook never has a capability; running it as
-	 * another user needs CAP_SETUID and CAP_SETGID in the daemon's
+	 * The hook's user, resolved at cn_deployd_new; "" = whichever user
+	 * the daemon is when the hook starts (after its privilege drop). The hook never has a
+	 * capability; running it as another user needs CAP_SETUID and CAP_SETGID in the daemon's
 	 * permitted set (root has them; a dropped node keeps them only then).
 	 */
 	char hook_user[64];
