@@ -29,6 +29,8 @@ enum {
 
 _Static_assert(CN_HANDSHAKE_INITIATION_LEN == 132, "docs/PROTOCOL.md");
 _Static_assert(CN_HANDSHAKE_RESPONSE_LEN == 76, "docs/PROTOCOL.md");
+_Static_assert(CN_HANDSHAKE_INITIATION_MAC2_LEN == 148, "docs/PROTOCOL.md");
+_Static_assert(CN_HANDSHAKE_RESPONSE_MAC2_LEN == 92, "docs/PROTOCOL.md");
 _Static_assert(MAC1_KEY_LEN == sizeof(((struct cn_handshake_local *)0)->mac1_key), "mac1 key");
 
 /* mac1_key(pk) = BLAKE2b-256(label || pk) */
@@ -87,11 +89,16 @@ static int header_read(struct cn_rd *r, enum cn_msg_type type)
 	return 0;
 }
 
-static int exact_len(size_t len, size_t want)
+/*
+ * A handshake message is `base` bytes, or base + 16 when its sender added
+ * mac2 (crypto/cookie.h); mac2 is the cookie checker's business, Noise
+ * reads the first base bytes.
+ */
+static int handshake_len(size_t len, size_t base)
 {
-	if (len < want)
+	if (len < base)
 		return -CN_ESHORT;
-	return len > want ? -CN_ETOOBIG : 0;
+	return len == base || len == base + CN_HANDSHAKE_MAC_LEN ? 0 : -CN_ETOOBIG;
 }
 
 int cn_handshake_local_init(struct cn_handshake_local *local, const struct cn_identity *id,
@@ -195,9 +202,10 @@ int cn_handshake_consume_initiation(struct cn_handshake *hs, const struct cn_han
 
 	*peer_out = NULL;
 	memset(&t, 0, sizeof(t));
-	ret = exact_len(len, CN_HANDSHAKE_INITIATION_LEN);
+	ret = handshake_len(len, CN_HANDSHAKE_INITIATION_LEN);
 	if (ret)
 		goto out;
+	len = CN_HANDSHAKE_INITIATION_LEN; /* mac2, if any, is not ours to check */
 	cn_rd_init(&r, msg, len);
 	ret = header_read(&r, CN_MSG_INITIATION);
 	if (ret)
@@ -302,9 +310,10 @@ int cn_handshake_consume_response(struct cn_handshake *hs, const uint8_t *msg, s
 	ret = -CN_ESTATE;
 	if (hs->noise.state != CN_NOISE_INITIATOR_SENT)
 		goto out;
-	ret = exact_len(len, CN_HANDSHAKE_RESPONSE_LEN);
+	ret = handshake_len(len, CN_HANDSHAKE_RESPONSE_LEN);
 	if (ret)
 		goto out;
+	len = CN_HANDSHAKE_RESPONSE_LEN;
 	cn_rd_init(&r, msg, len);
 	ret = header_read(&r, CN_MSG_RESPONSE);
 	if (ret)
@@ -349,11 +358,13 @@ int cn_handshake_classify(const uint8_t *msg, size_t len, enum cn_msg_type *type
 	cn_rd_init(&r, msg, len);
 	switch (t) {
 	case CN_MSG_INITIATION:
-		if (len != CN_HANDSHAKE_INITIATION_LEN || header_read(&r, CN_MSG_INITIATION) != 0)
+		if (handshake_len(len, CN_HANDSHAKE_INITIATION_LEN) ||
+		    header_read(&r, CN_MSG_INITIATION) != 0)
 			return -CN_EFORMAT;
 		break;
 	case CN_MSG_RESPONSE:
-		if (len != CN_HANDSHAKE_RESPONSE_LEN || header_read(&r, CN_MSG_RESPONSE) != 0)
+		if (handshake_len(len, CN_HANDSHAKE_RESPONSE_LEN) ||
+		    header_read(&r, CN_MSG_RESPONSE) != 0)
 			return -CN_EFORMAT;
 		cn_rd_u32le(&r); /* sender_index */
 		*receiver_index = cn_rd_u32le(&r);

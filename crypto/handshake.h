@@ -18,6 +18,7 @@
  *       40   48  Noise "s": initiator static public key, encrypted, + tag
  *       88   28  Noise payload: TAI64N timestamp (12 bytes), encrypted, + tag
  *      116   16  mac1 = BLAKE2b-128(key = mac1_key(responder), bytes 0..115)
+ *      132   16  mac2, only when the initiator holds a cookie (148 bytes)
  *
  * Type 2, response, responder -> initiator, 76 bytes:
  *        0    1  type = 2
@@ -27,6 +28,10 @@
  *       12   32  Noise "e": responder ephemeral public key
  *       44   16  Noise payload: empty, so only its tag
  *       60   16  mac1 = BLAKE2b-128(key = mac1_key(initiator), bytes 0..59)
+ *       76   16  mac2, only when the responder holds a cookie (92 bytes)
+ *
+ * mac2 and the cookie reply (type 3) are crypto/cookie.h's: the functions
+ * here accept both lengths and ignore mac2, and write messages without it.
  *
  * mac1_key(pk) = BLAKE2b-256("cairn mac1 v1" || pk), pk the receiver's
  * X25519 static public key. mac1 is no secret (every peer-list holder can
@@ -60,7 +65,7 @@ struct cn_session;
 enum cn_msg_type {
 	CN_MSG_INITIATION = 1,
 	CN_MSG_RESPONSE = 2,
-	/* 3 is kept free for a cookie reply (WireGuard's load defence). */
+	/* 3 is the cookie reply, CN_MSG_COOKIE_REPLY in crypto/cookie.h. */
 	CN_MSG_DATA = 4,
 };
 
@@ -76,6 +81,9 @@ enum {
 	CN_HANDSHAKE_INITIATION_LEN =
 		8 + CN_NOISE_MSG1_OVERHEAD + CN_TAI64N_LEN + CN_HANDSHAKE_MAC_LEN,	/* 132 */
 	CN_HANDSHAKE_RESPONSE_LEN = 12 + CN_NOISE_MSG2_OVERHEAD + CN_HANDSHAKE_MAC_LEN, /* 76 */
+	/* The same with mac2 appended (crypto/cookie.h). */
+	CN_HANDSHAKE_INITIATION_MAC2_LEN = CN_HANDSHAKE_INITIATION_LEN + CN_HANDSHAKE_MAC_LEN,
+	CN_HANDSHAKE_RESPONSE_MAC2_LEN = CN_HANDSHAKE_RESPONSE_LEN + CN_HANDSHAKE_MAC_LEN,
 };
 
 /*
@@ -160,7 +168,8 @@ int cn_handshake_create_initiation(struct cn_handshake *hs, const struct cn_hand
  * *peer_out is the record lookup returned, and that record's last_ts holds
  * the new timestamp. On failure hs, every record and *peer_out (NULL) are
  * unchanged. Errors, in the order checked: -CN_ESHORT/-CN_ETOOBIG (length
- * is not exactly 132), -CN_EFORMAT (type, reserved bytes), -CN_EDECRYPT
+ * is neither 132 nor 148; mac2 is not checked here), -CN_EFORMAT (type,
+ * reserved bytes), -CN_EDECRYPT
  * (mac1 or a Noise tag), -CN_EKEY (low-order ephemeral), -CN_EUNKNOWN
  * (lookup knows no such peer), -CN_EREPLAY (timestamp not newer).
  */
@@ -186,7 +195,7 @@ int cn_handshake_create_response(struct cn_handshake *hs, uint32_t sender_index,
  * success). Wipes hs on success;
  * leaves it unchanged on failure, so a forged response does not stop the
  * genuine one. Errors: -CN_ESTATE (no initiation pending), -CN_ESHORT/
- * -CN_ETOOBIG, -CN_EFORMAT, -CN_EUNKNOWN (receiver_index is not ours),
+ * -CN_ETOOBIG (neither 76 nor 92 bytes), -CN_EFORMAT, -CN_EUNKNOWN (receiver_index is not ours),
  * -CN_EDECRYPT, -CN_EKEY.
  */
 int cn_handshake_consume_response(struct cn_handshake *hs, const uint8_t *msg, size_t len,
@@ -197,8 +206,9 @@ void cn_handshake_wipe(struct cn_handshake *hs);
 /*
  * Demultiplexing help for a receive path: the type of msg and, for
  * responses and data, its receiver_index (0 for an initiation). Checks only
- * the length a type requires (exact for handshakes, at least the overhead
- * for data) and the reserved bytes. -CN_EFORMAT for anything else.
+ * the length a type requires (for handshakes exactly with or without mac2,
+ * at least the overhead for data) and the reserved bytes. -CN_EFORMAT for
+ * anything else, cookie replies included (cn_cookie_reply_classify).
  */
 int cn_handshake_classify(const uint8_t *msg, size_t len, enum cn_msg_type *type,
 			  uint32_t *receiver_index);

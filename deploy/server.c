@@ -9,15 +9,20 @@
  * Per connection:  REQUEST -> DATA -> HOOK -> CLOSING
  *                  REQUEST -> HOOK (rollback) -> CLOSING
  *                  REQUEST -> CLOSING (list, refusals)
+ *                  REFUSED (decided at accept: the answer is sent, the
+ *                  input drained until EOF or CN_DEPLOYD_REFUSE_LINGER_S)
  * A dropped connection in DATA keeps the partial upload for a resume; in
  * HOOK the hook still finishes and its outcome (including switching back)
  * is applied, only the answer is lost.
  *
- * The hook runs with posix_spawn (no shell, clean environment, stdin
- * /dev/null, stdout and stderr into a pipe, its own process group, every
- * other descriptor closed); the event loop reads the pipe (the last
- * CN_DPROTO_TAIL_MAX bytes kept), polls waitpid every HOOK_POLL_MS, and
- * kills the group after the timeout.
+ * The hook runs in a forked child that, before exec, takes its own
+ * process group, default signal handling, stdin /dev/null, stdout and
+ * stderr into a pipe, closes every other descriptor and drops every
+ * privilege (cn_privdrop_child: the configured hook user, no capability in
+ * any set, no_new_privs); no shell, a clean environment. An exec failure
+ * comes back over a close-on-exec pipe. The event loop reads the output
+ * pipe (the last CN_DPROTO_TAIL_MAX bytes kept), polls waitpid every
+ * HOOK_POLL_MS, and kills the group after the timeout.
  */
 #include "deploy/server.h"
 
@@ -25,7 +30,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +45,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/privdrop.h"
 #include "common/queue_compat.h"
 #include "deploy/manifest.h"
 #include "deploy/proto.h"
@@ -57,6 +62,7 @@ enum conn_state {
 	ST_DATA,
 	ST_HOOK,
 	ST_CLOSING,
+	ST_REFUSED,
 };
 
 struct conn {
@@ -64,8 +70,7 @@ struct conn {
 	struct bufferevent *bev;
 	enum conn_state st;
 	char addr[CN_ADDR_TEXT_MAX];
-	struct cn_deployd_peer peer;
-	bool known;
+	struct cn_deployd_peer peer; /* authorised at accept */
 	/* A push. */
 	struct cn_deploy_manifest m;
 	uint8_t manifest[CN_DEPLOY_MANIFEST_MAX];
@@ -73,6 +78,8 @@ struct conn {
 	bool activate;
 	bool holds; /* holds the store's writer lock (d->busy) */
 	struct cn_store_upload *up;
+	struct event *frame_ev; /* the frame deadline; in REFUSED the linger */
+	bool refused;		/* counted in nrefusing, not nconns */
 	LIST_ENTRY(conn) entry;
 };
 
@@ -100,10 +107,14 @@ struct cn_deployd {
 	cn_deployd_auth_fn auth;
 	void *ctx;
 	LIST_HEAD(, conn) conns;
-	unsigned int nconns;
-	struct conn *pushing; /* the connection in DATA, if any */
-	bool busy;	      /* a push or rollback holds the store */
+	unsigned int nconns;	/* deployers' connections */
+	unsigned int nrefusing; /* refused at accept, still draining */
+	struct conn *pushing;	/* the connection in DATA, if any */
+	bool busy;		/* a push or rollback holds the store */
 	struct hook *hook;
+	uid_t hook_uid; /* the hook runs as this user, without capabilities */
+	gid_t hook_gid;
+	bool hook_user_set; /* else as whoever the daemon is when the hook starts */
 	struct cn_ratelimit rl;
 };
 
@@ -139,9 +150,37 @@ static void conn_free(struct conn *c)
 		d->hook->c = NULL;
 	release(d, c);
 	LIST_REMOVE(c, entry);
-	d->nconns--;
+	if (c->refused)
+		d->nrefusing--;
+	else
+		d->nconns--;
+	if (c->frame_ev)
+		event_free(c->frame_ev);
 	bufferevent_free(c->bev);
 	free(c);
+}
+
+/* (Re)starts the frame deadline: the next frame must be complete within it. */
+static void frame_deadline(struct conn *c, unsigned int s)
+{
+	struct timeval tv = {(time_t)s, 0};
+
+	if (c->frame_ev)
+		event_add(c->frame_ev, &tv);
+}
+
+static void frame_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c = arg;
+
+	(void)fd;
+	(void)what;
+	if (c->st != ST_REFUSED)
+		cn_log_ratelimited(&c->d->rl, cn_clock_ms(), CN_LOG_WARN,
+				   "deploy: %s (%s): frame not complete after %u s, closing",
+				   c->peer.name[0] ? c->peer.name : "?", c->addr,
+				   c->d->cfg.frame_timeout_s);
+	conn_free(c);
 }
 
 /*
@@ -150,6 +189,8 @@ static void conn_free(struct conn *c)
  */
 static void conn_close_after_flush(struct conn *c)
 {
+	if (c->frame_ev)
+		event_del(c->frame_ev);
 	c->st = ST_CLOSING;
 	bufferevent_disable(c->bev, EV_READ);
 	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
@@ -319,6 +360,64 @@ static void hook_poll_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* Closes every descriptor from 3 up except keep (in the hook's child). */
+static int close_all_but(int keep)
+{
+	if (keep > 3 && close_range(3, (unsigned int)keep - 1, 0) != 0 && errno != ENOSYS)
+		return -1;
+	if (close_range((unsigned int)keep + 1, ~0U, 0) == 0)
+		return 0;
+	if (errno != ENOSYS)
+		return -1;
+	for (int fd = 3; fd < 65536; fd++) /* a kernel before 5.9 */
+		if (fd != keep)
+			close(fd);
+	return 0;
+}
+
+/*
+ * The hook's side of the fork, up to exec. Async-signal-safe calls only
+ * (the node may have threads: GLib's). On failure the errno goes to errfd
+ * and the child exits 127.
+ */
+__attribute__((noreturn)) static void hook_child(const struct cn_deployd *d, const char *vdir,
+						 char *const argv[], char *const envp[], int outfd,
+						 int errfd)
+{
+	struct sigaction dfl;
+	sigset_t none;
+	int err, nul;
+
+	memset(&dfl, 0, sizeof(dfl));
+	dfl.sa_handler = SIG_DFL;
+	for (int sig = 1; sig < NSIG; sig++)
+		sigaction(sig, &dfl, NULL); /* EINVAL for SIGKILL/SIGSTOP: fine */
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* Its own group, killed as one. */
+	if (setpgid(0, 0) != 0)
+		goto fail;
+	nul = open("/dev/null", O_RDONLY);
+	if (nul < 0 || dup2(nul, 0) < 0 || dup2(outfd, 1) < 0 || dup2(outfd, 2) < 0)
+		goto fail;
+	if (close_all_but(errfd) != 0)
+		goto fail;
+	if (chdir(vdir) != 0)
+		goto fail;
+	err = cn_privdrop_child(d->hook_uid, d->hook_gid);
+	if (err) {
+		errno = -err;
+		goto fail;
+	}
+	execve(d->cfg.hook, argv, envp);
+fail:
+	err = errno;
+	if (write(errfd, &err, sizeof(err)) < 0) {
+		/* nothing left to tell */
+	}
+	_exit(127);
+}
+
 /*
  * Runs the hook for app/version (now current; prev was). The connection
  * (or NULL) gets the result when it finishes. 0, or -CN_EIO if it could
@@ -335,12 +434,10 @@ static int hook_start(struct cn_deployd *d, struct conn *c, const struct cn_depl
 	char *argv[] = {d->cfg.hook, NULL};
 	char *envp[] = {env_app,  env_ver,  env_path, env_sha,	    env_pusher, env_size,
 			env_prev, env_node, env_time, env_sys_path, env_lang,	NULL};
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	sigset_t all, none;
 	struct hook *h = NULL;
 	struct timeval poll_tv = {0, HOOK_POLL_MS * 1000};
-	int p[2] = {-1, -1}, ret = -CN_EIO, err;
+	int p[2] = {-1, -1}, ep[2] = {-1, -1}, ret = -CN_EIO, err = 0;
+	ssize_t got;
 
 	if (cn_store_version_dir(d->store, m->app, m->version, vdir, sizeof(vdir)) ||
 	    cn_store_artifact_path(d->store, m->app, m->version, art, sizeof(art))) {
@@ -368,31 +465,40 @@ static int hook_start(struct cn_deployd *d, struct conn *c, const struct cn_depl
 	snprintf(h->version, sizeof(h->version), "%s", m->version);
 	snprintf(h->prev, sizeof(h->prev), "%s", prev);
 	snprintf(h->pusher, sizeof(h->pusher), "%s", pusher);
-	if (pipe2(p, O_CLOEXEC) != 0) {
+	if (pipe2(p, O_CLOEXEC) != 0 || pipe2(ep, O_CLOEXEC) != 0) {
 		cn_errbuf_set(e, "pipe: %s", strerror(errno));
 		goto out;
 	}
-	posix_spawn_file_actions_init(&fa);
-	posix_spawnattr_init(&attr);
-	sigfillset(&all);
-	sigemptyset(&none);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, p[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, p[1], 2);
-	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-	posix_spawn_file_actions_addchdir_np(&fa, vdir);
-	/* Its own group (killed as one), default signal handling, nothing blocked. */
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF |
-						POSIX_SPAWN_SETSIGMASK);
-	posix_spawnattr_setpgroup(&attr, 0);
-	posix_spawnattr_setsigdefault(&attr, &all);
-	posix_spawnattr_setsigmask(&attr, &none);
-	err = posix_spawn(&h->pid, d->cfg.hook, &fa, &attr, argv, envp);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&attr);
+	if (!d->hook_user_set) {
+		/* The daemon's user now: after its own privilege drop, the unprivileged one. */
+		d->hook_uid = geteuid();
+		d->hook_gid = getegid();
+	}
+	if (d->hook_uid == 0)
+		cn_log_warn("deploy: the hook runs as root (without capabilities, but it can read "
+			    "root's files, the node key among them): set 'user' or "
+			    "deploy.hook_user");
+	h->pid = fork();
+	if (h->pid < 0) {
+		cn_errbuf_set(e, "cannot run hook %s: fork: %s", d->cfg.hook, strerror(errno));
+		goto out;
+	}
+	if (h->pid == 0)
+		hook_child(d, vdir, argv, envp, p[1], ep[1]); /* does not return */
+	setpgid(h->pid, h->pid); /* also here: a kill(-pid) may come before the child's */
 	close(p[1]);
 	p[1] = -1;
-	if (err != 0) {
+	close(ep[1]);
+	ep[1] = -1;
+	/* EOF: exec succeeded (the pipe closed on exec); an int: the failed step's errno. */
+	do
+		got = read(ep[0], &err, sizeof(err));
+	while (got < 0 && errno == EINTR);
+	if (got == (ssize_t)sizeof(err)) {
+		int status;
+
+		waitpid(h->pid, &status, 0);
+		h->pid = -1;
 		cn_errbuf_set(e, "cannot run hook %s: %s", d->cfg.hook, strerror(err));
 		goto out;
 	}
@@ -418,10 +524,12 @@ static int hook_start(struct cn_deployd *d, struct conn *c, const struct cn_depl
 	h = NULL;
 	ret = 0;
 out:
-	if (p[0] >= 0)
-		close(p[0]);
-	if (p[1] >= 0)
-		close(p[1]);
+	for (int i = 0; i < 2; i++) {
+		if (p[i] >= 0)
+			close(p[i]);
+		if (ep[i] >= 0)
+			close(ep[i]);
+	}
 	hook_free(h);
 	return ret;
 }
@@ -450,6 +558,8 @@ static void activate(struct conn *c, const struct cn_deploy_manifest *m, bool ro
 			if (d->pushing == c)
 				d->pushing = NULL;
 			bufferevent_set_timeouts(c->bev, NULL, NULL);
+			if (c->frame_ev)
+				event_del(c->frame_ev);
 			return;
 		}
 		if (prev[0])
@@ -671,15 +781,7 @@ static void handle(struct conn *c, uint8_t type, const uint8_t *p, size_t n)
 {
 	switch (c->st) {
 	case ST_REQUEST:
-		if (!c->known || !c->peer.allowed) {
-			if (c->known)
-				fail(c, CN_DSTATUS_REFUSED,
-				     "%s is not in a group allowed to deploy here", c->peer.name);
-			else
-				fail(c, CN_DSTATUS_REFUSED, "%s is not a peer of this network",
-				     c->addr);
-			return;
-		}
+		/* accept_cb let only deployers get this far. */
 		if (type == CN_DPROTO_PUSH)
 			on_push(c, p, n);
 		else if (type == CN_DPROTO_LIST)
@@ -697,6 +799,7 @@ static void handle(struct conn *c, uint8_t type, const uint8_t *p, size_t n)
 		return;
 	case ST_HOOK:
 	case ST_CLOSING:
+	case ST_REFUSED:
 		return;
 	}
 }
@@ -714,7 +817,7 @@ static void read_cb(struct bufferevent *bev, void *arg)
 		const uint8_t *f;
 		int ret;
 
-		if (c->st == ST_HOOK || c->st == ST_CLOSING) {
+		if (c->st == ST_HOOK || c->st == ST_CLOSING || c->st == ST_REFUSED) {
 			evbuffer_drain(in, len);
 			return;
 		}
@@ -736,6 +839,9 @@ static void read_cb(struct bufferevent *bev, void *arg)
 		/* Never frees c: closing is deferred to write_cb. */
 		handle(c, type, f + CN_DPROTO_HDR, plen);
 		evbuffer_drain(in, CN_DPROTO_HDR + plen);
+		/* A whole frame arrived: the next one gets its own deadline. */
+		if (c->st == ST_REQUEST || c->st == ST_DATA)
+			frame_deadline(c, c->d->cfg.frame_timeout_s);
 	}
 }
 
@@ -743,8 +849,13 @@ static void write_cb(struct bufferevent *bev, void *arg)
 {
 	struct conn *c = arg;
 
-	if (c->st == ST_CLOSING && evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+	if (evbuffer_get_length(bufferevent_get_output(bev)) != 0)
+		return;
+	if (c->st == ST_CLOSING)
 		conn_free(c);
+	else if (c->st == ST_REFUSED)
+		/* Answer sent: FIN, then read until the peer closes (no reset eats the answer). */
+		shutdown(bufferevent_getfd(bev), SHUT_WR);
 }
 
 static void event_cb(struct bufferevent *bev, short what, void *arg)
@@ -758,15 +869,56 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 	conn_free(c);
 }
 
+static unsigned int conns_of(const struct cn_deployd *d, const char *name)
+{
+	const struct conn *c;
+	unsigned int n = 0;
+
+	LIST_FOREACH (c, &d->conns, entry)
+		n += !c->refused && !strcmp(c->peer.name, name);
+	return n;
+}
+
+/*
+ * Who may hold a slot is decided here, before reading a byte: an address
+ * that names no peer is closed without an answer (it sent nothing); a peer
+ * that may not deploy, or a deployer over its share, gets its answer now
+ * and never a deployer's slot.
+ */
 static void accept_cb(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *sa,
 		      int salen, void *arg)
 {
 	struct cn_deployd *d = arg;
 	struct timeval idle = {CN_DEPLOYD_IDLE_S, 0};
+	struct cn_deployd_peer peer;
+	char addr[CN_ADDR_TEXT_MAX], why[CN_DPROTO_MSG_MAX + 1];
+	uint8_t status = CN_DSTATUS_OK;
 	struct conn *c;
 
 	(void)lis;
-	if (d->nconns >= CN_DEPLOYD_MAX_CONNS) {
+	cn_addr_format(sa, addr);
+	memset(&peer, 0, sizeof(peer));
+	if (d->auth(d->ctx, sa, (socklen_t)salen, &peer) != 0) {
+		cn_log_ratelimited(&d->rl, cn_clock_ms(), CN_LOG_WARN,
+				   "deploy: %s is not a peer of this network: closed", addr);
+		evutil_closesocket(fd);
+		return;
+	}
+	why[0] = 0;
+	if (!peer.allowed) {
+		status = CN_DSTATUS_REFUSED;
+		snprintf(why, sizeof(why), "%s is not in a group allowed to deploy here",
+			 peer.name);
+	} else if (d->nconns >= CN_DEPLOYD_MAX_CONNS) {
+		status = CN_DSTATUS_BUSY;
+		snprintf(why, sizeof(why), "all %d deploy connections are in use",
+			 CN_DEPLOYD_MAX_CONNS);
+	} else if (conns_of(d, peer.name) >= CN_DEPLOYD_MAX_CONNS_PER_PEER) {
+		status = CN_DSTATUS_BUSY;
+		snprintf(why, sizeof(why), "%s already has %d connections here", peer.name,
+			 CN_DEPLOYD_MAX_CONNS_PER_PEER);
+	}
+	if (status != CN_DSTATUS_OK && d->nrefusing >= CN_DEPLOYD_MAX_REFUSING) {
 		evutil_closesocket(fd);
 		return;
 	}
@@ -777,20 +929,45 @@ static void accept_cb(struct evconnlistener *lis, evutil_socket_t fd, struct soc
 	}
 	c->d = d;
 	c->bev = bufferevent_socket_new(d->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (!c->bev) {
-		evutil_closesocket(fd);
+	c->frame_ev = evtimer_new(d->base, frame_cb, c);
+	if (!c->bev || !c->frame_ev) {
+		if (c->bev)
+			bufferevent_free(c->bev);
+		else
+			evutil_closesocket(fd);
+		if (c->frame_ev)
+			event_free(c->frame_ev);
 		free(c);
 		return;
 	}
-	cn_addr_format(sa, c->addr);
-	c->known = d->auth(d->ctx, sa, (socklen_t)salen, &c->peer) == 0;
-	if (!c->known)
-		memset(&c->peer, 0, sizeof(c->peer));
+	memcpy(c->addr, addr, sizeof(c->addr));
+	c->peer = peer;
+	c->refused = status != CN_DSTATUS_OK;
 	LIST_INSERT_HEAD(&d->conns, c, entry);
-	d->nconns++;
+	if (c->refused)
+		d->nrefusing++;
+	else
+		d->nconns++;
 	bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
 	bufferevent_set_timeouts(c->bev, &idle, &idle);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	if (c->refused) {
+		struct cn_dproto_result r;
+		uint8_t buf[RESULT_FRAME_MAX];
+		size_t len;
+
+		memset(&r, 0, sizeof(r));
+		r.status = status;
+		cn_dproto_result_set_msg(&r, why);
+		cn_log_ratelimited(&d->rl, cn_clock_ms(), CN_LOG_WARN, "deploy: %s (%s): %s: %s",
+				   peer.name, addr, cn_dproto_status_name(status), r.msg);
+		c->st = ST_REFUSED;
+		if (cn_dproto_result_encode(&r, buf, sizeof(buf), &len) == 0)
+			bufferevent_write(c->bev, buf, len);
+		frame_deadline(c, CN_DEPLOYD_REFUSE_LINGER_S);
+		return;
+	}
+	frame_deadline(c, d->cfg.frame_timeout_s);
 }
 
 struct cn_deployd *cn_deployd_new(struct event_base *base, const struct cn_deployd_config *cfg,
@@ -812,6 +989,18 @@ struct cn_deployd *cn_deployd_new(struct event_base *base, const struct cn_deplo
 		d->cfg.max_size = CN_DEPLOY_SIZE_MAX;
 	if (d->cfg.hook_timeout_s == 0)
 		d->cfg.hook_timeout_s = 60;
+	if (d->cfg.frame_timeout_s == 0)
+		d->cfg.frame_timeout_s = CN_DEPLOYD_FRAME_S;
+	if (d->cfg.hook_user[0]) {
+		if (cn_privdrop_lookup(d->cfg.hook_user, &d->hook_uid, &d->hook_gid, e) != 0) {
+			char why[sizeof(e->msg)];
+
+			snprintf(why, sizeof(why), "%s", e->msg);
+			cn_errbuf_set(e, "deploy: hook_user: %s", why);
+			goto fail;
+		}
+		d->hook_user_set = true;
+	}
 	if (cn_store_open(cfg->dir, NULL, cfg->keep, &d->store, e))
 		goto fail;
 	cn_addr_format((const struct sockaddr *)&cfg->listen.ss, where);

@@ -13,9 +13,20 @@
  * whether one of its groups may deploy. A push's manifest must be signed
  * by that same key.
  *
+ * The peer is authorised when its connection is accepted, before a byte
+ * is read: an address that names no peer is closed at once, a peer that
+ * may not deploy gets its REFUSED result at once (then its input is
+ * drained for CN_DEPLOYD_REFUSE_LINGER_S so the answer is not lost to a
+ * reset). Only deployers take one of the CN_DEPLOYD_MAX_CONNS slots, and
+ * at most CN_DEPLOYD_MAX_CONNS_PER_PEER each (a push and its resume), so
+ * no one peer, listed or not, can keep the others out.
+ *
  * Timers: per connection an idle timeout (CN_DEPLOYD_IDLE_S without a
- * byte while a request or data is expected); per hook a poll of its exit
- * status every 100 ms and a kill after cfg.hook_timeout_s.
+ * byte while a request or data is expected) and a frame deadline (each
+ * frame must be complete cfg.frame_timeout_s after the previous one was,
+ * or after accept: a peer that trickles bytes into a large frame loses the
+ * connection); per hook a poll of its exit status every 100 ms and a kill
+ * after cfg.hook_timeout_s.
  */
 #ifndef CN_DEPLOY_SERVER_H
 #define CN_DEPLOY_SERVER_H
@@ -33,7 +44,11 @@ struct cn_deployd;
 
 enum {
 	CN_DEPLOYD_IDLE_S = 60,
-	CN_DEPLOYD_MAX_CONNS = 8,
+	CN_DEPLOYD_MAX_CONNS = 8,	   /* deployers' connections, all together */
+	CN_DEPLOYD_MAX_CONNS_PER_PEER = 2, /* a push and the connection that resumes it */
+	CN_DEPLOYD_MAX_REFUSING = 8,	   /* refused connections waiting to close */
+	CN_DEPLOYD_REFUSE_LINGER_S = 5,
+	CN_DEPLOYD_FRAME_S = 30, /* default frame deadline: 64 KiB at 20 kbit/s */
 	CN_DEPLOYD_PATH_MAX = 1024,
 };
 
@@ -54,8 +69,16 @@ struct cn_deployd_config {
 	unsigned int keep;		/* versions kept per app */
 	uint64_t max_size;		/* bytes per artifact */
 	unsigned int hook_timeout_s;	/* then SIGKILL to its process group */
-	char self[64];			/* this node's name, for the hook and logs */
-	char ifname[16];		/* "" or the TUN device: accept only what it delivers */
+	unsigned int frame_timeout_s;	/* 0 = CN_DEPLOYD_FRAME_S */
+	/*
+	 * The hook's user, resolved at cn_deployd_new; "" = whichever user
+	 * the daemon is when the hook starts (after its privilege drop). The hook never has a
+	 * capability; running it as another user needs CAP_SETUID and CAP_SETGID in the daemon's
+	 * permitted set (root has them; a dropped node keeps them only then).
+	 */
+	char hook_user[64];
+	char self[64];	 /* this node's name, for the hook and logs */
+	char ifname[16]; /* "" or the TUN device: accept only what it delivers */
 };
 
 /* Opens the store and starts listening; NULL (e says why) on failure. */

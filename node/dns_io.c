@@ -287,26 +287,62 @@ struct cn_dns_server *cn_dns_server_new(struct event_base *base, const struct cn
 	return s;
 }
 
+/*
+ * A socket of type on addr, bound to device ifname first when one is given
+ * (SO_BINDTODEVICE before bind(), so not one packet from another interface
+ * is ever queued on it). -1 with e set on failure.
+ */
+static int bound_socket(int type, const struct cn_addr *addr, const char *ifname, const char *what,
+			struct cn_errbuf *e)
+{
+	char text[CN_ADDR_TEXT_MAX];
+	int fd, one = 1;
+
+	cn_addr_format((const struct sockaddr *)&addr->ss, text);
+	fd = socket(addr->ss.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		goto fail;
+	if (addr->ss.ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (type == SOCK_STREAM && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)))
+		goto fail;
+	if (ifname && ifname[0] &&
+	    setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, ifname, (socklen_t)strlen(ifname))) {
+		cn_errbuf_set(e, "dns %s/%s: cannot bind to device %s: %s", text, what, ifname,
+			      strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (bind(fd, (const struct sockaddr *)&addr->ss, addr->len) == 0)
+		return fd;
+fail:
+	cn_errbuf_set(e, "dns %s/%s: %s", text, what, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
 int cn_dns_server_listen(struct cn_dns_server *s, const struct cn_addr *addr, struct cn_errbuf *e)
+{
+	return cn_dns_server_listen_on(s, addr, NULL, e);
+}
+
+/* One UDP and one TCP listener on addr, bound to ifname when given. */
+static int listen_one(struct cn_dns_server *s, const struct cn_addr *addr, const char *ifname,
+		      struct cn_errbuf *e)
 {
 	char text[CN_ADDR_TEXT_MAX];
 	struct dns_udp *u;
-	int fd, one = 1;
+	int fd, tfd;
 
 	cn_addr_format((const struct sockaddr *)&addr->ss, text);
 	if (s->nudp == DNS_MAX_LISTEN) {
 		cn_errbuf_set(e, "dns %s: too many listeners", text);
 		return -CN_EINVAL;
 	}
-	fd = socket(addr->ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd >= 0 && addr->ss.ss_family == AF_INET6)
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	if (fd < 0 || bind(fd, (const struct sockaddr *)&addr->ss, addr->len) != 0) {
-		cn_errbuf_set(e, "dns %s/udp: %s", text, strerror(errno));
-		if (fd >= 0)
-			close(fd);
+	fd = bound_socket(SOCK_DGRAM, addr, ifname, "udp", e);
+	if (fd < 0)
 		return -CN_EIO;
-	}
 	u = &s->udp[s->nudp];
 	u->s = s;
 	u->fd = fd;
@@ -319,17 +355,34 @@ int cn_dns_server_listen(struct cn_dns_server *s, const struct cn_addr *addr, st
 		return -CN_ENOMEM;
 	}
 	s->nudp++;
-	s->tcp[s->ntcp] = evconnlistener_new_bind(
-		s->base, tcp_accept_cb, s,
-		LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, 16,
-		(const struct sockaddr *)&addr->ss, (int)addr->len);
+	tfd = bound_socket(SOCK_STREAM, addr, ifname, "tcp", e);
+	if (tfd < 0)
+		return -CN_EIO;
+	/* evconnlistener_new calls listen() and owns tfd from here. */
+	s->tcp[s->ntcp] = evconnlistener_new(
+		s->base, tcp_accept_cb, s, LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 16, tfd);
 	if (!s->tcp[s->ntcp]) {
 		cn_errbuf_set(e, "dns %s/tcp: %s", text, strerror(errno));
+		close(tfd);
 		return -CN_EIO;
 	}
 	s->ntcp++;
-	cn_log_info("names served on %s (UDP and TCP)", text);
 	return 0;
+}
+
+int cn_dns_server_listen_on(struct cn_dns_server *s, const struct cn_addr *addr, const char *ifname,
+			    struct cn_errbuf *e)
+{
+	char text[CN_ADDR_TEXT_MAX];
+	int ret;
+
+	cn_addr_format((const struct sockaddr *)&addr->ss, text);
+	ret = listen_one(s, addr, ifname, e);
+	if (ret == 0 && ifname && ifname[0])
+		cn_log_info("names served on %s (UDP and TCP), only through %s", text, ifname);
+	else if (ret == 0)
+		cn_log_info("names served on %s (UDP and TCP)", text);
+	return ret;
 }
 
 void cn_dns_server_free(struct cn_dns_server *s)

@@ -47,8 +47,9 @@ static bool group_name_valid(const char *s)
 
 static int read_deploy(const config_setting_t *g, struct cn_node_config *c, struct cn_errbuf *e)
 {
-	static const char *const names[] = {"enabled", "port",	 "groups",	 "keep", "hook",
-					    "dir",     "max_mb", "hook_timeout", NULL};
+	static const char *const names[] = {"enabled",	 "port", "groups", "keep",
+					    "hook",	 "dir",	 "max_mb", "hook_timeout",
+					    "hook_user", NULL};
 	const config_setting_t *groups;
 	int n;
 
@@ -64,7 +65,9 @@ static int read_deploy(const config_setting_t *g, struct cn_node_config *c, stru
 	    cn_cfg_uint(g, "max_mb", 1, 65536, &c->deploy_max_mb, e) ||
 	    cn_cfg_uint(g, "hook_timeout", 1, 3600, &c->deploy_hook_timeout, e) ||
 	    cn_cfg_string(g, "hook", false, c->deploy_hook, sizeof(c->deploy_hook), e) ||
-	    cn_cfg_string(g, "dir", false, c->deploy_dir, sizeof(c->deploy_dir), e))
+	    cn_cfg_string(g, "dir", false, c->deploy_dir, sizeof(c->deploy_dir), e) ||
+	    cn_cfg_string(g, "hook_user", false, c->deploy_hook_user, sizeof(c->deploy_hook_user),
+			  e))
 		return -CN_EFORMAT;
 	if (c->deploy_hook[0] && c->deploy_hook[0] != '/') {
 		cn_errbuf_set(e, "'deploy.hook' must be an absolute path (or \"\" for none)");
@@ -219,7 +222,7 @@ static int from_config(const config_t *cfg, struct cn_node_config *c, struct cn_
 	static const char *const top[] = {
 		"identity_key", "root_key", "peer_list", "state_dir", "control_socket",
 		"log_level",	"tun",	    "relays",	 "ice",	      "dns",
-		"metrics",	"deploy",   NULL};
+		"metrics",	"deploy",   "user",	 NULL};
 	static const char *const tun_names[] = {"name", "mtu", NULL};
 	static const char *const relay_names[] = {"transport", NULL};
 	const config_setting_t *root = config_root_setting(cfg), *g;
@@ -233,7 +236,8 @@ static int from_config(const config_t *cfg, struct cn_node_config *c, struct cn_
 	    cn_cfg_string(root, "state_dir", false, c->state_dir, sizeof(c->state_dir), e) ||
 	    cn_cfg_string(root, "control_socket", false, c->control_socket,
 			  sizeof(c->control_socket), e) ||
-	    cn_cfg_string(root, "log_level", false, c->log_level, sizeof(c->log_level), e))
+	    cn_cfg_string(root, "log_level", false, c->log_level, sizeof(c->log_level), e) ||
+	    cn_cfg_string(root, "user", false, c->user, sizeof(c->user), e))
 		return -CN_EFORMAT;
 	if (cn_key_from_text(root_text, strlen(root_text), c->root_key)) {
 		cn_errbuf_set(e, "'root_key' is not a public key (44 characters of base64)");

@@ -8,6 +8,7 @@
  *   state_dir = "/var/lib/cairn";
  *   control_socket = "/run/cairn/node.sock";
  *   log_level = "info";
+ *   user = "cairn";          # after start run as this user ("" = cairn if it exists)
  *   tun = { name = "cairn0"; mtu = 1340; };
  *   relays = { transport = "auto"; };        # auto, udp or tcp
  *   ice = { enabled = true; interfaces = [ "192.168.1.10" ];
@@ -17,7 +18,8 @@
  *   metrics = "127.0.0.1:9587";                             # "" (default) = off
  *   deploy = { enabled = false; port = 7946; groups = [ "deployers" ]; keep = 3;
  *              hook = "/etc/cairn/activate"; dir = "/var/lib/cairn/deploy";
- *              max_mb = 4096; hook_timeout = 60; };            # docs/DEPLOY.md
+ *              max_mb = 4096; hook_timeout = 60;
+ *              hook_user = "cairn-hook"; };                    # docs/DEPLOY.md
  *
  * Which peer this node is follows from its key's place in the peer list.
  */
@@ -60,6 +62,7 @@ struct cn_node_config {
 	char state_dir[CN_NODE_PATH_MAX];
 	char control_socket[108]; /* sun_path */
 	char log_level[16];
+	char user[64]; /* run as this user after start; "" = "cairn" if it exists */
 	char tun_name[IFNAMSIZ];
 	uint32_t mtu;
 	enum cn_relay_transport relay_transport;
@@ -85,6 +88,7 @@ struct cn_node_config {
 	char deploy_dir[CN_NODE_PATH_MAX];  /* "" = state_dir/deploy */
 	uint32_t deploy_max_mb;
 	uint32_t deploy_hook_timeout; /* seconds */
+	char deploy_hook_user[64];    /* "" = the node's own user */
 };
 
 void cn_node_config_defaults(struct cn_node_config *c);

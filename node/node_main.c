@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * cairn-node: reads its configuration, runs the node until SIGTERM or
- * SIGINT, re-reads the peer list on SIGHUP.
+ * cairn-node: reads its configuration, starts the node (TUN, sockets, key
+ * read: the part that needs root), drops its privileges, then runs until
+ * SIGTERM or SIGINT and re-reads the peer list on SIGHUP.
  */
 #include <getopt.h>
+#include <linux/capability.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 #include <sodium.h>
@@ -14,6 +17,7 @@
 #include "common/daemon.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/privdrop.h"
 #include "node/node.h"
 #include "node/node_config.h"
 
@@ -30,11 +34,52 @@ static const char usage[] =
 	"      --version          print the version\n"
 	"\n"
 	"Signals: SIGHUP re-reads the peer list file; SIGTERM and SIGINT stop.\n"
+	"Once started it runs as the configured 'user' (default cairn, if it\n"
+	"exists) with only CAP_NET_ADMIN (see docs/DESIGN.md).\n"
 	"Query a running node with 'cairn status' and 'cairn ping NAME'.\n";
 
 static void reload(void *node)
 {
 	cn_node_reload(node);
+}
+
+/*
+ * What the node keeps after start (docs/DESIGN.md, "What each process can
+ * do"): CAP_NET_ADMIN (the TUN's address and routes; larger socket buffers
+ * for direct paths), CAP_NET_BIND_SERVICE when it serves DNS or deploy on
+ * a port below 1024 (so such a listener can be opened again), and
+ * CAP_SETUID/CAP_SETGID only when the deploy hook must run as a user other
+ * than the node's. Hands the state and deploy directories to the user; the
+ * key file stays root's.
+ */
+static int drop_privileges(const struct cn_node_config *cfg, struct cn_errbuf *e)
+{
+	const char *dirs[] = {cfg->state_dir, cfg->deploy ? cfg->deploy_dir : "", NULL};
+	uint64_t keep = CN_CAP(CAP_NET_ADMIN);
+	bool low = cfg->dns && cfg->dns_overlay;
+	uid_t node_uid = geteuid(), hook_uid;
+	gid_t gid;
+
+	for (unsigned int i = 0; cfg->dns && i < cfg->ndns_listen; i++)
+		low |= cn_addr_port((const struct sockaddr *)&cfg->dns_listen[i].ss) < 1024;
+	low |= cfg->deploy && cfg->deploy_port < 1024;
+	if (low)
+		keep |= CN_CAP(CAP_NET_BIND_SERVICE);
+	if (cfg->deploy && cfg->deploy_hook[0] && cfg->deploy_hook_user[0]) {
+		struct cn_errbuf le = {{0}};
+
+		cn_privdrop_lookup(cfg->user[0] ? cfg->user : CN_PRIVDROP_DEFAULT_USER, &node_uid,
+				   &gid, &le);
+		if (cn_privdrop_lookup(cfg->deploy_hook_user, &hook_uid, &gid, e) != 0)
+			return -CN_ENOTFOUND;
+		if (hook_uid != node_uid) {
+			cn_log_warn("deploy.hook_user %s is not the node's user: the node keeps "
+				    "CAP_SETUID and CAP_SETGID to start the hook as that user",
+				    cfg->deploy_hook_user);
+			keep |= CN_CAP(CAP_SETUID) | CN_CAP(CAP_SETGID);
+		}
+	}
+	return cn_privdrop_daemon(cfg->user, keep, dirs, cfg->identity_key, e);
 }
 
 int main(int argc, char **argv)
@@ -100,6 +145,10 @@ int main(int argc, char **argv)
 	node = cn_node_new(base, &cfg, &e);
 	if (!node) {
 		cn_log_err("%s", e.msg);
+		goto out;
+	}
+	if (drop_privileges(&cfg, &e)) {
+		cn_log_err("dropping privileges: %s", e.msg);
 		goto out;
 	}
 	ret = cn_daemon_run(base, reload, node);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * cairn-relay: reads its configuration, runs the relay until SIGTERM or
- * SIGINT, re-reads the peer list on SIGHUP.
+ * cairn-relay: reads its configuration, opens its sockets and reads its
+ * key, drops its privileges (to the configured 'user', no capabilities),
+ * then runs until SIGTERM or SIGINT and re-reads the peer list on SIGHUP.
  */
 #include <getopt.h>
 #include <signal.h>
@@ -15,6 +16,7 @@
 #include "common/daemon.h"
 #include "common/err.h"
 #include "common/log.h"
+#include "common/privdrop.h"
 #include "relay/relay.h"
 #include "relay/relay_config.h"
 
@@ -31,7 +33,9 @@ static const char usage[] =
 	"  -h, --help             show this help\n"
 	"      --version          print the version\n"
 	"\n"
-	"Signals: SIGHUP re-reads the peer list file; SIGTERM and SIGINT stop.\n";
+	"Signals: SIGHUP re-reads the peer list file; SIGTERM and SIGINT stop.\n"
+	"Once started it runs as the configured 'user' (default cairn, if it\n"
+	"exists) without capabilities (see docs/DESIGN.md).\n";
 
 static void reload(void *relay)
 {
@@ -137,6 +141,15 @@ int main(int argc, char **argv)
 	if (!relay) {
 		cn_log_err("%s", e.msg);
 		goto out;
+	}
+	{
+		/* Everything privileged is done: sockets bound, key read, fd limit raised. */
+		const char *dirs[] = {cfg.state_dir, NULL};
+
+		if (cn_privdrop_daemon(cfg.user, 0, dirs, cfg.identity_key, &e)) {
+			cn_log_err("dropping privileges: %s", e.msg);
+			goto out;
+		}
 	}
 	cn_log_info("cairn-relay %s running", CN_VERSION);
 	ret = cn_daemon_run(base, reload, relay);

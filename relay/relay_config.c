@@ -45,7 +45,7 @@ static int from_config(const config_t *cfg, struct cn_relay_config *c, struct cn
 {
 	static const char *const top_names[] = {"identity_key", "root_key",  "peer_list",
 						"state_dir",	"log_level", "listen",
-						"limits",	NULL};
+						"limits",	"user",	     NULL};
 	static const char *const listen_names[] = {"tcp", "udp", "stun", "metrics", NULL};
 	static const char *const limit_names[] = {"max_connections",
 						  "max_pending_handshakes",
@@ -68,7 +68,8 @@ static int from_config(const config_t *cfg, struct cn_relay_config *c, struct cn
 	    cn_cfg_string(root, "root_key", true, root_text, sizeof(root_text), e) ||
 	    cn_cfg_string(root, "peer_list", true, c->peer_list, sizeof(c->peer_list), e) ||
 	    cn_cfg_string(root, "state_dir", false, c->state_dir, sizeof(c->state_dir), e) ||
-	    cn_cfg_string(root, "log_level", false, c->log_level, sizeof(c->log_level), e))
+	    cn_cfg_string(root, "log_level", false, c->log_level, sizeof(c->log_level), e) ||
+	    cn_cfg_string(root, "user", false, c->user, sizeof(c->user), e))
 		return -CN_EFORMAT;
 	if (cn_key_from_text(root_text, strlen(root_text), c->root_key)) {
 		cn_errbuf_set(e, "'root_key' is not a public key (44 characters of base64)");

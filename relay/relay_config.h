@@ -7,6 +7,7 @@
  *   peer_list = "/etc/cairn/peers.conf";
  *   state_dir = "/var/lib/cairn-relay";
  *   log_level = "info";
+ *   user = "cairn-relay";    # after start run as this user ("" = cairn if it exists)
  *   listen = {
  *     tcp = [ "0.0.0.0:443" ];        # node links over TCP
  *     udp = [ "0.0.0.0:443" ];        # node links over UDP (STUN answered too)
@@ -49,6 +50,7 @@ struct cn_relay_config {
 	char peer_list[CN_PATH_MAX_LEN];
 	char state_dir[CN_PATH_MAX_LEN];
 	char log_level[16];
+	char user[64]; /* run as this user after start; "" = "cairn" if it exists */
 	struct cn_addr tcp[CN_RELAY_MAX_LISTEN];
 	unsigned int ntcp;
 	struct cn_addr udp[CN_RELAY_MAX_LISTEN];

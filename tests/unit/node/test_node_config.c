@@ -137,10 +137,17 @@ static void test_node_deploy(void **state)
 	assert_string_equal(c.deploy_dir, "");
 	assert_int_equal(c.deploy_max_mb, 4096);
 	assert_int_equal(c.deploy_hook_timeout, 60);
+	assert_string_equal(c.deploy_hook_user, "");
+	assert_string_equal(c.user, "");
 	node_ok(NODE_BASE "deploy = { enabled = true; port = 8000; groups = [\"ci\", \"ops-1\"];"
 			  " keep = 5; hook = \"/etc/cairn/activate\"; dir = \"/srv/deploy\";"
-			  " max_mb = 100; hook_timeout = 10; };\n",
+			  " max_mb = 100; hook_timeout = 10; hook_user = \"cairn-hook\"; };\n"
+			  "user = \"cairn-node\";\n",
 		&c);
+	assert_string_equal(c.deploy_hook_user, "cairn-hook");
+	assert_string_equal(c.user, "cairn-node");
+	node_refused(NODE_BASE "user = 0;", "user");
+	node_refused(NODE_BASE "deploy = { hook_user = 1; };", "hook_user");
 	assert_true(c.deploy);
 	assert_int_equal(c.deploy_port, 8000);
 	assert_int_equal(c.ndeploy_groups, 2);
@@ -193,6 +200,12 @@ static void test_relay_config(void **state)
 			 0);
 	assert_true(c.metrics_on);
 	assert_int_equal(c.limits.idle_timeout_ms, 30000);
+	assert_string_equal(c.user, "");
+	assert_int_equal(cn_relay_config_parse(NODE_BASE "listen = { tcp = [\"[::1]:443\"]; };\n"
+							 "user = \"cairn-relay\";",
+					       &c, &e),
+			 0);
+	assert_string_equal(c.user, "cairn-relay");
 	assert_int_not_equal(cn_relay_config_parse(NODE_BASE, &c, &e), 0);
 	assert_non_null(strstr(e.msg, "missing group 'listen'"));
 	assert_int_not_equal(cn_relay_config_parse(NODE_BASE "listen = { };", &c, &e), 0);
