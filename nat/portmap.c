@@ -524,10 +524,14 @@ static int upnp_urls(struct upnp_job *j, struct UPNPUrls *urls, struct IGDdatas 
 	r = UPNP_GetValidIGD(devs, urls, data, j->lanaddr, sizeof(j->lanaddr));
 #endif
 	freeUPNPDevlist(devs);
-	if (r != 1) {
+	/* 1: a connected IGD. 2: an IGD that says it is not connected, or
+	 * (miniupnpc >= 2.2) whose external address is a reserved one, as
+	 * behind carrier-grade NAT or in the lab: its mapping is still worth
+	 * asking for, AddPortMapping tells. 3: not an IGD. */
+	if (r != 1 && r != 2) {
 		if (r != 0)
 			FreeUPNPUrls(urls);
-		snprintf(j->why, sizeof(j->why), "no connected IGD (%d)", r);
+		snprintf(j->why, sizeof(j->why), "no IGD (%d)", r);
 		return -1;
 	}
 	if (!urls->controlURL || strlen(urls->controlURL) >= sizeof(j->url) ||
