@@ -61,7 +61,8 @@ for proto in pcp natpmp upnp; do
 	dir=$LAB_DIR/$proto
 	mkdir -p "$dir"
 	out=$dir/out
-	pid=$(lab_spawn a "$out" "$PROBE" "$proto" "$port" "$dir")
+	lab_spawn a "$out" "$PROBE" "$proto" "$port" "$dir" >/dev/null
+	pid=$LAB_LAST_PID # a child of this shell, so wait gives its status
 	if ! wait_line "$out" '^(mapped|FAIL)' 20 || ! grep -q '^mapped' "$out"; then
 		fail "$proto: no mapping within 20 s"
 		sed 's/^/    /' "$out"
@@ -102,6 +103,13 @@ for proto in pcp natpmp upnp; do
 		_lab_alive "$pid" || break
 		sleep 0.1
 	done
+	if _lab_alive "$pid"; then
+		fail "$proto: the probe did not exit"
+	else
+		wait "$pid"
+		rc=$?
+		[ "$rc" = 0 ] || fail "$proto: the probe exited with $rc (sanitizer report or FAIL in its output)"
+	fi
 	if grep -q '^FAIL' "$out"; then
 		fail "$proto: $(grep '^FAIL' "$out" | head -1)"
 	fi

@@ -164,7 +164,8 @@ static size_t pkt6(uint8_t *p, uint8_t nh0, const uint8_t *ext, size_t elen)
 	p[7] = 64;
 	p[8] = 0xfd, p[23] = 1;
 	p[24] = 0xfd, p[39] = 2;
-	memcpy(p + 40, ext, elen);
+	if (elen)
+		memcpy(p + 40, ext, elen);
 	p[tcp + 12] = (uint8_t)((20 + sizeof(mss1460)) / 4 << 4);
 	p[tcp + 13] = 0x02;
 	memcpy(p + tcp + 20, mss1460, sizeof(mss1460));
