@@ -89,7 +89,8 @@ struct cn_portmap {
 	enum st st;
 	unsigned tries;
 	uint64_t rt_ms;
-	enum cn_portmap_proto trying; /* protocol of the attempt in progress */
+	enum cn_portmap_proto trying;  /* protocol of the attempt in progress */
+	enum cn_portmap_proto restart; /* BACKOFF after a remap: start with this */
 	bool renewing;
 	unsigned backoff_s;
 	uint8_t nonce[CN_PCP_NONCE_LEN];
@@ -253,6 +254,7 @@ static void failed(struct cn_portmap *pm, const char *why)
 	cn_log_info("portmap: no protocol mapped port %u; trying again in about %u s",
 		    pm->cfg.local_port, pm->backoff_s);
 	pm->st = ST_BACKOFF;
+	pm->restart = CN_PORTMAP_NONE;
 	pm->trying = CN_PORTMAP_NONE;
 	arm(pm, jitter10((uint64_t)pm->backoff_s * 1000));
 }
@@ -339,15 +341,27 @@ static bool epoch_ok(struct cn_portmap *pm, uint32_t epoch)
 	return cn_pcp_epoch_update(&pm->epoch, epoch, cn_clock_ms() / 1000);
 }
 
-/* The gateway lost its state: map again at once (same nonce, RFC 6887 11.2). */
+/*
+ * The gateway lost its state: map again (same nonce, RFC 6887 11.2) after a
+ * random 0.5..5 s (RFC 6887 14.1.3 spreads the clients of a restarted
+ * server over 5 s). While that wait runs, further epoch alarms are ignored:
+ * a gateway (or a LAN host spoofing it) that floods ANNOUNCEs gets one
+ * request per wait, not one per datagram.
+ */
 static void remap(struct cn_portmap *pm)
 {
 	enum cn_portmap_proto p = pm->mapped ? pm->cur.proto : pm->trying;
 
-	cn_log_info("portmap: gateway epoch says it lost its mappings; mapping port %u again",
-		    pm->cfg.local_port);
+	cn_log_ratelimited(
+		&pm->rl, cn_clock_ms(), CN_LOG_INFO,
+		"portmap: gateway epoch says it lost its mappings; mapping port %u again",
+		pm->cfg.local_port);
 	lose(pm, "gateway restarted");
-	begin(pm, p == CN_PORTMAP_NONE ? CN_PORTMAP_PCP : p);
+	pm->renewing = false;
+	pm->restart = p == CN_PORTMAP_NONE ? CN_PORTMAP_PCP : p;
+	pm->st = ST_BACKOFF;
+	evtimer_del(pm->timer);
+	arm(pm, 500 + arc4random_uniform(4501));
 }
 
 static void on_pcp(struct cn_portmap *pm, const uint8_t *buf, size_t len)
@@ -405,10 +419,11 @@ static void on_natpmp(struct cn_portmap *pm, const uint8_t *buf, size_t len)
 		bad_answer(pm, "malformed NAT-PMP answer dropped");
 		return;
 	}
-	if (pm->st == ST_PCP && cn_pcp_is_natpmp_reply(buf, len)) {
+	if (pm->st == ST_PCP && cn_pcp_is_natpmp_reply(buf, len) &&
+	    rs.result == CN_NATPMP_UNSUPP_VERSION) {
 		/* RFC 6887 9: a NAT-PMP-only gateway answers a PCP request
-		 * with a NAT-PMP one (only a well-formed one counts: any
-		 * byte 0 must not turn PCP off). */
+		 * with NAT-PMP's UNSUPP_VERSION (only a well-formed one
+		 * counts: any byte 0 must not turn PCP off). */
 		failed(pm, "gateway speaks NAT-PMP only");
 		return;
 	}
@@ -819,9 +834,13 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 			return;
 		}
 		return;
-	case ST_BACKOFF:
-		begin(pm, CN_PORTMAP_PCP);
+	case ST_BACKOFF: {
+		enum cn_portmap_proto p = pm->restart ? pm->restart : CN_PORTMAP_PCP;
+
+		pm->restart = CN_PORTMAP_NONE;
+		begin(pm, p);
 		return;
+	}
 	}
 }
 

@@ -9,8 +9,8 @@
  * mapping wins; the callback reports the external address:port (a
  * candidate for ICE and a CANDIDATE control message, node/ctlmsg.h). The
  * mapping is renewed at about half its lifetime (jittered, RFC 6887
- * 11.2.1), made again at once when the gateway's epoch says it lost its
- * state (RFC 6887 8.5, also on an ANNOUNCE), and deleted on free.
+ * 11.2.1), made again 0.5..5 s after the gateway's epoch says it lost its
+ * state (RFC 6887 8.5 and 14.1.3, also on an ANNOUNCE), and deleted on free.
  *
  * Timers (one libevent timer per object, re-armed to the next deadline):
  *   PCP retransmit     3 s, doubling, +-10% jitter, CN_PORTMAP_PCP_TRIES
@@ -22,6 +22,13 @@
  *     protocols failed
  * A PCP or NAT-PMP request answered by ICMP port unreachable (ECONNREFUSED
  * on the connected socket) moves to the next protocol at once.
+ *
+ * Restarts of the gateway are seen in the epoch of every answer (renewals
+ * included) and in an ANNOUNCE or unsolicited NAT-PMP address answer that
+ * reaches our socket. The multicast ones (224.0.0.1 port 5350) are not
+ * listened for: that needs a socket on port 5350 shared with every other
+ * client on the host; the next renewal (at most 5/8 of the lifetime away)
+ * catches the restart instead.
  *
  * UPnP runs off the loop thread: discovery (SSDP, upnpDiscover), the
  * device description fetch and the SOAP calls are blocking, and a broken
@@ -64,7 +71,6 @@ enum {
 	CN_PORTMAP_PCP_TRIES = 3,
 	CN_PORTMAP_NATPMP_TRIES = 4,
 	CN_PORTMAP_LIFETIME_DEFAULT = 7200, /* seconds, requested */
-	CN_PORTMAP_LIFETIME_MIN = 120,	    /* shorter grants are renewed as if 120 */
 	CN_PORTMAP_UPNP_DISCOVER_MS = 2000,
 	CN_PORTMAP_FREE_WAIT_MS = 2000,
 };

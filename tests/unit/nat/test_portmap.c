@@ -23,9 +23,10 @@
 #include "nat/portmap.h"
 
 enum mode {
-	PCP_OK,	      /* answers PCP */
-	NATPMP_ONLY,  /* answers PCP with a NAT-PMP "unsupported version" */
-	GARBAGE_FIRST /* three bad answers before each good one */
+	PCP_OK,	       /* answers PCP */
+	NATPMP_ONLY,   /* answers PCP with a NAT-PMP "unsupported version" */
+	GARBAGE_FIRST, /* three bad answers before each good one */
+	FLOOD	       /* only random datagrams, many, some with a valid header */
 };
 
 struct fake {
@@ -75,6 +76,33 @@ static void garbage(struct fake *f, const struct cn_pcp_request *rq)
 	reply(f, b, 3); /* NAT-PMP, short */
 }
 
+/* 300 random datagrams: random sizes, version byte 0 or 2, sometimes a
+ * real header (R bit, MAP, success) or our nonce with random fields. */
+static void flood(struct fake *f, const struct cn_pcp_request *rq)
+{
+	static uint64_t x = 0x9e3779b97f4a7c15ULL;
+	uint8_t b[CN_PCP_MSG_MAX + 8];
+
+	for (int i = 0; i < 300; i++) {
+		size_t n;
+
+		for (size_t k = 0; k < sizeof(b); k++) {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			b[k] = (uint8_t)x;
+		}
+		n = (size_t)(x % 80);
+		b[0] = (x >> 20) & 1 ? 2 : 0;
+		if ((x >> 21) & 1) {
+			b[1] = (x >> 22) & 1 ? 0x81 : 0x80 | (b[0] == 0 ? 1 : 0);
+			b[3] = 0;
+			n &= ~(size_t)3;
+		}
+		if ((x >> 23) & 1 && n >= CN_PCP_MAP_MSG_LEN)
+			memcpy(b + CN_PCP_HDR_LEN, rq->map.nonce, CN_PCP_NONCE_LEN);
+		reply(f, b, n);
+	}
+}
+
 static void on_fake(evutil_socket_t fd, short what, void *arg)
 {
 	struct fake *f = arg;
@@ -111,6 +139,10 @@ static void on_fake(evutil_socket_t fd, short what, void *arg)
 			reply(f, o, on);
 			return;
 		}
+		if (f->mode == FLOOD) {
+			flood(f, &rq);
+			return;
+		}
 		if (f->mode == GARBAGE_FIRST)
 			garbage(f, &rq);
 		rs.lifetime = f->grant;
@@ -126,6 +158,10 @@ static void on_fake(evutil_socket_t fd, short what, void *arg)
 	struct cn_natpmp_response rs = {.epoch = f->epoch, .full = true};
 
 	assert_int_equal(cn_natpmp_request_decode(b, (size_t)n, &rq), 0);
+	if (f->mode == FLOOD) {
+		flood(f, &(struct cn_pcp_request){0});
+		return;
+	}
 	rs.opcode = rq.opcode;
 	if (rq.opcode == CN_NATPMP_OP_ADDR) {
 		f->natpmp_addrs++;
@@ -249,7 +285,7 @@ static void test_pcp(void **state)
 		reply(&f, b, n);
 	}
 	s.stop_after = 3;
-	run(base, 5000);
+	run(base, 8000); /* the remap waits 0.5..5 s (RFC 6887 14.1.3) */
 	assert_int_equal(f.pcp_maps, 2);
 	assert_int_equal(s.lost, 1);
 	assert_int_equal(s.events, 3);
@@ -333,6 +369,32 @@ static void test_no_server(void **state)
 	event_base_free(base);
 }
 
+static void test_flood(void **state)
+{
+	struct event_base *base = event_base_new();
+	struct fake f;
+	struct seen s;
+	struct cn_portmap *pm;
+
+	(void)state;
+	/* A broken or hostile gateway: no crash (ASan in the test build), and
+	 * whatever it maps is only ever a unicast address with a port. */
+	fake_open(&f, base, FLOOD);
+	pm = start(base, &f, &s, CN_PORTMAP_USE_PCP | CN_PORTMAP_USE_NATPMP, 0);
+	s.stop_after = 0;
+	run(base, 1500);
+	if (s.events && !s.last.lost) {
+		uint8_t a[4];
+
+		memcpy(a, &s.last.external.sin_addr, 4);
+		assert_true(a[0] != 0 && a[0] != 127 && a[0] < 224);
+		assert_int_not_equal(s.last.external.sin_port, 0);
+	}
+	cn_portmap_free(pm);
+	fake_close(&f);
+	event_base_free(base);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -340,6 +402,7 @@ int main(void)
 		cmocka_unit_test(test_natpmp_fallback),
 		cmocka_unit_test(test_garbage_and_renew),
 		cmocka_unit_test(test_no_server),
+		cmocka_unit_test(test_flood),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
