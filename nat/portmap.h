@@ -39,6 +39,11 @@
  * Free waits at most CN_PORTMAP_FREE_WAIT_MS for a running job or the
  * final delete, then lets the worker finish on its own (it owns its job).
  *
+ * IPv4 only: the gateway is the IPv4 default route's, the mapping a UDP
+ * port on its IPv4 external address (IPv6 needs no NAT mapping; its
+ * firewall pinholes would be PCP MAP with an IPv6 client address, left for
+ * later).
+ *
  * Answers are from the gateway (the connected socket drops anything else)
  * but not trusted: every answer goes through a strict decoder, a PCP
  * answer must echo our nonce, protocol and internal port, an external
