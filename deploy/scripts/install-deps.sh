@@ -8,13 +8,16 @@ set -euo pipefail
 packages=(
 	# build
 	build-essential cmake pkg-config
-	libsodium-dev libevent-dev libnice-dev libc-ares-dev libconfig-dev
+	libsodium-dev libevent-dev libnice-dev libc-ares-dev libconfig-dev libminiupnpc-dev
 	# tests: unit framework, fuzzing (clang + libFuzzer runtime), format check
 	libcmocka-dev clang libclang-rt-14-dev clang-format
 	# lab and demo: namespaces, NAT, probes
 	iproute2 nftables iputils-ping stun-client coturn iperf3 dnsutils python3 procps systemd
 	# tests: signing a list by hand (test_cli), the validly signed fuzz seeds
 	python3-cryptography
+	# lab: a router that speaks PCP, NAT-PMP and UPnP-IGD (only the daemon:
+	# the "miniupnpd" package would add a service; see below)
+	miniupnpd-nftables
 )
 
 missing=()
@@ -34,3 +37,12 @@ echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+
+# miniupnpd-nftables ships only the binary and its nft helper scripts (no
+# service, no postinst). The lab runs it inside a router namespace with its
+# own config. Should the "miniupnpd" service package be present anyway, keep
+# its service off: a UPnP daemon on the host's real interfaces is never wanted.
+if command -v systemctl >/dev/null && systemctl list-unit-files miniupnpd.service 2>/dev/null |
+	grep -q miniupnpd; then
+	systemctl disable --now miniupnpd.service >/dev/null 2>&1 || true
+fi

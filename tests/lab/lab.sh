@@ -935,3 +935,85 @@ lab_verify_nat() {
 	echo "lab: NAT $label ok: $LAB_V_MAPPED; filtering $LAB_V_FILTER"
 	return 0
 }
+
+# ---- a router that grants port mappings (PCP, NAT-PMP, UPnP-IGD) ----------
+
+# lab_nat_upnp NAME PUBLIC_IP LAN_CIDR: a `cone` router (lab_nat) that also
+# runs Debian's miniupnpd (package miniupnpd-nftables) inside its namespace,
+# serving PCP and NAT-PMP (UDP 5351) and UPnP-IGD (SSDP and HTTP) on its LAN
+# bridge only. The daemon's config names only the namespace's own interfaces
+# (ext_ifname=wan, listening_ip=lan), so it cannot touch the machine's; its
+# rules go into a table of their own (inet cn_upnp) in the router's
+# namespace, and the lab's forward chain accepts what they DNAT. miniupnpd
+# refuses a reserved external address (all of the lab's are documentation
+# ranges) unless STUN shows the WAN is unfiltered, so it asks the lab's stun1
+# at start (ext_perform_stun). Sets LAB_UPNP_PID (killed by lab_cleanup like
+# anything lab_spawn starts); the log is $LAB_DIR/upnp-NAME.log.
+lab_nat_upnp() {
+	_lab_need
+	[ $# -eq 3 ] || _lab_die "usage: lab_nat_upnp NAME PUBLIC_IP LAN_CIDR"
+	local name=$1 ns conf log i
+	command -v miniupnpd >/dev/null || [ -x /usr/sbin/miniupnpd ] ||
+		_lab_die "needs miniupnpd (deploy/scripts/install-deps.sh installs miniupnpd-nftables)"
+	lab_stun_servers
+	lab_nat "$name" cone "$2" "$3"
+	ns=$LAB_PREFIX$name
+	conf=$LAB_DIR/upnp-$name.conf
+	log=$LAB_DIR/upnp-$name.log
+	_lab_nsx "$ns" nft -f - <<-EOF || _lab_die "miniupnpd tables in $name rejected"
+		insert rule ip lab forward iifname "wan" oifname "lan" ct status dnat accept
+		table inet cn_upnp {
+			chain forward {
+				type filter hook forward priority filter; policy accept;
+				jump forward_upnp
+			}
+			chain forward_upnp {
+			}
+			chain prerouting {
+				type nat hook prerouting priority dstnat; policy accept;
+				jump prerouting_upnp
+			}
+			chain prerouting_upnp {
+			}
+			chain postrouting {
+				type nat hook postrouting priority srcnat; policy accept;
+				jump postrouting_upnp
+			}
+			chain postrouting_upnp {
+			}
+		}
+	EOF
+	cat >"$conf" <<-EOF
+		ext_ifname=wan
+		listening_ip=lan
+		ext_perform_stun=yes
+		ext_stun_host=$LAB_STUN1_IP
+		ext_stun_port=$LAB_STUN_PORT
+		enable_natpmp=yes
+		enable_upnp=yes
+		secure_mode=yes
+		system_uptime=no
+		min_lifetime=120
+		max_lifetime=3600
+		lease_file=$LAB_DIR/upnp-$name.leases
+		uuid=3d3cec3a-8cf0-11e0-98ee-00$(printf '%010x' "$$")
+		upnp_table_name=cn_upnp
+		upnp_nat_table_name=cn_upnp
+		upnp_forward_chain=forward_upnp
+		upnp_nat_chain=prerouting_upnp
+		upnp_nat_postrouting_chain=postrouting_upnp
+		allow 1024-65535 ${_lab_lancidr[$name]} 1024-65535
+		deny 0-65535 0.0.0.0/0 0-65535
+	EOF
+	LAB_UPNP_PID=$(lab_spawn "$name" "$log" /usr/sbin/miniupnpd -f "$conf" -d \
+		-P "$LAB_DIR/upnp-$name.pid")
+	for ((i = 0; i < 100; i++)); do
+		grep -q 'Listening for NAT-PMP/PCP' "$log" 2>/dev/null && break
+		_lab_alive "$LAB_UPNP_PID" || break
+		sleep 0.1
+	done
+	if ! grep -q 'Port forwarding is now enabled' "$log" ||
+		! grep -q 'Listening for NAT-PMP/PCP' "$log"; then
+		_lab_die "miniupnpd on $name did not start: $(tail -5 "$log")"
+	fi
+}
