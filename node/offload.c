@@ -46,6 +46,7 @@ enum {
 
 _Static_assert(CN_OFFLOAD_PKT_MAX <= UINT16_MAX, "lengths fit the IPv4 total length");
 _Static_assert(CN_GRO_BATCH_MAX < UINT16_MAX, "packet indices fit 16 bits with a sentinel");
+_Static_assert(CN_GRO_BATCH_MAX <= CN_OFFLOAD_SEGS_MAX, "one batch never overfills a super-packet");
 _Static_assert(CN_VNET_HDR_LEN == 1 + 1 + 2 + 2 + 2 + 2, "virtio_net_hdr layout");
 
 static uint16_t get16(const uint8_t *p)
@@ -366,8 +367,8 @@ static bool can_join(const struct cn_gro *g, const struct cn_gro_group *grp,
 
 	if (grp->closed || f->l3 != k->l3 || f->l4 != k->l4)
 		return false;
-	if (payload > grp->gso_size || grp->total + payload > CN_OFFLOAD_PKT_MAX ||
-	    grp->count >= CN_OFFLOAD_SEGS_MAX)
+	/* No count check: a batch holds no more packets than a super-packet may have. */
+	if (payload > grp->gso_size || grp->total + payload > CN_OFFLOAD_PKT_MAX)
 		return false;
 	if ((p[0] >> 4) == 4) {
 		/* The whole flags byte: DF and the reserved bit (no MF, offset 0 here). */
@@ -458,8 +459,10 @@ int cn_gro_add(struct cn_gro *g, const uint8_t *pkt, size_t len)
 			grp->closed = true;
 		return 0;
 	}
-	if (grp)
-		grp->closed = true;
+	/*
+	 * Start anew. The flow's older super-packet is never found again (the
+	 * search stops at the newest), so nothing later can jump ahead of k.
+	 */
 	group_start(g, idx, k->kind != KIND_MERGE);
 	return 0;
 }

@@ -117,6 +117,7 @@ struct spec {
 	unsigned id; /* IPv4 */
 	int df;	     /* IPv4 */
 	int rsv;     /* IPv4 reserved flag */
+	uint8_t res; /* TCP reserved bits (low nibble of the data offset byte) */
 	uint8_t ttl, tos;
 	uint32_t flow; /* IPv6 flow label */
 };
@@ -185,7 +186,7 @@ static size_t build(const struct spec *s, const uint8_t *payload, size_t n, uint
 	if (s->proto == 6) {
 		p32(t + 4, s->seq);
 		p32(t + 8, s->ack);
-		t[12] = (uint8_t)((l4 / 4) << 4);
+		t[12] = (uint8_t)((l4 / 4) << 4 | s->res);
 		t[13] = s->flags;
 		p16(t + 14, s->win);
 		memcpy(t + 20, s->opts, s->optlen);
@@ -799,6 +800,9 @@ static void test_gro_refuses(void **state)
 	v.rsv = 1; /* the reserved flag would be copied onto every segment */
 	refuse_pair(&s, &v, 1000, 1000, CN_GRO_TCP);
 	v = t;
+	v.res = 1; /* the AE (accurate ECN) bit differs */
+	refuse_pair(&s, &v, 1000, 1000, CN_GRO_TCP);
+	v = t;
 	v.sport += 2; /* another flow: both stand alone */
 	refuse_pair(&s, &v, 1000, 1000, CN_GRO_TCP);
 	refuse_pair(&s, &t, 1000, 1001, CN_GRO_TCP); /* second larger than the first */
@@ -925,6 +929,66 @@ static void test_gro_order(void **state)
 	free(r);
 }
 
+/* A short segment ends its super-packet: what follows starts another. */
+static void test_gro_short_closes(void **state)
+{
+	struct gro_res *r = gro_new(CN_GRO_TCP | CN_GRO_UDP);
+	uint8_t p[6][SEG_CAP], pl[SEG_CAP];
+	size_t l[6];
+	struct spec s = tcp(6), u = udp(4);
+
+	(void)state;
+	fill(pl, sizeof(pl), 6);
+	l[0] = build(&s, pl, 1000, p[0]);
+	s.seq += 1000;
+	l[1] = build(&s, pl, 500, p[1]);
+	s.seq += 500;
+	l[2] = build(&s, pl, 500, p[2]); /* contiguous, but the 500 before it ended it */
+	l[3] = build(&u, pl, 800, p[3]);
+	u.id++;
+	l[4] = build(&u, pl, 100, p[4]);
+	u.id++;
+	l[5] = build(&u, pl, 100, p[5]);
+	for (int i = 0; i < 6; i++)
+		assert_int_equal(cn_gro_add(&r->g, p[i], l[i]), 0);
+	gro_flush(r);
+	assert_int_equal(r->n, 4);
+	assert_super(r, 0, 2, 1000);
+	assert_plain(r, 1, p[2], l[2]);
+	assert_super(r, 2, 2, 800);
+	assert_plain(r, 3, p[5], l[5]);
+	free(r);
+}
+
+/* A UDP checksum that computes to 0 is sent as 0xffff (0 would mean "none"). */
+static void test_segment_udp_zero_csum(void **state)
+{
+	uint8_t *in = malloc(BIG), pl[2800];
+	struct segs *g = segs_new();
+	struct spec s = udp(4);
+	size_t len, l3 = 20, n = sizeof(pl);
+	uint64_t sum;
+
+	(void)state;
+	fill(pl, n, 11);
+	/* Tune the last two payload bytes of the second segment so its sum is 0xffff. */
+	pl[n - 2] = pl[n - 1] = 0;
+	len = make_super(&s, pl, n, 1400, in);
+	assert_int_equal(seg(g, in, len, SEG_CAP, NSEG), 0);
+	assert_int_equal(g->n, 2);
+	g->buf[1][l3 + 6] = g->buf[1][l3 + 7] = 0;
+	sum = ref_fold(
+		ref_sum(ref_pseudo(g->buf[1], 17, g->len[1] - l3), g->buf[1] + l3, g->len[1] - l3));
+	pl[n - 2] = (uint8_t)((0xffff - sum) >> 8);
+	pl[n - 1] = (uint8_t)(0xffff - sum);
+	len = make_super(&s, pl, n, 1400, in);
+	assert_int_equal(seg(g, in, len, SEG_CAP, NSEG), 0);
+	assert_int_equal(g16(g->buf[1] + l3 + 6), 0xffff);
+	assert_csums_ok(g->buf[1], g->len[1]);
+	free(in);
+	free(g);
+}
+
 /* A short segment ends a super-packet; 64 KiB and the segment cap start a new one. */
 static void test_gro_limits(void **state)
 {
@@ -992,11 +1056,13 @@ int main(void)
 		cmocka_unit_test(test_segment_size_limit),
 		cmocka_unit_test(test_segment_plain),
 		cmocka_unit_test(test_segment_malformed),
+		cmocka_unit_test(test_segment_udp_zero_csum),
 		cmocka_unit_test(test_gro_merges_pair),
 		cmocka_unit_test(test_gro_round_trip),
 		cmocka_unit_test(test_gro_refuses),
 		cmocka_unit_test(test_gro_passthrough),
 		cmocka_unit_test(test_gro_order),
+		cmocka_unit_test(test_gro_short_closes),
 		cmocka_unit_test(test_gro_limits),
 	};
 
