@@ -85,6 +85,15 @@ static void put16le(uint8_t *p, uint16_t v)
 	p[1] = (uint8_t)(v >> 8);
 }
 
+/* Two reads in sequence (the order of operands inside one expression is unspecified). */
+static uint16_t rd16le(struct cn_rd *r)
+{
+	uint16_t lo = cn_rd_u8(r);
+	uint16_t hi = cn_rd_u8(r);
+
+	return (uint16_t)(lo | hi << 8);
+}
+
 int cn_vnet_hdr_decode(const uint8_t *p, size_t n, struct cn_vnet_hdr *h)
 {
 	struct cn_rd r;
@@ -95,11 +104,10 @@ int cn_vnet_hdr_decode(const uint8_t *p, size_t n, struct cn_vnet_hdr *h)
 	cn_rd_init(&r, p, CN_VNET_HDR_LEN);
 	h->flags = cn_rd_u8(&r);
 	h->gso_type = cn_rd_u8(&r);
-	/* Little-endian u16s: two bytes each, low first. */
-	h->hdr_len = (uint16_t)(cn_rd_u8(&r) | (cn_rd_u8(&r) << 8));
-	h->gso_size = (uint16_t)(cn_rd_u8(&r) | (cn_rd_u8(&r) << 8));
-	h->csum_start = (uint16_t)(cn_rd_u8(&r) | (cn_rd_u8(&r) << 8));
-	h->csum_offset = (uint16_t)(cn_rd_u8(&r) | (cn_rd_u8(&r) << 8));
+	h->hdr_len = rd16le(&r);
+	h->gso_size = rd16le(&r);
+	h->csum_start = rd16le(&r);
+	h->csum_offset = rd16le(&r);
 	return 0;
 }
 

@@ -201,7 +201,8 @@ static size_t build4(uint8_t *out, uint8_t proto, unsigned sport, unsigned dport
 		memcpy(t + 4, l4extra, l4extra_len + 16); /* seq .. urgent pointer, options */
 	else
 		put16(t + 4, (unsigned)(8 + n));
-	memcpy(t + l4, pl, n);
+	if (n)
+		memcpy(t + l4, pl, n);
 	cn_ip_parse(out, len, &ip);
 	c = cn_ip_csum_fold(
 		cn_ip_csum_add(cn_ip_csum_pseudo(&ip, proto, (uint32_t)(l4 + n)), t, l4 + n));

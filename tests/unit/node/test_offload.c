@@ -171,7 +171,8 @@ static size_t build(const struct spec *s, const uint8_t *payload, size_t n, uint
 		out[9] = s->proto;
 		memcpy(out + 12, a4, 4);
 		memcpy(out + 16, b4, 4);
-		memcpy(out + 20, s->ipopts, s->ipoptlen);
+		if (s->ipoptlen)
+			memcpy(out + 20, s->ipopts, s->ipoptlen);
 		p16(out + 10, (unsigned)(uint16_t)~ref_fold(ref_sum(0, out, l3)));
 	} else {
 		p32(out, 0x60000000u | (uint32_t)s->tos << 20 | (s->flow & 0xfffff));
@@ -189,7 +190,8 @@ static size_t build(const struct spec *s, const uint8_t *payload, size_t n, uint
 		t[12] = (uint8_t)((l4 / 4) << 4 | s->res);
 		t[13] = s->flags;
 		p16(t + 14, s->win);
-		memcpy(t + 20, s->opts, s->optlen);
+		if (s->optlen)
+			memcpy(t + 20, s->opts, s->optlen);
 	} else {
 		p16(t + 4, (unsigned)(l4 + n));
 	}
@@ -294,7 +296,8 @@ static void check_segments(const struct spec *s, const struct segs *g, const uin
 		if (s->v == 4) {
 			assert_int_equal(g16(p + 4), (s->id + i) & 0xffff);
 			assert_int_equal(p[8], s->ttl);
-			assert_memory_equal(p + 20, s->ipopts, s->ipoptlen);
+			if (s->ipoptlen)
+				assert_memory_equal(p + 20, s->ipopts, s->ipoptlen);
 		}
 		if (s->proto == 6) {
 			uint8_t fl = s->flags;
@@ -306,7 +309,8 @@ static void check_segments(const struct spec *s, const struct segs *g, const uin
 			if (i > 0)
 				fl &= (uint8_t)~0x80; /* CWR */
 			assert_int_equal(t[13], fl);
-			assert_memory_equal(t + 20, s->opts, s->optlen);
+			if (s->optlen)
+				assert_memory_equal(t + 20, s->opts, s->optlen);
 		} else {
 			assert_int_equal(g16(t + 4), 8 + m);
 		}
