@@ -221,7 +221,8 @@ static size_t build_tcp(uint8_t *out, unsigned sport, unsigned dport, uint32_t s
 	h[8] = (uint8_t)(((20 + optlen) / 4) << 4);
 	h[9] = flags;
 	put16(h + 10, 65535);
-	memcpy(h + 16, opts, optlen);
+	if (optlen)
+		memcpy(h + 16, opts, optlen);
 	return build4(out, CN_IPPROTO_TCP, sport, dport, 0, h, optlen, pl, n);
 }
 
