@@ -150,6 +150,31 @@ static size_t build(struct cn_udpbatch *b, const struct cn_udpbatch_msg *m, size
 	return k;
 }
 
+void cn_udpbatch_group(struct cn_udpbatch_msg *m, size_t n)
+{
+	struct cn_udpbatch_msg t;
+	size_t done = 0, i, j;
+
+	/*
+	 * done: m[0..done) is grouped. Take the destination of m[done] and pull
+	 * each later datagram to it forward, shifting the others back by one:
+	 * both moves keep relative order.
+	 */
+	while (done < n) {
+		const struct cn_udpbatch_msg head = m[done];
+
+		done++;
+		for (i = done; i < n; i++) {
+			if (!same_dest(&head, &m[i]))
+				continue;
+			t = m[i];
+			for (j = i; j > done; j--)
+				m[j] = m[j - 1];
+			m[done++] = t;
+		}
+	}
+}
+
 int cn_udpbatch_send(struct cn_udpbatch *b, int fd, const struct cn_udpbatch_msg *m, size_t n,
 		     size_t *sent)
 {

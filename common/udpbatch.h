@@ -127,6 +127,18 @@ int cn_udpbatch_send(struct cn_udpbatch *b, int fd, const struct cn_udpbatch_msg
 		     size_t *sent);
 
 /*
+ * Reorders m[0..n) so that datagrams to one destination are adjacent, each
+ * destination's datagrams in their original order and destinations in the
+ * order they first appear (a stable grouping: A1 B1 A2 B2 -> A1 A2 B1 B2).
+ * Order between destinations does not matter on the wire, and adjacent
+ * equal-size datagrams to one destination are what GSO can send as one
+ * message: a relay or a node talking to many peers at once calls this
+ * before cn_udpbatch_send. In place, no allocation; n up to a few hundred
+ * (quadratic in the number of destinations).
+ */
+void cn_udpbatch_group(struct cn_udpbatch_msg *m, size_t n);
+
+/*
  * Reads up to nbufs datagrams (or GRO reads) into bufs[i] (buf_cap bytes
  * each; with GRO on give CN_UDPBATCH_GRO_BUF) with one recvmmsg, without
  * blocking, and hands back every datagram in out[] (*n_out), split at the

@@ -240,6 +240,52 @@ static void test_mixed_batch(void **state)
 	close(rb.fd);
 }
 
+/* Grouping by destination: stable per destination, then GSO gets runs out of interleaving. */
+static void test_group(void **state)
+{
+	struct cn_udpbatch_msg m[12];
+	struct sock tx, ra, rb, rc;
+	size_t sent = 0;
+	struct sock *dest[12];
+	int want[12], w = 0;
+
+	(void)state;
+	sock_open(&tx, false);
+	sock_open(&ra, false);
+	sock_open(&rb, false);
+	sock_open(&rc, false);
+	for (int i = 0; i < 12; i++) {
+		dest[i] = i % 3 == 0 ? &ra : i % 3 == 1 ? &rb : &rc; /* A B C A B C ... */
+		m[i] = msg(i, 1000, dest[i]);
+	}
+	m[11].to = NULL; /* one for the connected peer (none here): its own group */
+	cn_udpbatch_group(m, 12);
+	/* A's in order, then B's, then C's, then the NULL one. */
+	for (int g = 0; g < 3; g++)
+		for (int i = g; i < 11; i += 3)
+			want[w++] = i;
+	want[w++] = 11;
+	for (int i = 0; i < 12; i++)
+		assert_ptr_equal(m[i].p, payload[want[i]]);
+	cn_udpbatch_group(m, 0);
+	cn_udpbatch_group(m, 1);
+	/* Sent grouped (the NULL one left out: nothing connected): three GSO messages. */
+	assert_int_equal(cn_udpbatch_send(&tx.b, tx.fd, m, 11, &sent), 0);
+	assert_int_equal(sent, 11);
+	if (tx.caps.gso)
+		assert_int_equal(tx.b.stats.gso_msgs, 3);
+	assert_int_equal(recv_all(&ra, 4), 4);
+	for (int k = 0; k < 4; k++)
+		assert_dgram((size_t)k, 3 * k, 1000, &tx);
+	assert_int_equal(recv_all(&rc, 3), 3);
+	for (int k = 0; k < 3; k++)
+		assert_dgram((size_t)k, 3 * k + 2, 1000, &tx);
+	close(tx.fd);
+	close(ra.fd);
+	close(rb.fd);
+	close(rc.fd);
+}
+
 /* The runtime switch: GSO off sends the same datagrams without UDP_SEGMENT. */
 static void test_gso_off(void **state)
 {
@@ -382,6 +428,7 @@ int main(void)
 		cmocka_unit_test(test_gso_to_plain_receiver),
 		cmocka_unit_test(test_gso_to_gro_receiver),
 		cmocka_unit_test(test_mixed_batch),
+		cmocka_unit_test(test_group),
 		cmocka_unit_test(test_gso_off),
 		cmocka_unit_test(test_gso_refused_falls_back),
 		cmocka_unit_test(test_refused_datagram),
