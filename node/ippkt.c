@@ -145,15 +145,40 @@ int cn_ip_parse(const uint8_t *pkt, size_t len, struct cn_ip_info *out)
 	return ret;
 }
 
+/*
+ * The data plane sums every byte it segments, so this reads 8 bytes at a
+ * time in host order and turns the folded result into network order at the
+ * end: the ones' complement sum is byte-order independent up to a swap of
+ * its two bytes (RFC 1071 section 2(B)), including its 0 / 0xffff.
+ */
 uint32_t cn_ip_csum_add(uint32_t sum, const uint8_t *p, size_t n)
 {
-	uint64_t acc = sum;
-	size_t i;
+	uint64_t a = 0, b = 0, acc;
+	size_t i = 0;
 
-	for (i = 0; i + 1 < n; i += 2)
-		acc += get16(p + i);
+	for (; i + 16 <= n; i += 16) {
+		uint64_t w1, w2;
+
+		memcpy(&w1, p + i, 8);
+		memcpy(&w2, p + i + 8, 8);
+		a += (w1 & 0xffffffffu) + (w1 >> 32);
+		b += (w2 & 0xffffffffu) + (w2 >> 32);
+	}
+	for (; i + 2 <= n; i += 2) {
+		uint16_t w;
+
+		memcpy(&w, p + i, 2);
+		a += w;
+	}
+	acc = a + (b & 0xffffffffu) + (b >> 32); /* no overflow below 2^60 bytes */
+	while (acc >> 16)
+		acc = (acc & 0xffff) + (acc >> 16);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	acc = ((acc & 0xff) << 8) | (acc >> 8);
+#endif
 	if (n & 1)
 		acc += (uint32_t)p[n - 1] << 8;
+	acc += sum;
 	/* Fold to 16 bits so chained calls never overflow. */
 	while (acc >> 16)
 		acc = (acc & 0xffff) + (acc >> 16);

@@ -30,6 +30,26 @@ void cn_node_config_defaults(struct cn_node_config *c)
 	c->deploy_keep = 3;
 	c->deploy_max_mb = 4096;
 	c->deploy_hook_timeout = 60;
+	c->offload = true;
+	c->udp_gso = true;
+	c->workers = 0;
+}
+
+static int read_dataplane(const config_setting_t *g, struct cn_node_config *c, struct cn_errbuf *e)
+{
+	static const char *const names[] = {"offload", "udp_gso", "workers", NULL};
+
+	if (!config_setting_is_group(g)) {
+		cn_errbuf_set(e, "line %d: 'dataplane' must be a group",
+			      config_setting_source_line(g));
+		return -CN_EFORMAT;
+	}
+	if (cn_cfg_check_members(g, names, "dataplane.", e) ||
+	    cn_cfg_bool(g, "offload", &c->offload, e) ||
+	    cn_cfg_bool(g, "udp_gso", &c->udp_gso, e) ||
+	    cn_cfg_uint(g, "workers", 0, CN_NODE_WORKERS_MAX, &c->workers, e))
+		return -CN_EFORMAT;
+	return 0;
 }
 
 /* A peer-list group name: a lowercase DNS label. */
@@ -222,7 +242,7 @@ static int from_config(const config_t *cfg, struct cn_node_config *c, struct cn_
 	static const char *const top[] = {
 		"identity_key", "root_key", "peer_list", "state_dir", "control_socket",
 		"log_level",	"tun",	    "relays",	 "ice",	      "dns",
-		"metrics",	"deploy",   "user",	 NULL};
+		"metrics",	"deploy",   "user",	 "dataplane", NULL};
 	static const char *const tun_names[] = {"name", "mtu", NULL};
 	static const char *const relay_names[] = {"transport", NULL};
 	const config_setting_t *root = config_root_setting(cfg), *g;
@@ -281,6 +301,9 @@ static int from_config(const config_t *cfg, struct cn_node_config *c, struct cn_
 		return -CN_EFORMAT;
 	g = config_setting_get_member(root, "deploy");
 	if (g && read_deploy(g, c, e))
+		return -CN_EFORMAT;
+	g = config_setting_get_member(root, "dataplane");
+	if (g && read_dataplane(g, c, e))
 		return -CN_EFORMAT;
 	{
 		char metrics[CN_ADDR_TEXT_MAX] = "";

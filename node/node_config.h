@@ -20,6 +20,7 @@
  *              hook = "/etc/cairn/activate"; dir = "/var/lib/cairn/deploy";
  *              max_mb = 4096; hook_timeout = 60;
  *              hook_user = "cairn-hook"; };                    # docs/DEPLOY.md
+ *   dataplane = { offload = true; udp_gso = true; workers = 0; };   # 0 = one per CPU
  *
  * Which peer this node is follows from its key's place in the peer list.
  */
@@ -89,7 +90,13 @@ struct cn_node_config {
 	uint32_t deploy_max_mb;
 	uint32_t deploy_hook_timeout; /* seconds */
 	char deploy_hook_user[64];    /* "" = the node's own user */
+	/* The fast path (docs/DESIGN.md "Data plane"). */
+	bool offload;	  /* TUN with TSO/USO super-packets and daemon-side GRO */
+	bool udp_gso;	  /* UDP_SEGMENT sends and UDP_GRO receives on underlay sockets */
+	uint32_t workers; /* crypto worker threads; 0 = one per online CPU */
 };
+
+enum { CN_NODE_WORKERS_MAX = 64 };
 
 void cn_node_config_defaults(struct cn_node_config *c);
 int cn_node_config_load(const char *path, struct cn_node_config *c, struct cn_errbuf *e);

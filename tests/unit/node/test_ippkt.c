@@ -314,6 +314,24 @@ static void test_csum(void **state)
 		big[i] = (uint8_t)(i * 131 + 7);
 	assert_int_equal(cn_ip_csum_add(0, big, sizeof(big)), ref_sum(big, sizeof(big), NULL, 0));
 	assert_int_equal(cn_ip_csum_add(0, big, 3999), ref_sum(big, 3999, NULL, 0));
+	/* Every length and alignment up to a few words, and chains split at even offsets. */
+	for (size_t off = 0; off < 8; off++) {
+		for (size_t len = 0; len < 100; len++) {
+			uint32_t chained = 0;
+
+			assert_int_equal(cn_ip_csum_add(0, big + off, len),
+					 ref_sum(big + off, len, NULL, 0));
+			for (size_t at = 0; at < len; at += 6)
+				chained = cn_ip_csum_add(chained, big + off + at,
+							 len - at < 6 ? len - at : 6);
+			assert_int_equal(chained, ref_sum(big + off, len, NULL, 0));
+		}
+	}
+	/* A running sum carried in: the same as summing everything at once. */
+	assert_int_equal(cn_ip_csum_add(cn_ip_csum_add(0, big, 1000), big + 1000, 2999),
+			 ref_sum(big, 3999, NULL, 0));
+	memset(big, 0, sizeof(big));
+	assert_int_equal(cn_ip_csum_add(0, big, sizeof(big)), 0); /* all zero stays 0 */
 
 	/* Pseudo-headers against the reference bytes, both families. */
 	n = hex(v4_udp, p, sizeof(p));

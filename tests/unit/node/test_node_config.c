@@ -179,6 +179,30 @@ static void test_node_deploy(void **state)
 	node_refused(NODE_BASE "deploy = { groups = [1]; };", "is not a group name");
 }
 
+static void test_node_dataplane(void **state)
+{
+	struct cn_node_config c;
+
+	(void)state;
+	node_ok(NODE_BASE, &c);
+	assert_true(c.offload);
+	assert_true(c.udp_gso);
+	assert_int_equal(c.workers, 0);
+	node_ok(NODE_BASE "dataplane = { offload = false; udp_gso = false; workers = 3; };", &c);
+	assert_false(c.offload);
+	assert_false(c.udp_gso);
+	assert_int_equal(c.workers, 3);
+	node_ok(NODE_BASE "dataplane = { udp_gso = false; };", &c);
+	assert_true(c.offload);
+	assert_false(c.udp_gso);
+	node_refused(NODE_BASE "dataplane = true;", "'dataplane' must be a group");
+	node_refused(NODE_BASE "dataplane = { gso = false; };", "unknown setting 'dataplane.gso'");
+	node_refused(NODE_BASE "dataplane = { offload = 1; };", "'offload' must be true or false");
+	node_refused(NODE_BASE "dataplane = { workers = 65; };",
+		     "'workers' must be between 0 and 64");
+	node_refused(NODE_BASE "dataplane = { workers = -1; };", "workers");
+}
+
 static void test_relay_config(void **state)
 {
 	struct cn_relay_config c;
@@ -236,6 +260,7 @@ int main(void)
 		cmocka_unit_test(test_node_defaults_and_full),
 		cmocka_unit_test(test_node_refusals),
 		cmocka_unit_test(test_node_deploy),
+		cmocka_unit_test(test_node_dataplane),
 		cmocka_unit_test(test_relay_config),
 	};
 

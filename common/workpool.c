@@ -1,0 +1,238 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Worker pool with in-order hand-back (see workpool.h). One mutex guards the
+ * ring of batches; items are processed outside it. Ring positions only grow
+ * (modulo the depth when indexing): head = oldest not completed, claim =
+ * oldest with items not yet taken, tail = next free.
+ *
+ * Must not call libevent or log: workers run here.
+ */
+#include "common/workpool.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "common/err.h"
+
+struct batch {
+	cn_workpool_fn fn;
+	void *ctx;
+	void *const *items;
+	size_t n;
+	size_t claimed; /* items handed to workers */
+	size_t done;	/* items finished */
+	void *tag;
+};
+
+struct cn_workpool {
+	pthread_mutex_t mu;
+	pthread_cond_t work; /* signalled when a batch is queued or on stop */
+	bool stop;
+	unsigned int depth;
+	struct batch *ring;
+	size_t head, claim, tail;
+	int efd;
+	unsigned int nthreads;
+	pthread_t *th;
+};
+
+static struct batch *at(struct cn_workpool *p, size_t pos)
+{
+	return &p->ring[pos % p->depth];
+}
+
+static void signal_done(struct cn_workpool *p)
+{
+	uint64_t one = 1;
+	ssize_t r;
+
+	/* Never fails but on counter overflow, which the loop's reads prevent. */
+	do {
+		r = write(p->efd, &one, sizeof(one));
+	} while (r < 0 && errno == EINTR);
+}
+
+static void *worker(void *arg)
+{
+	struct cn_workpool *p = arg;
+	struct batch *b;
+	size_t start, cnt;
+	bool fin;
+
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		while (!p->stop && p->claim == p->tail)
+			pthread_cond_wait(&p->work, &p->mu);
+		if (p->stop)
+			break;
+		b = at(p, p->claim);
+		start = b->claimed;
+		cnt = b->n - start < CN_WORKPOOL_SLICE ? b->n - start : CN_WORKPOOL_SLICE;
+		b->claimed += cnt;
+		if (b->claimed == b->n)
+			p->claim++;
+		pthread_mutex_unlock(&p->mu);
+		for (size_t i = start; i < start + cnt; i++)
+			b->fn(b->ctx, b->items[i]);
+		pthread_mutex_lock(&p->mu);
+		b->done += cnt;
+		fin = b->done == b->n;
+		if (fin)
+			signal_done(p);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+int cn_workpool_new(unsigned int threads, unsigned int depth, struct cn_workpool **out)
+{
+	struct cn_workpool *p = NULL;
+	int ret = -CN_EINVAL, saved;
+
+	if (!out)
+		return -CN_EINVAL;
+	*out = NULL;
+	if (threads > CN_WORKPOOL_THREADS_MAX || depth == 0 || depth > CN_WORKPOOL_DEPTH_MAX)
+		return -CN_EINVAL;
+	ret = -CN_ENOMEM;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return ret;
+	p->efd = -1;
+	p->depth = depth;
+	p->ring = calloc(depth, sizeof(*p->ring));
+	p->th = calloc(threads ? threads : 1, sizeof(*p->th));
+	if (!p->ring || !p->th)
+		goto fail_mem;
+	if (pthread_mutex_init(&p->mu, NULL) != 0)
+		goto fail_mem;
+	if (pthread_cond_init(&p->work, NULL) != 0) {
+		pthread_mutex_destroy(&p->mu);
+		goto fail_mem;
+	}
+	p->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (p->efd < 0) {
+		ret = -CN_EIO;
+		goto fail;
+	}
+	for (; p->nthreads < threads; p->nthreads++) {
+		int err = pthread_create(&p->th[p->nthreads], NULL, worker, p);
+
+		if (err) {
+			errno = err;
+			ret = -CN_EIO;
+			goto fail;
+		}
+	}
+	*out = p;
+	return 0;
+fail:
+	saved = errno;
+	cn_workpool_free(p);
+	errno = saved;
+	return ret;
+fail_mem:
+	free(p->ring);
+	free(p->th);
+	free(p);
+	return ret;
+}
+
+void cn_workpool_free(struct cn_workpool *p)
+{
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->mu);
+	p->stop = true;
+	pthread_cond_broadcast(&p->work);
+	pthread_mutex_unlock(&p->mu);
+	for (unsigned int i = 0; i < p->nthreads; i++)
+		pthread_join(p->th[i], NULL);
+	if (p->efd >= 0)
+		close(p->efd);
+	pthread_cond_destroy(&p->work);
+	pthread_mutex_destroy(&p->mu);
+	free(p->ring);
+	free(p->th);
+	free(p);
+}
+
+int cn_workpool_fd(const struct cn_workpool *p)
+{
+	return p->efd;
+}
+
+unsigned int cn_workpool_threads(const struct cn_workpool *p)
+{
+	return p->nthreads;
+}
+
+int cn_workpool_submit(struct cn_workpool *p, cn_workpool_fn fn, void *ctx, void *const *items,
+		       size_t n, void *tag)
+{
+	struct batch *b;
+
+	if (!p || !fn || !items || n == 0)
+		return -CN_EINVAL;
+	pthread_mutex_lock(&p->mu);
+	if (p->tail - p->head == p->depth) {
+		pthread_mutex_unlock(&p->mu);
+		return -CN_EEXHAUSTED;
+	}
+	b = at(p, p->tail);
+	*b = (struct batch){.fn = fn, .ctx = ctx, .items = items, .n = n, .tag = tag};
+	p->tail++;
+	if (p->nthreads == 0) {
+		/* No workers: do it here, in order, and report it like a worker would. */
+		p->claim = p->tail;
+		pthread_mutex_unlock(&p->mu);
+		for (size_t i = 0; i < n; i++)
+			fn(ctx, items[i]);
+		pthread_mutex_lock(&p->mu);
+		b->claimed = b->done = n;
+		signal_done(p);
+	} else if (n > CN_WORKPOOL_SLICE) {
+		pthread_cond_broadcast(&p->work);
+	} else {
+		pthread_cond_signal(&p->work);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return 0;
+}
+
+bool cn_workpool_complete(struct cn_workpool *p, void **tag)
+{
+	struct batch *b;
+	uint64_t v;
+	ssize_t r;
+
+	*tag = NULL;
+	pthread_mutex_lock(&p->mu);
+	if (p->head != p->tail) {
+		b = at(p, p->head);
+		if (b->done == b->n) {
+			*tag = b->tag;
+			p->head++;
+			pthread_mutex_unlock(&p->mu);
+			return true;
+		}
+	}
+	/*
+	 * Clear the eventfd under the lock: a worker finishing after this
+	 * writes again, so no completion is ever missed.
+	 */
+	r = read(p->efd, &v, sizeof(v)); /* EAGAIN when already clear: fine */
+	(void)r;
+	pthread_mutex_unlock(&p->mu);
+	return false;
+}
+
+unsigned int cn_workpool_in_flight(const struct cn_workpool *p)
+{
+	return (unsigned int)(p->tail - p->head);
+}
