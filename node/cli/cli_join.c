@@ -346,7 +346,9 @@ static int join(const struct join_opts *o, const char *token_text)
 			return cn_cli_fail("join",
 					   "not a cairn token (%s): copy the whole "
 					   "'cairn1:...' line 'cairn invite' printed",
-					   cn_strerror(r));
+					   r == -CN_EDECRYPT ? "its check does not match: mistyped?"
+					   : r == -CN_ESHORT ? "cut short"
+							     : "malformed");
 		if (!o->force && access(o->config, F_OK) == 0)
 			return cn_cli_fail("join",
 					   "%s exists (this machine has joined a network?); "
