@@ -365,8 +365,12 @@ int cn_cli_deploy_push(const struct opts *o, const char *target, const char *fil
 	if (n == 1) {
 		struct outcome res;
 
+		const bool ran = true;
+
 		j.bar = isatty(STDERR_FILENO);
 		push_one(&j, &t[0], &res);
+		/* The same table as a group push: one row. */
+		print_table(&t[0], &res, &ran, 1);
 		if (res.ok) {
 			printf("%s: ok: %s\n", t[0].name, res.msg);
 			ret = CN_EXIT_OK;
