@@ -7,6 +7,7 @@
 #include <getopt.h>
 #include <linux/capability.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -19,16 +20,19 @@
 #include "common/log.h"
 #include "common/privdrop.h"
 #include "node/node.h"
+#include "node/node_check.h"
 #include "node/node_config.h"
 
 static const char usage[] =
-	"usage: cairn-node --config FILE [--log-level LEVEL]\n"
+	"usage: cairn-node --config FILE [--check] [--log-level LEVEL]\n"
 	"\n"
 	"The cairn node: gives this machine its overlay address on a TUN device\n"
 	"and reaches every peer of the signed peer list end to end encrypted,\n"
 	"through a relay at once and directly (ICE) as soon as a path is found.\n"
 	"\n"
 	"  -c, --config FILE      configuration file (see docs/CONFIG.md)\n"
+	"      --check            check the configuration, key and peer list (this\n"
+	"                         node's key listed, signature, expiry), then exit\n"
 	"  -l, --log-level LEVEL  err, warn, info or debug (overrides the file)\n"
 	"  -h, --help             show this help\n"
 	"      --version          print the version\n"
@@ -87,6 +91,7 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{"config", required_argument, NULL, 'c'},
 		{"log-level", required_argument, NULL, 'l'},
+		{"check", no_argument, NULL, 'C'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
@@ -97,6 +102,7 @@ int main(int argc, char **argv)
 	struct event_base *base = NULL;
 	struct cn_node *node = NULL;
 	enum cn_log_level level;
+	bool check = false;
 	int c, ret = 1;
 
 	cn_log_set_ident("cairn-node");
@@ -107,6 +113,9 @@ int main(int argc, char **argv)
 			break;
 		case 'l':
 			level_text = optarg;
+			break;
+		case 'C':
+			check = true;
 			break;
 		case 'h':
 			fputs(usage, stdout);
@@ -136,6 +145,17 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	cn_log_set_level(level);
+	if (check) {
+		char summary[256];
+
+		if (cn_node_check(&cfg, summary, sizeof(summary), &e)) {
+			cn_log_err("%s", e.msg);
+			return 1;
+		}
+		printf("%s: configuration, key and peer list are valid: %s\n", config_path,
+		       summary);
+		return 0;
+	}
 	signal(SIGPIPE, SIG_IGN);
 	base = event_base_new();
 	if (!base) {

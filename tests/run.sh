@@ -6,7 +6,11 @@
 #   3. build with -Werror, ASan and UBSan (build/test)
 #   4. fuzz every libFuzzer target briefly with clang (build/fuzz);
 #      CN_FUZZ_SECONDS per target, default 20; 0 skips this step
-#   5. run every ctest label: unit, fuzz (corpus replays), lab (namespaces)
+#   5. cross builds for armhf and arm64 (deploy/dist/cmake): unit tests and
+#      fuzz replays under qemu-user (ctest label cross), and the Debian
+#      packages of each architecture, lintian clean; CN_CROSS=0 skips this
+#   6. run every ctest label: unit, fuzz (corpus replays), lab (namespaces),
+#      package (build, install, enrol, purge the Debian packages)
 # Exits non-zero on the first failing step.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -57,6 +61,25 @@ if [ "$fuzz_seconds" -gt 0 ]; then
 	done
 fi
 
-step "ctest (unit, fuzz replays, lab)"
+if [ "${CN_CROSS:-1}" = 0 ]; then
+	step "cross builds: SKIPPED (CN_CROSS=0)"
+else
+	for arch in armhf arm64; do
+		step "cross build $arch (-Werror), unit tests under qemu-user, packages"
+		cmake -S . -B "build/$arch" -DCMAKE_TOOLCHAIN_FILE="$top/deploy/dist/cmake/$arch.cmake" \
+			-DCN_WERROR=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
+		cmake --build "build/$arch" -j "$jobs" >/dev/null
+		if ! ctest --test-dir "build/$arch" -L cross -j "$jobs" --output-on-failure \
+			>"build/$arch/ctest.log" 2>&1; then
+			cat "build/$arch/ctest.log"
+			exit 1
+		fi
+		grep -E "tests passed|Total Test time" "build/$arch/ctest.log"
+		rm -rf "build/$arch/debs"
+		bash deploy/dist/debian/build.sh --arch "$arch" --lintian "build/$arch/debs" | sed 's|.*/||'
+	done
+fi
+
+step "ctest (unit, fuzz replays, lab, package)"
 cd build/test
 ctest --output-on-failure -j "$jobs"

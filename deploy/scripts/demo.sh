@@ -10,7 +10,10 @@
 #
 # The network is made with the `cairn` command, the boards ping each other
 # and the cloud node by name, and `cairn status` shows each path move from
-# the relay to a direct, hole-punched one. The network stays up afterwards
+# the relay to a direct, hole-punched one. Then the job the network is for:
+# the cloud node pushes a signed release to board1 by name, then to the
+# group "boards" (both boards, one behind the double NAT), each push
+# printing its result table, and rolls board1 back. The network stays up afterwards
 # (a line says how to enter a node and how to tear it down), or goes away at
 # the end with --teardown. Everything stays inside the namespaces: nothing
 # touches this machine's own interfaces. Built on the test lab (tests/lab).
@@ -21,7 +24,7 @@ case "${1:-}" in
 --teardown) teardown=1 ;;
 "") ;;
 -h | --help)
-	sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
 	echo "usage: bash deploy/scripts/demo.sh [--teardown]"
 	exit 0
 	;;
@@ -66,13 +69,44 @@ lab_nat home2 cone 100.64.1.2 192.168.5.0/24 carrier
 lab_host board2 home2 192.168.5.10
 
 printf '\n== the network, made with the cairn command\n'
-cl_network demo relay1=203.0.113.100 -- cloud1 board1 board2
-printf '$ cairn network init --name demo ...; cairn keygen ...; cairn peers add ...; cairn peers sign\n'
-"$CAIRN" peers show -l "$LAB_DIR/net/peers.conf"
-
-cl_start_relay relay1
+# As cl_network (tests/lab/cairn_lab.sh) does, with groups: the cloud node
+# may deploy ("deployers"), the boards take deploys ("boards").
+net=$LAB_DIR/net
+"$CAIRN" network init --name demo --dir "$net" --prefix4 10.99.0.0/24 --prefix6 fd99:1ab::/64 >/dev/null
+CL_DOMAIN=demo.cairn
+"$CAIRN" keygen -o "$LAB_DIR/relay1.key" >/dev/null
+"$CAIRN" peers relay-add relay1 "$("$CAIRN" pubkey -k "$LAB_DIR/relay1.key")" 203.0.113.100 \
+	--port 443 -l "$net/peers.conf" >/dev/null
+cat >"$LAB_DIR/relay1.conf" <<EOF
+identity_key = "$LAB_DIR/relay1.key";
+root_key = "$(cat "$net/root.pub")";
+peer_list = "$net/peers.conf";
+state_dir = "$LAB_DIR/relay1.state";
+listen = { tcp = [ "203.0.113.100:443" ]; udp = [ "203.0.113.100:443" ]; stun = [ "203.0.113.100:3478" ]; };
+EOF
+declare -A groups=([cloud1]=deployers [board1]=boards [board2]=boards)
 for n in cloud1 board1 board2; do
-	cl_start_node "$n"
+	"$CAIRN" keygen -o "$LAB_DIR/$n.key" >/dev/null
+	"$CAIRN" peers add "$n" "$("$CAIRN" pubkey -k "$LAB_DIR/$n.key")" --groups "${groups[$n]}" \
+		-l "$net/peers.conf" >/dev/null
+	cl_resolv_conf "$n"
+done
+"$CAIRN" peers sign -l "$net/peers.conf" >/dev/null
+printf '$ cairn network init --name demo ...; cairn keygen ...; cairn peers add ...; cairn peers sign\n'
+"$CAIRN" peers show -l "$net/peers.conf"
+
+# The boards' activation hook: a real one would restart the service; this
+# one says what it activates and records it.
+cat >"$LAB_DIR/activate.sh" <<EOF
+#!/bin/sh
+echo "\$CAIRN_NODE: activating \$CAIRN_APP \$CAIRN_VERSION (was \${CAIRN_PREVIOUS:-none}), pushed by \$CAIRN_PUSHER"
+echo "\$CAIRN_VERSION" >"$LAB_DIR/\$CAIRN_NODE.running"
+EOF
+chmod 755 "$LAB_DIR/activate.sh"
+cl_start_relay relay1
+cl_start_node cloud1
+for n in board1 board2; do
+	cl_start_node "$n" "deploy = { enabled = true; groups = [ \"deployers\" ]; hook = \"$LAB_DIR/activate.sh\"; };"
 done
 for n in cloud1 board1 board2; do
 	cl_wait 15 cl_relay_up "$n" || {
@@ -92,6 +126,18 @@ show board1 ping -c 3 -i 0.3 "board2.$CL_DOMAIN"
 status board1
 show board1 "$CAIRN" ping board2 -c 3 -i 0 --socket "$LAB_DIR/board1.sock"
 show board2 "$CAIRN" netcheck -l "$LAB_DIR/net/peers.conf"
+
+printf '\n== the job: a signed release from the cloud node to a board behind NAT, by name\n'
+deploy() { show cloud1 "$CAIRN" deploy --key "$LAB_DIR/cloud1.key" --list "$net/peers.conf" "$@"; }
+for v in 1.0 1.1; do
+	head -c 2M /dev/urandom >"$LAB_DIR/web-$v.tar"
+done
+deploy push board1 "$LAB_DIR/web-1.0.tar" --name web --version 1.0 --activate
+printf '\n== to the group "boards": both boards, one behind a double NAT\n'
+deploy push boards "$LAB_DIR/web-1.1.tar" --name web --version 1.1 --activate --parallel 2
+printf '\n== and back: board1 rolls back to the version before (board2 has no older one)\n'
+deploy rollback board1 web
+deploy list boards web
 
 if [ "$teardown" = 1 ]; then
 	printf '\ndemo: done; tearing the network down.\n'

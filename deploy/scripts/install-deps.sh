@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Installs everything cairn needs to build, test and run its demo on
-# Debian 12, as root. Does nothing (and needs no network) when every package
-# is already installed. Used by both README commands and by CI.
+# Debian 12, as root: Debian packages, and the armhf and arm64 sysroots of
+# the cross builds (deploy/scripts/cross-sysroot.sh; CN_CROSS=0 skips
+# them). Does nothing (and needs no network) when everything is in place.
+# Used by both README commands and by CI.
 set -euo pipefail
 
 packages=(
 	# build
 	build-essential cmake pkg-config
-	libsodium-dev libevent-dev libnice-dev libc-ares-dev libconfig-dev libminiupnpc-dev
+	libsodium-dev libevent-dev libnice-dev libc-ares-dev libconfig-dev libminiupnpc-dev libjansson-dev
 	# tests: unit framework, fuzzing (clang + libFuzzer runtime), format check
 	libcmocka-dev clang libclang-rt-14-dev clang-format
 	# lab and demo: namespaces, NAT, probes
@@ -18,7 +20,13 @@ packages=(
 	# lab: a router that speaks PCP, NAT-PMP and UPnP-IGD (only the daemon:
 	# the "miniupnpd" package would add a service; see below)
 	miniupnpd-nftables
+	# Debian packages: build, lintian, manual pages; adduser for their scripts
+	debhelper lintian help2man adduser
 )
+cross=(crossbuild-essential-armhf crossbuild-essential-arm64 qemu-user-static)
+if [ "${CN_CROSS:-1}" != 0 ]; then
+	packages+=("${cross[@]}")
+fi
 
 missing=()
 for p in "${packages[@]}"; do
@@ -26,12 +34,21 @@ for p in "${packages[@]}"; do
 		missing+=("$p")
 	fi
 done
-if [ "${#missing[@]}" -eq 0 ]; then
-	exit 0
+if [ "${#missing[@]}" -ne 0 ]; then
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "install-deps: missing packages: ${missing[*]}; run as root to install them" >&2
+		exit 1
+	fi
+	echo "install-deps: installing ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-if [ "$(id -u)" -ne 0 ]; then
-	echo "install-deps: missing packages: ${missing[*]}; run as root to install them" >&2
-	exit 1
+if [ "${CN_CROSS:-1}" != 0 ]; then
+	here=$(cd "$(dirname "$0")" && pwd)
+	for arch in armhf arm64; do
+		bash "$here/cross-sysroot.sh" "$arch"
+	done
 fi
 echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive

@@ -28,6 +28,12 @@ static const char usage[] =
 	"  peers show                     print a peer list as a table or JSON\n"
 	"\n"
 	"  peers publish --relay NAME     upload the signed list to a relay\n"
+	"  invite NAME --key KEY          add, sign, publish and print a join token\n"
+	"\n"
+	"On a new node:\n"
+	"  join TOKEN                     fetch and check the list, write the\n"
+	"                                 configuration, start cairn-node\n"
+	"  join --key-only                create this machine's key, print it\n"
 	"\n"
 	"On a node (talks to the local cairn-node):\n"
 	"  status [--json]                peers, paths, endpoints, RTT, traffic\n"
@@ -68,6 +74,10 @@ int main(int argc, char **argv)
 		return cn_cli_network(argc - 1, argv + 1);
 	if (strcmp(cmd, "peers") == 0)
 		return cn_cli_peers(argc - 1, argv + 1);
+	if (strcmp(cmd, "invite") == 0)
+		return cn_cli_invite(argc - 1, argv + 1);
+	if (strcmp(cmd, "join") == 0)
+		return cn_cli_join(argc - 1, argv + 1);
 	if (strcmp(cmd, "status") == 0)
 		return cn_cli_status(argc - 1, argv + 1);
 	if (strcmp(cmd, "ping") == 0)

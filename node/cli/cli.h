@@ -42,6 +42,9 @@ int cn_cli_resolve(const char *host, uint16_t port, bool port_from_srv, int fami
 int cn_cli_netcheck(int argc, char **argv);
 /* cairn deploy push|rollback|list (cli_deploy.c, docs/DEPLOY.md). */
 int cn_cli_deploy(int argc, char **argv);
+/* cairn invite (cli_invite.c), cairn join (cli_join.c): enrolment with a token. */
+int cn_cli_invite(int argc, char **argv);
+int cn_cli_join(int argc, char **argv);
 /* cairn peers publish (cli_publish.c). */
 int cn_cli_publish(const char *list, const char *relay, const char *key, const char *address,
 		   bool udp, int nargs);

@@ -1,83 +1,23 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * cairn status, cairn ping: ask the local cairn-node over its control
- * socket (unix, root only). The node does the formatting; this is a thin
- * client that prints what it answers.
+ * socket (unix, root only; cli_ctl.c). The node formats the status table;
+ * JSON answers are parsed with jansson, so a malformed answer is an error
+ * here instead of being passed on.
  */
 #include "node/cli/cli.h"
 
-#include <errno.h>
 #include <getopt.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <time.h>
 #include <unistd.h>
 
-#define DEFAULT_SOCKET "/run/cairn/node.sock"
+#include <jansson.h>
 
-enum { REPLY_MAX = 1 << 20, REPLY_TIMEOUT_MS = 5000 };
+#include "node/cli/cli_ctl.h"
 
-/* Sends one command line and reads the whole reply into a NUL-terminated buffer. */
-static int ask(const char *cmd, const char *socket_path, const char *line, char **reply)
-{
-	struct sockaddr_un sun = {.sun_family = AF_UNIX};
-	char *buf = NULL;
-	size_t len = 0;
-	int fd, ret = CN_EXIT_FAIL;
-
-	*reply = NULL;
-	if (strlen(socket_path) >= sizeof(sun.sun_path))
-		return cn_cli_fail(cmd, "socket path too long");
-	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", socket_path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0) {
-		cn_cli_fail(cmd, "cannot reach cairn-node at %s: %s (is it running? are you root?)",
-			    socket_path, strerror(errno));
-		goto out;
-	}
-	if (write(fd, line, strlen(line)) != (ssize_t)strlen(line) || write(fd, "\n", 1) != 1) {
-		cn_cli_fail(cmd, "cannot send to cairn-node: %s", strerror(errno));
-		goto out;
-	}
-	buf = malloc(REPLY_MAX + 1);
-	if (!buf)
-		goto out;
-	for (;;) {
-		struct pollfd pfd = {.fd = fd, .events = POLLIN};
-		ssize_t r;
-
-		if (poll(&pfd, 1, REPLY_TIMEOUT_MS) <= 0) {
-			cn_cli_fail(cmd, "cairn-node did not answer within %d s",
-				    REPLY_TIMEOUT_MS / 1000);
-			goto out;
-		}
-		r = read(fd, buf + len, REPLY_MAX - len);
-		if (r < 0) {
-			cn_cli_fail(cmd, "reading the answer: %s", strerror(errno));
-			goto out;
-		}
-		if (r == 0)
-			break;
-		len += (size_t)r;
-		if (len == REPLY_MAX) {
-			cn_cli_fail(cmd, "answer too long");
-			goto out;
-		}
-	}
-	buf[len] = '\0';
-	*reply = buf;
-	buf = NULL;
-	ret = CN_EXIT_OK;
-out:
-	free(buf);
-	if (fd >= 0)
-		close(fd);
-	return ret;
-}
+#define DEFAULT_SOCKET CN_CLI_DEFAULT_SOCKET
 
 static const char status_usage[] =
 	"usage: cairn status [--json] [--socket PATH]\n"
@@ -101,6 +41,7 @@ int cn_cli_status(int argc, char **argv)
 	const char *sock = DEFAULT_SOCKET;
 	char *reply = NULL;
 	bool json = false;
+	json_t *j;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -120,10 +61,20 @@ int cn_cli_status(int argc, char **argv)
 	}
 	if (optind != argc)
 		return cn_cli_usage_error("status", "unexpected argument '%s'", argv[optind]);
-	if (ask("status", sock, json ? "status" : "status text", &reply))
+	if (!json) {
+		if (cn_cli_ctl_ask("status", sock, "status text", false, &reply))
+			return CN_EXIT_FAIL;
+		fputs(reply, stdout);
+		free(reply);
+		return CN_EXIT_OK;
+	}
+	j = cn_cli_ctl_json("status", sock, "status", false);
+	if (!j)
 		return CN_EXIT_FAIL;
-	fputs(reply, stdout);
-	free(reply);
+	c = json_dumpf(j, stdout, JSON_COMPACT);
+	json_decref(j);
+	if (c != 0 || putchar('\n') == EOF)
+		return cn_cli_fail("status", "cannot write the answer");
 	return CN_EXIT_OK;
 }
 
@@ -139,24 +90,12 @@ static const char ping_usage[] =
 	"  --socket PATH   the node's control socket (default " DEFAULT_SOCKET ")\n"
 	"  -h, --help      show this help\n";
 
-/* Pulls "key":"value" or "key":number out of a flat JSON object. */
-static void json_field(const char *json, const char *key, char *out, size_t cap)
+/* A string member of o, or "?" when absent or not a string. */
+static const char *str_of(const json_t *o, const char *key)
 {
-	char pat[64];
-	const char *p;
-	size_t i = 0;
+	const char *v = json_string_value(json_object_get(o, key));
 
-	out[0] = '\0';
-	snprintf(pat, sizeof(pat), "\"%s\":", key);
-	p = strstr(json, pat);
-	if (!p)
-		return;
-	p += strlen(pat);
-	if (*p == '"')
-		p++;
-	while (*p && *p != '"' && *p != ',' && *p != '}' && i + 1 < cap)
-		out[i++] = *p++;
-	out[i] = '\0';
+	return v ? v : "?";
 }
 
 int cn_cli_ping(int argc, char **argv)
@@ -167,7 +106,7 @@ int cn_cli_ping(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	const char *sock = DEFAULT_SOCKET, *name;
-	char line[128], path[16], back[16], rtt[32], err[160];
+	char line[128];
 	long count = 4, interval = 1, answered = 0, sent = 0;
 	char *end;
 	int c;
@@ -201,30 +140,32 @@ int cn_cli_ping(int argc, char **argv)
 		return cn_cli_usage_error("ping", "'%s' is not a peer name", name);
 	snprintf(line, sizeof(line), "ping %s", name);
 	for (long i = 0; count == 0 || i < count; i++) {
-		char *reply = NULL;
+		json_t *j;
 
 		if (i && interval)
 			sleep((unsigned int)interval);
-		if (ask("ping", sock, line, &reply))
+		j = cn_cli_ctl_json("ping", sock, line, false);
+		if (!j)
 			return CN_EXIT_FAIL;
 		sent++;
-		if (strstr(reply, "\"ok\":true")) {
-			json_field(reply, "path", path, sizeof(path));
-			json_field(reply, "reply_path", back, sizeof(back));
-			json_field(reply, "rtt_us", rtt, sizeof(rtt));
-			printf("reply from %s: path %s, back %s, rtt %.2f ms\n", name, path, back,
-			       strtod(rtt, NULL) / 1000);
+		if (json_is_true(json_object_get(j, "ok"))) {
+			json_t *rtt = json_object_get(j, "rtt_us");
+
+			printf("reply from %s: path %s, back %s, rtt %.2f ms\n", name,
+			       str_of(j, "path"), str_of(j, "reply_path"),
+			       json_is_number(rtt) ? json_number_value(rtt) / 1000 : 0.0);
 			answered++;
 		} else {
-			json_field(reply, "error", err, sizeof(err));
+			const char *err = str_of(j, "error");
+
 			if (strstr(err, "no peer named")) {
-				free(reply);
+				json_decref(j);
 				return cn_cli_fail("ping", "%s: not in the peer list", name);
 			}
 			printf("no reply from %s: %s\n", name, err);
 		}
 		fflush(stdout);
-		free(reply);
+		json_decref(j);
 	}
 	printf("%ld probes, %ld answered\n", sent, answered);
 	return answered ? CN_EXIT_OK : CN_EXIT_FAIL;
