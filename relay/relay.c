@@ -7,10 +7,10 @@
  * Timers: one periodic sweep (CN_RELAY_SWEEP_MS) closes links that are
  * idle (limits.idle_timeout), handshakes not confirmed and TCP frames not
  * finished within limits.frame_timeout, drops list uploads that stalled
- * or ran out of time,
- * expires the previous session of rekeyed links and continues list
- * sending over UDP. A sweep over every link once a second costs
- * microseconds per thousand links and needs no per-link timer.
+ * or ran out of time, expires the previous session of rekeyed links, and
+ * continues list and WATCH snapshot sending over UDP. A sweep over every
+ * link once a second costs microseconds per thousand links and needs no
+ * per-link timer.
  */
 #include "relay/relay.h"
 
@@ -56,8 +56,9 @@ static void sweep_cb(evutil_socket_t fd, short what, void *arg)
 			cn_relay_link_close(l, "idle");
 		} else if (cn_relay_list_upload_late(l, now)) {
 			cn_relay_list_upload_drop(l);
-		} else if (l->list_sending && l->kind == CN_RELAY_LINK_UDP) {
+		} else if (l->kind == CN_RELAY_LINK_UDP) {
 			cn_relay_list_pump(l);
+			cn_relay_forward_snapshot_pump(l);
 		}
 	}
 	TAILQ_FOREACH (l, &r->links, entry)

@@ -91,24 +91,51 @@ static void handle_send(struct relay_link *l, const struct cn_link_msg *m)
 	r->m.bytes_forwarded += m->data_len;
 }
 
-/* WATCH on: a snapshot of every peer here now, then every change. */
+void cn_relay_forward_snapshot_pump(struct relay_link *l)
+{
+	struct cn_relay *r = l->r;
+	unsigned int burst = 0;
+
+	while (l->snap_sending && l->snap_next < r->npeers) {
+		const struct relay_peer *p = &r->peers[l->snap_next];
+		struct cn_link_msg pm = {.type = CN_LINK_PRESENCE, .key = p->key, .flag = 1};
+
+		if (l->kind == CN_RELAY_LINK_TCP
+			    ? evbuffer_get_length(bufferevent_get_output(l->bev)) >
+				      r->cfg.limits.max_buffered / 4
+			    : burst >= CN_RELAY_SNAP_UDP_BURST)
+			return;
+		if (p != l->peer && (p->udp || p->tcp)) {
+			if (cn_relay_link_send(l, &pm, true))
+				return; /* retried by the next pump */
+			burst++;
+		}
+		l->snap_next++;
+	}
+	l->snap_sending = false;
+}
+
+/*
+ * WATCH on: a snapshot of every peer here now, then every change. The
+ * snapshot is paced (one PRESENCE per peer here: ~70 bytes each, more than
+ * a TCP link's cap for a big network), changes are broadcast as they
+ * happen; a peer table rebuilt meanwhile (a new list) may repeat or skip
+ * a notice of the snapshot, never of a change.
+ */
 static void handle_watch(struct relay_link *l, const struct cn_link_msg *m)
 {
 	struct cn_relay *r = l->r;
 
 	if (m->flag && !l->watch && !l->peer->admin) {
-		for (size_t i = 0; i < r->npeers; i++) {
-			struct cn_link_msg pm = {
-				.type = CN_LINK_PRESENCE, .key = r->peers[i].key, .flag = 1};
-
-			if (&r->peers[i] != l->peer && (r->peers[i].udp || r->peers[i].tcp))
-				cn_relay_link_send(l, &pm, true);
-		}
 		TAILQ_INSERT_TAIL(&r->watchers, l, watch_entry);
+		l->snap_sending = true;
+		l->snap_next = 0;
 	} else if (!m->flag && l->watch) {
 		TAILQ_REMOVE(&r->watchers, l, watch_entry);
+		l->snap_sending = false;
 	}
 	l->watch = m->flag && !l->peer->admin;
+	cn_relay_forward_snapshot_pump(l);
 }
 
 void cn_relay_forward_message(struct relay_link *l, const uint8_t *pt, size_t len,

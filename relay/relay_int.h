@@ -60,6 +60,7 @@ enum {
 	CN_RELAY_UDP_DGRAM_MAX = 2048, /* node link datagrams are MTU-sized; larger: dropped */
 	CN_RELAY_MAX_UPLOADS = 4,
 	CN_RELAY_LIST_UDP_BURST = 256,	    /* list chunks per link per sweep over UDP (~300 KB) */
+	CN_RELAY_SNAP_UDP_BURST = 1024,	    /* PRESENCE per link per sweep over UDP (~70 KB) */
 	CN_RELAY_SEND_BATCH = 64,	    /* UDP datagrams queued before a sendmmsg */
 	CN_RELAY_UPLOAD_TIMEOUT_MS = 30000, /* an upload must finish within this */
 	CN_RELAY_UPLOAD_STALL_MS = 5000,    /* ... and never wait this long for a chunk */
@@ -104,6 +105,9 @@ struct relay_link {
 	struct relay_peer *peer; /* who authenticated; NULL before */
 	bool watch;
 	TAILQ_ENTRY(relay_link) watch_entry; /* on r->watchers while watch */
+	/* The WATCH snapshot, paced like the list: next index into r->peers. */
+	bool snap_sending;
+	uint32_t snap_next;
 	/* Sending the list in force, paced (list pump): next offset, or
 	 * sending false. */
 	bool list_sending;
@@ -253,6 +257,12 @@ void cn_relay_forward_message(struct relay_link *l, const uint8_t *pt, size_t le
 void cn_relay_presence_broadcast(struct cn_relay *r, const uint8_t key[CN_KEY_LEN], bool here);
 /* Lets every link paused on l read again. */
 void cn_relay_forward_release_waiters(struct relay_link *l);
+/*
+ * Continues l's WATCH snapshot: over TCP while its queue is below a
+ * quarter of max_buffered (the write callback continues), over UDP
+ * CN_RELAY_SNAP_UDP_BURST notices per call (the sweep continues).
+ */
+void cn_relay_forward_snapshot_pump(struct relay_link *l);
 
 /* relay_list.c */
 /* The handshake's key lookup (cn_handshake_lookup_fn) over the list and the root. */

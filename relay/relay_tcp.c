@@ -95,6 +95,7 @@ static void write_cb(struct bufferevent *bev, void *arg)
 	(void)bev;
 	cn_relay_forward_release_waiters(arg);
 	cn_relay_list_pump(arg);
+	cn_relay_forward_snapshot_pump(arg);
 }
 
 static void event_cb(struct bufferevent *bev, short what, void *arg)

@@ -991,11 +991,180 @@ static void test_stun_flood_cut_off(void **state)
 	close(fd);
 }
 
+/* ---- b'. a WATCH snapshot bigger than the cap ---- */
+
+/* Reads TCP frames that arrived on w; counts PRESENCE "here" notices. */
+static void raw_read_tcp(struct raw *w, unsigned int *here)
+{
+	ssize_t r;
+
+	while ((r = recv(w->fd, w->in + w->in_len, sizeof(w->in) - w->in_len, MSG_DONTWAIT)) > 0)
+		w->in_len += (size_t)r;
+	for (;;) {
+		const uint8_t *msg;
+		size_t msg_len, used, pt = 0;
+		uint8_t buf[2048];
+		struct cn_link_msg m;
+
+		if (cn_tcp_frame_next(w->in, w->in_len, CN_TCP_FRAME_MAX, &msg, &msg_len, &used))
+			return;
+		if (msg_len <= sizeof(buf) && msg_len >= CN_SESSION_OVERHEAD) {
+			memcpy(buf, msg, msg_len);
+			if (cn_session_decrypt(&w->s, mono_ms(), buf, msg_len,
+					       buf + CN_SESSION_HEADER_LEN,
+					       msg_len - CN_SESSION_HEADER_LEN, &pt) == 0 &&
+			    pt && cn_link_decode(buf + CN_SESSION_HEADER_LEN, pt, &m) == 0 &&
+			    m.type == CN_LINK_PRESENCE && m.flag)
+				(*here)++;
+		}
+		memmove(w->in, w->in + used, w->in_len - used);
+		w->in_len -= used;
+	}
+}
+
+/*
+ * Takes the handshake responses waiting on fd (n links with indexes 1..n)
+ * and confirms each link with a keepalive; returns how many it confirmed.
+ */
+static unsigned int confirm_links(int fd, const struct sockaddr_in *to, struct cn_handshake *hs,
+				  struct cn_session *ss, unsigned int n)
+{
+	uint8_t buf[256];
+	unsigned int confirmed = 0;
+	ssize_t r;
+
+	while ((r = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0) {
+		enum cn_msg_type type;
+		uint32_t index;
+		size_t klen = 0;
+
+		if (cn_handshake_classify(buf, (size_t)r, &type, &index) != 0 ||
+		    type != CN_MSG_RESPONSE || index < 1 || index > n ||
+		    cn_handshake_consume_response(&hs[index - 1], buf, (size_t)r, mono_ms(),
+						  &ss[index - 1]) != 0)
+			continue;
+		assert_int_equal(cn_session_encrypt(&ss[index - 1], mono_ms(),
+						    buf + CN_SESSION_HEADER_LEN, 0, buf,
+						    sizeof(buf), &klen),
+				 0);
+		sendto(fd, buf, klen, 0, (const struct sockaddr *)to, sizeof(*to));
+		confirmed++;
+	}
+	return confirmed;
+}
+
+/*
+ * 1000 peers are here (UDP links from one socket); b watches over TCP. Its
+ * snapshot (1000 PRESENCE, ~68 KB) is more than max_buffered (64 KB): it
+ * is paced, so b gets all of it and its queue stays near a quarter of the
+ * cap. Without the pacing the snapshot passed the cap and the relay closed
+ * a watcher that did nothing wrong.
+ */
+static void test_watch_snapshot_paced(void **state)
+{
+	enum { N = 1000 };
+	struct cn_identity **ids = calloc(N, sizeof(*ids));
+	struct cn_handshake *hs = calloc(N, sizeof(*hs));
+	struct cn_session *ss = calloc(N, sizeof(*ss));
+	struct cn_peerlist *pl = NULL;
+	struct cn_errbuf e = {{0}};
+	char *body = NULL, *text = NULL;
+	size_t body_len, len;
+	uint8_t relay_x[CN_KEY_LEN], ts[CN_TAI64N_LEN], buf[256];
+	struct sockaddr_in to = {.sin_family = AF_INET,
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+				 .sin_port = htons((uint16_t)cn_relay_udp_port(relay))};
+	struct timespec now;
+	unsigned int confirmed = 0, here = 0;
+	uint64_t closed = cn_relay_get_metrics(relay)->links_closed_overflow, end;
+	struct raw w;
+	int fd = udp_socket("127.0.0.50");
+
+	(void)state;
+	assert_non_null(ids);
+	assert_non_null(hs);
+	assert_non_null(ss);
+	assert_int_equal(
+		cn_peerlist_new("test", "test.cairn", "10.99.0.0/20", "fd00:99::/64", &pl, &e), 0);
+	pl->serial = serial++;
+	assert_int_equal(
+		cn_peerlist_add_relay(pl, "relay1", relay_id->ed_pk, "127.0.0.1", 443, 3478, &e),
+		0);
+	assert_int_equal(cn_peerlist_add_peer(pl, "a", a.id->ed_pk, NULL, 0, NULL, NULL, &e), 0);
+	assert_int_equal(cn_peerlist_add_peer(pl, "b", b.id->ed_pk, NULL, 0, NULL, NULL, &e), 0);
+	for (int i = 0; i < N; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "n%d", i);
+		assert_int_equal(cn_identity_generate(&ids[i]), 0);
+		assert_int_equal(
+			cn_peerlist_add_peer(pl, name, ids[i]->ed_pk, NULL, 0, NULL, NULL, &e), 0);
+	}
+	assert_int_equal(cn_peerlist_format(pl, &body, &body_len), 0);
+	assert_int_equal(
+		cn_peerlist_sign((const uint8_t *)body, body_len, root_id, &text, &len, &e), 0);
+	assert_int_equal(cn_file_write_atomic(list_path, text, len, 0644, &e), 0);
+	assert_int_equal(cn_relay_reload(relay), 0);
+	/* N handshakes from one socket (links are told apart by index). */
+	assert_int_equal(cn_key_ed_to_x(relay_id->ed_pk, relay_x), 0);
+	clock_gettime(CLOCK_REALTIME, &now);
+	cn_handshake_tai64n(ts, (uint64_t)now.tv_sec, (uint32_t)now.tv_nsec);
+	for (int i = 0; i < N; i++) {
+		struct cn_handshake_local local;
+
+		assert_int_equal(cn_handshake_local_init(&local, ids[i], "test"), 0);
+		assert_int_equal(cn_handshake_create_initiation(&hs[i], &local, relay_x,
+								(uint32_t)i + 1, ts, NULL, buf),
+				 0);
+		sodium_memzero(&local, sizeof(local));
+		sendto(fd, buf, CN_HANDSHAKE_INITIATION_LEN, 0, (struct sockaddr *)&to, sizeof(to));
+		if (i % 20 == 0) {
+			run_once();
+			confirmed += confirm_links(fd, &to, hs, ss, N);
+		}
+	}
+	end = mono_ms() + 10000;
+	while (confirmed < N && mono_ms() < end) {
+		run_once();
+		confirmed += confirm_links(fd, &to, hs, ss, N);
+	}
+	assert_int_equal(confirmed, N);
+	run_for(200);
+	assert_true(cn_relay_get_metrics(relay)->links_udp >= N);
+	/* b watches over TCP and reads everything. */
+	raw_open(&w, b.id, true, 0);
+	raw_send(&w, -1, &(struct cn_link_msg){.type = CN_LINK_WATCH, .flag = 1});
+	end = mono_ms() + 5000;
+	while (here < N && mono_ms() < end) {
+		run_once();
+		raw_read_tcp(&w, &here);
+	}
+	assert_true(here >= N); /* and a, if an earlier test left it here */
+	assert_int_equal(cn_relay_get_metrics(relay)->links_closed_overflow, closed);
+	/* Paced at a quarter of the cap, plus one notice. */
+	assert_true(cn_relay_get_metrics(relay)->tcp_queue_peak <= MAX_BUFFERED / 4 + 128);
+	raw_close(&w);
+	close(fd);
+	for (int i = 0; i < N; i++) {
+		cn_session_wipe(&ss[i]);
+		cn_handshake_wipe(&hs[i]);
+		cn_identity_free(ids[i]);
+	}
+	free(ids);
+	free(hs);
+	free(ss);
+	free(body);
+	free(text);
+	cn_peerlist_free(pl);
+	restore_list();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_upload_without_own_key_tcp),
 		cmocka_unit_test(test_upload_without_own_key_udp),
+		cmocka_unit_test(test_watch_snapshot_paced), /* before: it reads the queue peak */
 		cmocka_unit_test(test_pings_never_read),
 		cmocka_unit_test(test_upload_slots_per_peer),
 		cmocka_unit_test(test_client_relay_never_reads),
