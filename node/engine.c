@@ -79,6 +79,7 @@ static struct cn_peer *peer_new(struct cn_engine *e, const struct cn_pl_peer *pp
 	p->relay_hint = -1;
 	memcpy(p->key, pp->key, CN_KEY_LEN);
 	cn_handshake_peer_init(&p->hs_peer, pp->x_key);
+	cn_cookie_jar_init(&p->jar, pp->x_key);
 	cn_keyring_init(&p->keys, index_released, p);
 	return p;
 }
@@ -106,6 +107,13 @@ struct cn_engine *cn_engine_new(const struct cn_engine_config *cfg, struct cn_er
 	eng->cfg = *cfg;
 	eng->ops = cfg->ops;
 	eng->ctx = cfg->ctx;
+	eng->guard = calloc(1, sizeof(*eng->guard));
+	if (!eng->guard) {
+		free(eng);
+		cn_errbuf_set(e, "out of memory");
+		return NULL;
+	}
+	cn_hsguard_init(eng->guard, cfg->id->x_pk, 0, 0, cfg->cookie_load);
 	return eng;
 }
 
@@ -118,6 +126,9 @@ void cn_engine_free(struct cn_engine *e)
 	free(e->peers);
 	free(e->by_pl);
 	cn_u32map_free(&e->index);
+	if (e->guard)
+		cn_hsguard_wipe(e->guard);
+	free(e->guard);
 	sodium_memzero(&e->local, sizeof(e->local));
 	free(e);
 }

@@ -43,6 +43,7 @@
 #include "common/addr.h"
 #include "common/log.h"
 #include "common/u32map.h"
+#include "crypto/cookie.h"
 #include "crypto/handshake.h"
 #include "crypto/keyring.h"
 #include "crypto/peerlist.h"
@@ -110,6 +111,9 @@ struct cn_engine_config {
 	void *ctx;
 	const struct cn_identity *id; /* borrowed; outlives the engine */
 	bool ice;		      /* look for direct paths with ICE */
+	/* Handshakes per second past which a direct-path initiator must show a
+	 * cookie (mac2); 0: CN_COOKIE_LOAD_DEFAULT. */
+	uint32_t cookie_load;
 };
 
 struct cn_staged {
@@ -132,6 +136,8 @@ struct cn_peer {
 	 */
 	uint8_t hs_msg[CN_HANDSHAKE_INITIATION_LEN];
 	uint64_t hs_resent_ms, hs_resend_ms;
+	/* The cookie the peer gave us under load: our messages to it carry mac2. */
+	struct cn_cookie_jar jar;
 	struct cn_staged *staged[CN_ENGINE_STAGED_MAX];
 	unsigned int nstaged;
 	/* Relay path. */
@@ -168,6 +174,7 @@ struct cn_engine_metrics {
 	uint64_t drop_no_peer, drop_bad_src, drop_bad_packet, drop_no_path, drop_staged_full;
 	uint64_t drop_no_session, drop_replay, icmp_sent, handshakes_ok, handshakes_refused;
 	uint64_t path_changes, path_fallbacks, path_challenges;
+	uint64_t cookie_replies_sent, cookies_received, handshakes_dropped;
 };
 
 /* What `cairn status` and the metrics show of one peer, from one snapshot. */

@@ -7,6 +7,7 @@
 #define CN_NODE_ENGINE_INT_H
 
 #include "node/engine.h"
+#include "relay/hsguard.h"
 
 struct cn_engine_relay {
 	bool used, up;
@@ -25,6 +26,8 @@ struct cn_engine {
 	size_t npeers;
 	struct cn_peer **by_pl; /* by index in pl->peers; NULL for self */
 	struct cn_u32map index; /* local index -> peer (sessions and initiations) */
+	/* Admission of direct-path handshake messages before any X25519 (cookies, limits). */
+	struct cn_hsguard *guard;
 	struct cn_engine_relay relays[CN_ENGINE_MAX_RELAYS];
 	struct cn_engine_metrics m;
 	uint64_t icmp_window_ms;

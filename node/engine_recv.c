@@ -74,9 +74,10 @@ static void rx_initiation(struct cn_engine *e, uint64_t now, struct cn_peer *fro
 {
 	struct cn_handshake hs;
 	struct cn_handshake_peer *hp = NULL;
-	uint8_t resp[CN_HANDSHAKE_RESPONSE_LEN];
+	uint8_t resp[CN_HANDSHAKE_RESPONSE_MAC2_LEN];
 	struct cn_peer *p;
 	uint32_t index;
+	size_t rlen;
 	int ret;
 
 	ret = cn_handshake_consume_initiation(&hs, &e->local, msg, len, lookup_x, e, &hp);
@@ -101,15 +102,16 @@ static void rx_initiation(struct cn_engine *e, uint64_t now, struct cn_peer *fro
 		cn_u32map_del(&e->index, index);
 		return;
 	}
+	rlen = cn_cookie_jar_stamp(&p->jar, resp, CN_HANDSHAKE_RESPONSE_LEN, sizeof(resp), now);
 	/* Answer the way the initiation came. */
 	if (via == CN_CTL_PATH_DIRECT && from_peer && src)
-		eng_direct_send(p, now, src, resp, sizeof(resp));
+		eng_direct_send(p, now, src, resp, rlen);
 	else if (via == CN_CTL_PATH_TURN && p->ice)
-		e->ops->send_turn(e->ctx, p, resp, sizeof(resp));
+		e->ops->send_turn(e->ctx, p, resp, rlen);
 	else if (relay >= 0 && e->relays[relay].up)
-		e->ops->send_relay(e->ctx, (unsigned int)relay, p->key, resp, sizeof(resp));
+		e->ops->send_relay(e->ctx, (unsigned int)relay, p->key, resp, rlen);
 	else
-		eng_relay_send(p, resp, sizeof(resp));
+		eng_relay_send(p, resp, rlen);
 	p->last_tx_ms = now;
 	eng_log(e, CN_LOG_DEBUG, false, "peer %s: handshake answered via %s", p->name,
 		cn_engine_path_names[via]);
@@ -251,6 +253,26 @@ static void rx_data(struct cn_engine *e, uint64_t now, struct cn_peer *from_peer
 		deliver_ip(p, now, pt, pt_len);
 }
 
+/* A cookie reply: the peer is under load; our next message to it carries mac2. */
+static void rx_cookie_reply(struct cn_engine *e, uint64_t now, struct cn_peer *from_peer,
+			    const uint8_t *msg, size_t len)
+{
+	uint32_t index;
+	struct cn_peer *p;
+
+	if (cn_cookie_reply_classify(msg, len, &index) != 0 ||
+	    !(p = cn_u32map_get(&e->index, index)) || (from_peer && from_peer != p) ||
+	    cn_cookie_consume_reply(&p->jar, msg, len, now) != 0) {
+		e->m.drop_bad_packet++;
+		return;
+	}
+	e->m.cookies_received++;
+	eng_log(e, CN_LOG_INFO, true, "peer %s: under load, asks for a cookie; answering with it",
+		p->name);
+	/* The initiation in flight again, now with mac2: nothing waits for the retry. */
+	eng_send_initiation(p, now);
+}
+
 void cn_engine_receive(struct cn_engine *e, uint64_t now, struct cn_peer *from_peer,
 		       enum cn_ctl_path via, int relay, uint8_t *msg, size_t len,
 		       const struct cn_addr *src)
@@ -258,9 +280,37 @@ void cn_engine_receive(struct cn_engine *e, uint64_t now, struct cn_peer *from_p
 	enum cn_msg_type type;
 	uint32_t index;
 
+	if (e->pl && len && msg[0] == CN_MSG_COOKIE_REPLY) {
+		rx_cookie_reply(e, now, from_peer, msg, len);
+		return;
+	}
 	if (!e->pl || cn_handshake_classify(msg, len, &type, &index) != 0) {
 		e->m.drop_bad_packet++;
 		return;
+	}
+	/*
+	 * A handshake message over a direct socket comes from an address
+	 * anyone can forge: before any X25519, its mac1 and, under load, its
+	 * mac2 (else a cookie reply, smaller than the message) and the
+	 * source's rate. Relayed ones come with the key the relay
+	 * authenticated, and the relay limits each link.
+	 */
+	if (type != CN_MSG_DATA && via == CN_CTL_PATH_DIRECT && src) {
+		uint8_t reply[CN_COOKIE_REPLY_LEN];
+
+		switch (cn_hsguard_admit(e->guard, msg, len, (const struct sockaddr *)&src->ss,
+					 false, now, reply)) {
+		case CN_COOKIE_OK:
+			break;
+		case CN_COOKIE_SEND_REPLY:
+			if (from_peer &&
+			    eng_direct_send(from_peer, now, src, reply, sizeof(reply)) == 0)
+				e->m.cookie_replies_sent++;
+			return;
+		case CN_COOKIE_DROP:
+			e->m.handshakes_dropped++;
+			return;
+		}
 	}
 	switch (type) {
 	case CN_MSG_INITIATION:

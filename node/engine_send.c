@@ -131,14 +131,19 @@ void eng_initiate(struct cn_peer *p, uint64_t now)
 bool eng_send_initiation(struct cn_peer *p, uint64_t now)
 {
 	bool sent = false;
+	uint8_t msg[CN_HANDSHAKE_INITIATION_MAC2_LEN];
+	size_t len;
 
 	if (!cn_keyring_pending(&p->keys))
 		return false;
+	/* With mac2 when the peer gave us a cookie (it is under load). */
+	memcpy(msg, p->hs_msg, sizeof(p->hs_msg));
+	len = cn_cookie_jar_stamp(&p->jar, msg, sizeof(p->hs_msg), sizeof(msg), now);
 	/* Over every path that may reach the peer; the copy that arrives second
 	 * is refused as a replay, which is harmless. */
-	if (p->dsock && eng_direct_send(p, now, &p->dremote, p->hs_msg, sizeof(p->hs_msg)) == 0)
+	if (p->dsock && eng_direct_send(p, now, &p->dremote, msg, len) == 0)
 		sent = true;
-	if (eng_relay_send(p, p->hs_msg, sizeof(p->hs_msg)) == 0)
+	if (eng_relay_send(p, msg, len) == 0)
 		sent = true;
 	if (sent)
 		p->last_tx_ms = now;

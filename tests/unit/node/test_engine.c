@@ -58,6 +58,7 @@ static unsigned int qhead, qtail;
 static bool relay_up = true;
 static bool direct_blocked;
 static unsigned int sent_relay, sent_direct;
+static size_t direct_lens[64]; /* sizes of the datagrams sent over direct sockets, in order */
 
 /* ---- the fake network ---- */
 
@@ -101,7 +102,7 @@ static int op_send_direct(void *ctx, struct cn_peer *p, const struct cn_addr *to
 	int dst = node_by_addr(to);
 
 	(void)p;
-	sent_direct++;
+	direct_lens[sent_direct++ % 64] = len;
 	if (dst >= 0 && !direct_blocked)
 		enqueue(ctx, dst, CN_CTL_PATH_DIRECT, -1, msg, len);
 	return 0; /* UDP: a lost datagram is no error */
@@ -783,6 +784,55 @@ static void test_presence_sends_the_waiting_initiation(void **state)
 	assert_int_equal(now, t0 + 20);
 }
 
+static void test_cookie_under_load(void **state)
+{
+	struct cn_engine_config c = {
+		.ops = &ops, .ctx = &nodes[1], .id = nodes[1].id, .cookie_load = 1};
+	struct cn_errbuf e = {{0}};
+	unsigned int before;
+
+	(void)state;
+	/* bravo counts more than one handshake a second as load. */
+	cn_engine_free(nodes[1].e);
+	nodes[1].e = cn_engine_new(&c, &e);
+	assert_non_null(nodes[1].e);
+	assert_int_equal(
+		cn_engine_set_list(nodes[1].e, pl, cn_peerlist_find_name(pl, "bravo"), now), 0);
+	relay_up = false;
+	peer(1, 0)->dsock = true;
+	peer(1, 0)->dremote = nodes[0].addr;
+	/* Two handshakes are admitted, the second puts bravo under load. */
+	cn_engine_direct_restored(nodes[0].e, peer(0, 1), now, &nodes[1].addr, 5000);
+	pump();
+	cn_engine_direct_restored(nodes[0].e, peer(0, 1), now, &nodes[1].addr, 5000);
+	pump();
+	assert_false(cn_keyring_pending(&peer(0, 1)->keys));
+	assert_int_equal(cn_engine_metrics(nodes[1].e)->cookie_replies_sent, 0);
+	/* The third, without mac2, gets a cookie reply smaller than itself... */
+	before = sent_direct;
+	cn_engine_direct_restored(nodes[0].e, peer(0, 1), now, &nodes[1].addr, 5000);
+	pump();
+	assert_int_equal(cn_engine_metrics(nodes[1].e)->cookie_replies_sent, 1);
+	assert_int_equal(direct_lens[(before + 1) % 64], CN_COOKIE_REPLY_LEN);
+	assert_true(direct_lens[(before + 1) % 64] < direct_lens[before % 64]);
+	/* ...and alpha at once sends it again with mac2, which bravo admits. */
+	assert_int_equal(cn_engine_metrics(nodes[0].e)->cookies_received, 1);
+	assert_int_equal(direct_lens[(before + 2) % 64], CN_HANDSHAKE_INITIATION_MAC2_LEN);
+	assert_false(cn_keyring_pending(&peer(0, 1)->keys));
+	assert_true(cn_peer_has_session(peer(0, 1), now));
+	/* A stranger's forged cookie reply for alpha's index changes nothing. */
+	{
+		uint8_t forged[CN_COOKIE_REPLY_LEN] = {CN_MSG_COOKIE_REPLY};
+		uint32_t idx = peer(0, 1)->keys.cur->local_index;
+		uint64_t got = cn_engine_metrics(nodes[0].e)->cookies_received;
+
+		memcpy(forged + 4, &idx, 4);
+		cn_engine_receive(nodes[0].e, now, peer(0, 1), CN_CTL_PATH_DIRECT, -1, forged,
+				  sizeof(forged), &nodes[1].addr);
+		assert_int_equal(cn_engine_metrics(nodes[0].e)->cookies_received, got);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -801,6 +851,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_ice_offer_heard_while_direct, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_first_packet_does_not_wait, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cookie_under_load, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_presence_sends_the_waiting_initiation, setup,
 						teardown),
 	};
