@@ -111,10 +111,11 @@ static struct cn_relay *relay_load(struct event_base *base, const struct cn_rela
 	r->cfg = *cfg;
 	TAILQ_INIT(&r->links);
 	TAILQ_INIT(&r->watchers);
-	cn_ratelimit_init(&r->rl, cfg->limits.handshake_rate, cfg->limits.handshake_burst);
 	cn_relay_stun_init(r);
 	if (cn_keyfile_read(cfg->identity_key, &r->id, e))
 		goto fail;
+	cn_hsguard_init(&r->guard, r->id->x_pk, cfg->limits.handshake_rate,
+			cfg->limits.handshake_burst, cfg->limits.handshake_load);
 	if (cn_key_ed_to_x(cfg->root_key, root_x)) {
 		cn_errbuf_set(e, "root key unusable");
 		goto fail;
@@ -203,6 +204,7 @@ void cn_relay_free(struct cn_relay *r)
 	if (!r)
 		return;
 	r->closing = true;
+	cn_hsguard_wipe(&r->guard);
 	cn_relay_udp_flush(r);
 	while ((l = TAILQ_FIRST(&r->links)) != NULL)
 		cn_relay_link_close(l, NULL);

@@ -25,6 +25,7 @@ struct cn_relay_metrics {
 	uint64_t handshakes_ok;
 	uint64_t handshake_fail_format, handshake_fail_auth, handshake_fail_unknown;
 	uint64_t handshake_fail_replay, handshake_ratelimited, handshake_pending_full;
+	uint64_t handshake_cookie_replies; /* answered with a cookie under load */
 	uint64_t packets_forwarded, bytes_forwarded;
 	uint64_t packets_not_here, backpressure_pauses;
 	uint64_t drop_buffer_full, drop_bad_packet, drop_bad_message, drop_no_session;

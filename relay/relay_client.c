@@ -20,6 +20,7 @@
 #include <sodium.h>
 
 #include "common/clock.h"
+#include "crypto/cookie.h"
 #include "crypto/handshake.h"
 #include "crypto/keyring.h"
 #include "crypto/session.h"
@@ -50,6 +51,8 @@ struct cn_relay_client {
 	/* Sessions (current, previous for receiving) and the initiation in flight. */
 	struct cn_keyring keys;
 	uint64_t hs_sent_ms;
+	/* A relay under load sends a cookie: our initiations then carry mac2. */
+	struct cn_cookie_jar jar;
 	struct bufferevent *bev; /* TCP */
 	int fd;			 /* UDP */
 	struct event *udp_ev, *tick;
@@ -125,7 +128,11 @@ static int send_initiation(struct cn_relay_client *c)
 	if (ret)
 		return ret;
 	c->hs_sent_ms = cn_clock_ms();
-	return raw_send(c, CN_HANDSHAKE_INITIATION_LEN, false);
+	return raw_send(c,
+			cn_cookie_jar_stamp(&c->jar, c->out + CN_TCP_FRAME_HDR,
+					    CN_HANDSHAKE_INITIATION_LEN, CN_TCP_FRAME_MAX,
+					    c->hs_sent_ms),
+			false);
 }
 
 int cn_relay_client_send(struct cn_relay_client *c, const struct cn_link_msg *m)
@@ -260,6 +267,13 @@ static void handle_packet(struct cn_relay_client *c, uint8_t *msg, size_t len)
 	size_t pt_len = 0;
 	uint64_t now = cn_clock_ms();
 
+	if (len && msg[0] == CN_MSG_COOKIE_REPLY) {
+		/* The relay is under load: prove our address with the cookie, at once. */
+		if (cn_keyring_pending(&c->keys) &&
+		    cn_cookie_consume_reply(&c->jar, msg, len, now) == 0)
+			send_initiation(c);
+		return;
+	}
 	if (cn_handshake_classify(msg, len, &type, &index) != 0)
 		return;
 	if (type == CN_MSG_RESPONSE) {
@@ -451,6 +465,7 @@ struct cn_relay_client *cn_relay_client_new(struct event_base *base,
 		cn_errbuf_set(e, "unusable relay key or network name");
 		goto fail;
 	}
+	cn_cookie_jar_init(&c->jar, c->relay_x);
 	c->tick = event_new(base, -1, EV_PERSIST, tick_cb, c);
 	if (!c->tick || event_add(c->tick, &tv)) {
 		cn_errbuf_set(e, "cannot start the link timer");

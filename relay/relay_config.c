@@ -21,6 +21,7 @@ void cn_relay_config_defaults(struct cn_relay_config *c)
 		.max_pending_handshakes = 1024,
 		.handshake_rate = 20,
 		.handshake_burst = 40,
+		.handshake_load = 64,
 		.max_frame = 65535,
 		.max_buffered = 1 << 20,
 		.idle_timeout_ms = 90 * 1000,
@@ -47,15 +48,11 @@ static int from_config(const config_t *cfg, struct cn_relay_config *c, struct cn
 						"state_dir",	"log_level", "listen",
 						"limits",	"user",	     NULL};
 	static const char *const listen_names[] = {"tcp", "udp", "stun", "metrics", NULL};
-	static const char *const limit_names[] = {"max_connections",
-						  "max_pending_handshakes",
-						  "handshake_rate",
-						  "handshake_burst",
-						  "max_frame",
-						  "max_buffered",
-						  "idle_timeout",
-						  "frame_timeout",
-						  NULL};
+	static const char *const limit_names[] = {"max_connections", "max_pending_handshakes",
+						  "handshake_rate",  "handshake_burst",
+						  "handshake_load",  "max_frame",
+						  "max_buffered",    "idle_timeout",
+						  "frame_timeout",   NULL};
 	const config_setting_t *root, *listen, *limits;
 	char root_text[CN_KEY_TEXT_LEN + 8] = "", metrics[CN_ADDR_TEXT_MAX] = "";
 	uint32_t idle_s, frame_s;
@@ -117,6 +114,8 @@ static int from_config(const config_t *cfg, struct cn_relay_config *c, struct cn
 		    cn_cfg_uint(limits, "handshake_rate", 1, 100000, &c->limits.handshake_rate,
 				e) ||
 		    cn_cfg_uint(limits, "handshake_burst", 1, 100000, &c->limits.handshake_burst,
+				e) ||
+		    cn_cfg_uint(limits, "handshake_load", 1, 1000000, &c->limits.handshake_load,
 				e) ||
 		    cn_cfg_uint(limits, "max_frame", 256, 65535, &c->limits.max_frame, e) ||
 		    cn_cfg_uint(limits, "max_buffered", 65536, 1 << 30, &c->limits.max_buffered,

@@ -37,6 +37,7 @@ struct cn_relay_limits {
 	uint32_t max_connections;	 /* authenticated and pending links */
 	uint32_t max_pending_handshakes; /* links not yet authenticated */
 	uint32_t handshake_rate;	 /* per source address, per second */
+	uint32_t handshake_load;	 /* handshakes/s past which mac2 is required (cookies) */
 	uint32_t handshake_burst;
 	uint32_t max_frame;	   /* TCP frame cap, <= 65535 */
 	uint32_t max_buffered;	   /* bytes queued to one TCP link before drops */

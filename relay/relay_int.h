@@ -39,6 +39,7 @@
 #include "crypto/handshake.h"
 #include "crypto/keyring.h"
 #include "crypto/peerlist.h"
+#include "relay/hsguard.h"
 #include "relay/link.h"
 #include "relay/ratelimit.h"
 #include "relay/relay.h"
@@ -178,7 +179,7 @@ struct cn_relay {
 	struct relay_link **slots;
 	uint32_t nslots, *free_slots, nfree;
 	uint32_t nlinks, npending, nuploads;
-	struct cn_ratelimiter rl;		    /* handshakes per source */
+	struct cn_hsguard guard; /* handshakes: mac1, cookies under load, per-source rate */
 	struct cn_ratelimiter stun_rl, stun_credit; /* STUN per source: requests, bytes */
 	struct evconnlistener *tcp_listeners[CN_RELAY_MAX_LISTEN];
 	unsigned int ntcp;

@@ -283,13 +283,32 @@ void cn_relay_link_initiation(struct cn_relay *r, struct relay_link *l, struct r
 {
 	struct cn_handshake hs;
 	struct cn_handshake_peer *hp = NULL;
-	uint8_t *resp = r->out + CN_TCP_FRAME_HDR;
+	uint8_t *resp = r->out + CN_TCP_FRAME_HDR, reply[CN_COOKIE_REPLY_LEN];
 	bool rekey = l && l->state != CN_RELAY_LINK_NEW;
 	uint64_t now = cn_clock_ms();
 	int ret;
 
-	/* The cheap checks first: nothing here has cost an X25519 yet. */
-	if (!cn_ratelimit_allow(&r->rl, sa, now)) {
+	/*
+	 * The cheap checks first: nothing here has cost an X25519 yet. mac1;
+	 * under load (or with pending handshakes three quarters full) a valid
+	 * mac2 for sa, else a 64-byte cookie reply, smaller than the
+	 * initiation; then sa's token bucket.
+	 */
+	switch (cn_hsguard_admit(&r->guard, msg, len, sa,
+				 r->npending >= r->cfg.limits.max_pending_handshakes / 4 * 3, now,
+				 reply)) {
+	case CN_COOKIE_OK:
+		break;
+	case CN_COOKIE_SEND_REPLY:
+		r->m.handshake_cookie_replies++;
+		if (l) {
+			memcpy(r->out + CN_TCP_FRAME_HDR, reply, sizeof(reply));
+			cn_relay_link_write(l, sizeof(reply), true);
+		} else if (u) {
+			sendto(u->fd, reply, sizeof(reply), MSG_DONTWAIT, sa, salen);
+		}
+		return;
+	case CN_COOKIE_DROP:
 		r->m.handshake_ratelimited++;
 		return;
 	}
@@ -297,11 +316,6 @@ void cn_relay_link_initiation(struct cn_relay *r, struct relay_link *l, struct r
 		r->m.handshake_pending_full++;
 		return;
 	}
-	/*
-	 * Cookie replies (mac2, crypto/cookie.*) belong here: under load, an
-	 * initiation without a valid mac2 for sa is answered with a cookie
-	 * reply instead of being consumed, before the X25519 below.
-	 */
 	ret = cn_handshake_consume_initiation(&hs, &r->local, msg, len, cn_relay_lookup_xkey, r,
 					      &hp);
 	if (ret) {

@@ -75,6 +75,9 @@ static void http_metrics(struct evhttp_request *req, void *arg)
 		"cairn_relay_handshake_failures_total{reason=\"pending_full\"} %" PRIu64 "\n",
 		m->handshake_fail_format, m->handshake_fail_auth, m->handshake_fail_unknown,
 		m->handshake_fail_replay, m->handshake_ratelimited, m->handshake_pending_full);
+	C("handshake_cookie_replies_total",
+	  "Initiations answered with a cookie reply under load (no X25519 spent).",
+	  m->handshake_cookie_replies);
 	C("packets_forwarded_total", "Packets forwarded between nodes.", m->packets_forwarded);
 	C("bytes_forwarded_total", "Payload bytes forwarded between nodes.", m->bytes_forwarded);
 	C("backpressure_pauses_total", "Times a TCP link was paused for a slow receiver.",

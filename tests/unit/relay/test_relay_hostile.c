@@ -388,7 +388,8 @@ static int setup(void **state)
 		 "state_dir = \"%s/state\";\n"
 		 "listen = { tcp = [\"127.0.0.1:0\"]; udp = [\"127.0.0.1:0\"];\n"
 		 "  stun = [\"127.0.0.1:0\"]; };\n"
-		 "limits = { handshake_rate = 1000; handshake_burst = 1000;\n"
+		 "limits = { handshake_rate = 1000; handshake_burst = 1000; handshake_load = "
+		 "100000;\n"
 		 "  max_buffered = %d; };\n",
 		 key_path, root_text, list_path, dir, MAX_BUFFERED);
 	if (cn_relay_config_parse(config, &cfg, &e)) {
@@ -1159,6 +1160,39 @@ static void test_watch_snapshot_paced(void **state)
 	restore_list();
 }
 
+/* ---- handshake cost: cookies under load ---- */
+
+/*
+ * A relay that counts more than one handshake a second as load answers
+ * further initiations without mac2 with a 64-byte cookie reply instead of
+ * spending two X25519 on them; the relay client proves its address with the
+ * cookie at once and comes up, over UDP and over TCP.
+ */
+static void test_cookie_under_load(void **state)
+{
+	struct cn_relay_config c2 = cfg;
+	struct cn_errbuf e = {{0}};
+	struct cn_relay *saved = relay;
+
+	(void)state;
+	c2.limits.handshake_load = 1;
+	relay = cn_relay_new(base, &c2, &e);
+	assert_non_null(relay);
+	node_connect(&a, a.id, true);
+	node_connect(&b, b.id, true);
+	assert_int_equal(cn_relay_get_metrics(relay)->handshake_cookie_replies, 0);
+	/* Under load now: the next ones need a cookie, and get one. */
+	node_connect(&a, a.id, true);
+	assert_true(cn_relay_get_metrics(relay)->handshake_cookie_replies >= 1);
+	node_connect(&b, b.id, false);
+	assert_true(cn_relay_get_metrics(relay)->handshake_cookie_replies >= 2);
+	assert_true(a.up && b.up);
+	node_drop(&a);
+	node_drop(&b);
+	cn_relay_free(relay);
+	relay = saved;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1172,6 +1206,7 @@ int main(void)
 		cmocka_unit_test(test_udp_rebinding_follows_after_challenge),
 		cmocka_unit_test(test_stun_never_answers_more_than_asked),
 		cmocka_unit_test(test_stun_flood_cut_off),
+		cmocka_unit_test(test_cookie_under_load),
 	};
 
 	if (sodium_init() < 0)
