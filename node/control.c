@@ -59,11 +59,10 @@ void node_control_probe_reply(void *ctx, struct cn_peer *p, uint64_t id, enum cn
 		b = evbuffer_new();
 		if (!b)
 			return;
-		evbuffer_add_printf(b, "{\"ok\":true,\"peer\":");
-		node_json_str(b, p->name);
-		evbuffer_add_printf(b, ",\"path\":\"%s\",\"reply_path\":\"%s\",\"rtt_us\":%llu}\n",
-				    cn_engine_path_name(there), cn_engine_path_name(back),
-				    (unsigned long long)(cn_clock_us() - c->ping_sent_us));
+		node_json_send(b, json_pack("{s:b, s:s, s:s, s:s, s:I}", "ok", 1, "peer", p->name,
+					    "path", cn_engine_path_name(there), "reply_path",
+					    cn_engine_path_name(back), "rtt_us",
+					    (json_int_t)(cn_clock_us() - c->ping_sent_us)));
 		c->ping_peer = NULL;
 		client_reply(c, b);
 		evbuffer_free(b);
@@ -89,9 +88,10 @@ static void command(struct control_client *c, char *line)
 		uint64_t now = cn_clock_ms();
 
 		if (!p) {
-			evbuffer_add_printf(b, "{\"ok\":false,\"error\":\"no peer named ");
-			node_json_str(b, line + 5);
-			evbuffer_add_printf(b, " in the peer list\"}\n");
+			char msg[600];
+
+			snprintf(msg, sizeof(msg), "no peer named %s in the peer list", line + 5);
+			node_json_send(b, json_pack("{s:b, s:s}", "ok", 0, "error", msg));
 			client_reply(c, b);
 		} else {
 			c->ping_peer = p;
@@ -102,7 +102,7 @@ static void command(struct control_client *c, char *line)
 			cn_engine_probe(n->eng, p, now, c->ping_id);
 		}
 	} else {
-		evbuffer_add_printf(b, "{\"ok\":false,\"error\":\"unknown command\"}\n");
+		node_json_send(b, json_pack("{s:b, s:s}", "ok", 0, "error", "unknown command"));
 		client_reply(c, b);
 	}
 	evbuffer_free(b);
@@ -127,9 +127,11 @@ uint64_t node_control_tick(struct cn_node *n, uint64_t now)
 			c->ping_peer = NULL;
 			if (!b)
 				continue;
-			evbuffer_add_printf(b,
-					    "{\"ok\":false,\"error\":\"no reply within %d ms\"}\n",
-					    NODE_CONTROL_PING_TIMEOUT_MS);
+			char msg[64];
+
+			snprintf(msg, sizeof(msg), "no reply within %d ms",
+				 NODE_CONTROL_PING_TIMEOUT_MS);
+			node_json_send(b, json_pack("{s:b, s:s}", "ok", 0, "error", msg));
 			client_reply(c, b);
 			evbuffer_free(b);
 		}

@@ -169,8 +169,19 @@ int node_names_open(struct cn_node *n, struct cn_errbuf *e)
 		s4->sin_family = AF_INET;
 		s4->sin_port = htons(53);
 		memcpy(&s4->sin_addr, n->self_ip4, 4);
-		if (cn_dns_server_listen(n->dns, &a, e))
+		struct cn_addr a6 = {.len = sizeof(struct sockaddr_in6)};
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&a6.ss;
+		struct cn_errbuf e6 = {{0}};
+
+		/* Bound to the TUN: a LAN neighbour cannot reach it through the host. */
+		if (cn_dns_server_listen_on(n->dns, &a, n->tun_name, e))
 			return -CN_EIO;
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(53);
+		memcpy(&s6->sin6_addr, n->self_ip6, 16);
+		/* A host with IPv6 off has no IPv6 overlay address to answer on. */
+		if (cn_dns_server_listen_on(n->dns, &a6, n->tun_name, &e6))
+			cn_log_warn("DNS on the overlay IPv6 address: %s; IPv4 only", e6.msg);
 	}
 	return 0;
 }

@@ -25,6 +25,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include <jansson.h>
+
 #include "common/addr.h"
 #include "common/log.h"
 #include "common/queue_compat.h"
@@ -197,7 +199,8 @@ uint64_t node_control_tick(struct cn_node *n, uint64_t now);
 /* status.c */
 void node_status_json(struct cn_node *n, struct evbuffer *b);
 void node_status_text(struct cn_node *n, struct evbuffer *b);
-void node_json_str(struct evbuffer *b, const char *s);
+/* Appends v (owned: released here) as one compact JSON line to b. */
+void node_json_send(struct evbuffer *b, json_t *v);
 
 /* metrics.c */
 int node_metrics_open(struct cn_node *n, struct cn_errbuf *e);

@@ -8,9 +8,11 @@
 #include <arpa/inet.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <event2/buffer.h>
+#include <jansson.h>
 
 #include "common/clock.h"
 #include "node/node_int.h"
@@ -41,72 +43,83 @@ static void view_of(struct cn_node *n, const struct cn_peer *p, uint64_t now, bo
 		snprintf(v->endpoint, sizeof(v->endpoint), "-");
 }
 
-void node_json_str(struct evbuffer *b, const char *s)
+/* Appends v as one line of JSON to b and releases it. */
+void node_json_send(struct evbuffer *b, json_t *v)
 {
-	evbuffer_add(b, "\"", 1);
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			evbuffer_add_printf(b, "\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			evbuffer_add_printf(b, "\\u%04x", (unsigned char)*s);
-		else
-			evbuffer_add(b, s, 1);
+	char *text = v ? json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+
+	if (text) {
+		evbuffer_add_printf(b, "%s\n", text);
+		free(text);
+	} else {
+		evbuffer_add_printf(b, "{\"ok\":false,\"error\":\"out of memory\"}\n");
 	}
-	evbuffer_add(b, "\"", 1);
+	json_decref(v);
+}
+
+static json_t *relays_json(struct cn_node *n)
+{
+	json_t *a = json_array();
+	struct node_relay *r;
+
+	TAILQ_FOREACH (r, &n->relays, entry)
+		json_array_append_new(
+			a,
+			json_pack("{s:s, s:b, s:s, s:I}", "name", r->name, "up", r->up, "transport",
+				  r->use_tcp ? "tcp" : "udp", "rtt_us",
+				  (json_int_t)(r->c && r->up ? cn_relay_client_rtt_us(r->c) : 0)));
+	return a;
+}
+
+static json_t *peers_json(struct cn_node *n, uint64_t now)
+{
+	char a4[INET_ADDRSTRLEN], a6[INET6_ADDRSTRLEN];
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < cn_engine_npeers(n->eng); i++) {
+		const struct cn_peer *p = cn_engine_peer(n->eng, i);
+		struct peer_view v;
+
+		view_of(n, p, now, false, &v);
+		inet_ntop(AF_INET, p->pl->ip4, a4, sizeof(a4));
+		inet_ntop(AF_INET6, p->pl->ip6, a6, sizeof(a6));
+		json_array_append_new(
+			a, json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I}", "name",
+				     p->name, "ipv4", a4, "ipv6", a6, "path",
+				     v.path ? v.path : "none", "endpoint", v.endpoint, "rtt_us",
+				     (json_int_t)p->rtt_us, "rx_bytes", (json_int_t)p->rx_bytes,
+				     "tx_bytes", (json_int_t)p->tx_bytes, "last_handshake",
+				     (json_int_t)p->last_handshake_unix, "handshakes",
+				     (json_int_t)p->handshakes));
+	}
+	return a;
 }
 
 void node_status_json(struct cn_node *n, struct evbuffer *b)
 {
 	char a4[INET_ADDRSTRLEN], a6[INET6_ADDRSTRLEN];
 	const struct cn_engine_metrics *m = cn_engine_metrics(n->eng);
-	struct node_relay *r;
-	bool first = true;
 	uint64_t now = cn_clock_ms();
 
-	evbuffer_add_printf(b, "{\"node\":");
-	node_json_str(b, n->self ? n->self_name : "");
 	inet_ntop(AF_INET, n->self_ip4, a4, sizeof(a4));
 	inet_ntop(AF_INET6, n->self_ip6, a6, sizeof(a6));
-	evbuffer_add_printf(b,
-			    ",\"ipv4\":\"%s\",\"ipv6\":\"%s\",\"network\":\"%s\",\"domain\":\"%s\","
-			    "\"peer_list_serial\":%" PRId64 ",\"tun\":\"%s\",\"relays\":[",
-			    a4, a6, n->pl->network, n->pl->domain, n->pl->serial, n->tun_name);
-	TAILQ_FOREACH (r, &n->relays, entry) {
-		evbuffer_add_printf(b, "%s{\"name\":", first ? "" : ",");
-		node_json_str(b, r->name);
-		evbuffer_add_printf(b, ",\"up\":%s,\"transport\":\"%s\",\"rtt_us\":%" PRIu64 "}",
-				    r->up ? "true" : "false", r->use_tcp ? "tcp" : "udp",
-				    r->c && r->up ? cn_relay_client_rtt_us(r->c) : 0);
-		first = false;
-	}
-	evbuffer_add_printf(b, "],\"peers\":[");
-	for (size_t i = 0; i < cn_engine_npeers(n->eng); i++) {
-		struct peer_view v;
-		const struct cn_peer *p = cn_engine_peer(n->eng, i);
-
-		view_of(n, p, now, false, &v);
-		inet_ntop(AF_INET, p->pl->ip4, a4, sizeof(a4));
-		inet_ntop(AF_INET6, p->pl->ip6, a6, sizeof(a6));
-		evbuffer_add_printf(b, "%s{\"name\":", i ? "," : "");
-		node_json_str(b, p->name);
-		evbuffer_add_printf(b,
-				    ",\"ipv4\":\"%s\",\"ipv6\":\"%s\",\"path\":\"%s\","
-				    "\"endpoint\":\"%s\",\"rtt_us\":%" PRIu64
-				    ",\"rx_bytes\":%" PRIu64 ",\"tx_bytes\":%" PRIu64
-				    ",\"last_handshake\":%" PRId64 ",\"handshakes\":%" PRIu64 "}",
-				    a4, a6, v.path ? v.path : "none", v.endpoint, p->rtt_us,
-				    p->rx_bytes, p->tx_bytes, p->last_handshake_unix,
-				    p->handshakes);
-	}
-	evbuffer_add_printf(b,
-			    "],\"drops\":{\"no_peer\":%" PRIu64 ",\"bad_source\":%" PRIu64
-			    ",\"bad_packet\":%" PRIu64 ",\"no_path\":%" PRIu64
-			    ",\"replay\":%" PRIu64 ",\"no_session\":%" PRIu64
-			    ",\"staged_full\":%" PRIu64 "},\"handshakes_refused\":%" PRIu64
-			    ",\"path_changes\":%" PRIu64 ",\"path_fallbacks\":%" PRIu64 "}\n",
-			    m->drop_no_peer, m->drop_bad_src, m->drop_bad_packet, m->drop_no_path,
-			    m->drop_replay, m->drop_no_session, m->drop_staged_full,
-			    m->handshakes_refused, m->path_changes, m->path_fallbacks);
+	node_json_send(
+		b, json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:o, s:o, s:{s:I, s:I, s:I, s:I, "
+			     "s:I, s:I, s:I}, s:I, s:I, s:I, s:I, s:I}",
+			     "node", n->self ? n->self_name : "", "ipv4", a4, "ipv6", a6, "network",
+			     n->pl->network, "domain", n->pl->domain, "peer_list_serial",
+			     (json_int_t)n->pl->serial, "tun", n->tun_name, "relays",
+			     relays_json(n), "peers", peers_json(n, now), "drops", "no_peer",
+			     (json_int_t)m->drop_no_peer, "bad_source", (json_int_t)m->drop_bad_src,
+			     "bad_packet", (json_int_t)m->drop_bad_packet, "no_path",
+			     (json_int_t)m->drop_no_path, "replay", (json_int_t)m->drop_replay,
+			     "no_session", (json_int_t)m->drop_no_session, "staged_full",
+			     (json_int_t)m->drop_staged_full, "handshakes_refused",
+			     (json_int_t)m->handshakes_refused, "path_changes",
+			     (json_int_t)m->path_changes, "path_fallbacks",
+			     (json_int_t)m->path_fallbacks, "path_challenges",
+			     (json_int_t)m->path_challenges, "cookie_replies",
+			     (json_int_t)m->cookie_replies_sent));
 }
 
 static void human_bytes(uint64_t v, char out[16])
