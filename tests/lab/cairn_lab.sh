@@ -72,6 +72,14 @@ _cl_spawn() {
 
 cl_crashed() { CL_MAY_DIE[$1.$CL_RUN]=1; } # NAME: its current run may die
 
+# cl_daemon_pid NAME: the daemon's own PID (CL_PID is its wrapper shell's),
+# for /proc checks and signals; empty once it has exited.
+cl_daemon_pid() {
+	local pid
+	pid=$(ps -o pid= --ppid "${CL_PID[$1]}" 2>/dev/null | head -n 1)
+	echo "${pid// /}"
+}
+
 # cl_daemons_clean: stops every daemon still running, then checks each run's
 # log and exit status; prints one line per bad run and fails if there is one.
 cl_daemons_clean() {

@@ -57,7 +57,7 @@ want_uid="$nobody $nobody $nobody $nobody"
 # CAP_NET_ADMIN (12) and CAP_NET_BIND_SERVICE (10).
 node_caps=0000000000001400
 for n in a b; do
-	p=${CL_PID[$n]}
+	p=$(cl_daemon_pid "$n")
 	cl_check "$n runs as nobody" is "$want_uid" status_of "$p" Uid
 	cl_check "$n: gid nobody, no other group" is "$ng" status_of "$p" Groups
 	cl_check "$n keeps only NET_ADMIN and NET_BIND_SERVICE" is "$node_caps" status_of "$p" CapEff
@@ -67,7 +67,7 @@ for n in a b; do
 	cl_check "$n: no_new_privs" is 1 status_of "$p" NoNewPrivs
 	cl_check "$n logged the drop" grep -q "running as uid $nobody gid $ng, capabilities cap_net_bind_service,cap_net_admin" "$LAB_DIR/$n.log"
 done
-rp=${CL_PID[relay1]}
+rp=$(cl_daemon_pid relay1)
 cl_check "the relay runs as nobody" is "$want_uid" status_of "$rp" Uid
 cl_check "the relay has no capability" is 0000000000000000 status_of "$rp" CapEff
 cl_check "the relay: empty permitted and bounding sets" is "0000000000000000 0000000000000000" \
@@ -89,7 +89,7 @@ cl_check "a's DNS answers" is 10.99.0.2 lab_exec a dig +time=2 +tries=1 @127.0.0
 "$CAIRN" peers sign -l "$LAB_DIR/net/peers.conf" >/dev/null
 chmod 644 "$LAB_DIR/net/peers.conf"
 serial=$(awk '/serial/ { gsub(/[^0-9]/, "", $0); print; exit }' "$LAB_DIR/net/peers.conf")
-kill -HUP "${CL_PID[a]}" "$rp"
+kill -HUP "$(cl_daemon_pid a)" "$rp"
 cl_check "a adopts the new list after the drop" cl_wait 5 grep -q "peer list serial $serial in force: 2 peers" "$LAB_DIR/a.log"
 cl_check "a keeps it in its state directory" cl_wait 5 grep -q "serial = $serial" "$LAB_DIR/a.state/peers.conf"
 cl_check "no state write failed" cl_fails grep -q "cannot keep the peer list" "$LAB_DIR/a.log"
@@ -101,6 +101,6 @@ cl_start_relay relay1
 for n in a b; do
 	cl_check "$n reconnects to the restarted relay" cl_wait 30 cl_relay_up "$n"
 done
-cl_check "the restarted relay runs as nobody" is "$want_uid" status_of "${CL_PID[relay1]}" Uid
+cl_check "the restarted relay runs as nobody" is "$want_uid" status_of "$(cl_daemon_pid relay1)" Uid
 cl_check "a still reaches b" cl_wait 20 lab_exec a ping -c 1 -W 1 10.99.0.2
 cl_done
