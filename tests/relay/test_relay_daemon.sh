@@ -33,21 +33,22 @@ check() { # check NAME CMD...
 	fi
 }
 
-# Four free loopback ports (bound and released by the kernel's choice).
-read -r tcp_port udp_port stun_port metrics_port < <(python3 -c '
+# Four free loopback ports, bound and released by the kernel's choice:
+# another process may take one before the relay binds it, so the relay's
+# start below is retried with new ports (relay_ports then writes the list
+# entry and relay.conf again).
+relay_ports() {
+	read -r tcp_port udp_port stun_port metrics_port < <(python3 -c '
 import socket
 socks = []
 for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM, socket.SOCK_DGRAM, socket.SOCK_STREAM):
     s = socket.socket(socket.AF_INET, kind); s.bind(("127.0.0.1", 0)); socks.append(s)
 print(*[s.getsockname()[1] for s in socks])')
-
-"$CAIRN" network init --name labnet --dir net >/dev/null
-relay_key=$("$CAIRN" keygen -o relay.key)
-"$CAIRN" keygen -o board1.key >/dev/null
-"$CAIRN" peers relay-add relay1 "$relay_key" 127.0.0.1 --port "$tcp_port" -l net/peers.conf >/dev/null
-"$CAIRN" peers add board1 "$("$CAIRN" pubkey -k board1.key)" -l net/peers.conf >/dev/null
-"$CAIRN" peers sign -l net/peers.conf >/dev/null
-cat >relay.conf <<CONF
+	"$CAIRN" peers relay-remove relay1 -l net/peers.conf >/dev/null 2>&1
+	"$CAIRN" peers relay-add relay1 "$relay_key" 127.0.0.1 --port "$tcp_port" \
+		-l net/peers.conf >/dev/null
+	"$CAIRN" peers sign -l net/peers.conf >/dev/null
+	cat >relay.conf <<CONF
 identity_key = "$work/relay.key";
 root_key = "$(cat net/root.pub)";
 peer_list = "$work/net/peers.conf";
@@ -59,6 +60,13 @@ listen = {
   metrics = "127.0.0.1:$metrics_port";
 };
 CONF
+}
+
+"$CAIRN" network init --name labnet --dir net >/dev/null
+relay_key=$("$CAIRN" keygen -o relay.key)
+"$CAIRN" keygen -o board1.key >/dev/null
+"$CAIRN" peers add board1 "$("$CAIRN" pubkey -k board1.key)" -l net/peers.conf >/dev/null
+relay_ports
 
 # Bad configurations: one precise line, exit 1, nothing started.
 sed 's/tcp = /tpc = /' relay.conf >bad1.conf
@@ -74,11 +82,19 @@ check "missing config" grep -q "nonexistent.conf: cannot open" <<<"$out"
 check "--check passes" "$RELAY" --config relay.conf --check --log-level err >/dev/null
 check "--help" "$RELAY" --help >/dev/null
 
-"$RELAY" --config relay.conf 2>relay.log &
-relay_pid=$!
-for _ in $(seq 50); do
+for try in 1 2 3; do
+	"$RELAY" --config relay.conf 2>relay.log &
+	relay_pid=$!
+	for _ in $(seq 50); do
+		grep -q "running" relay.log && break
+		kill -0 "$relay_pid" 2>/dev/null || break
+		sleep 0.1
+	done
 	grep -q "running" relay.log && break
-	sleep 0.1
+	echo "relay did not start (try $try): $(tail -1 relay.log)"
+	kill "$relay_pid" 2>/dev/null
+	wait "$relay_pid" 2>/dev/null
+	relay_ports
 done
 check "relay started" grep -q "running" relay.log
 
