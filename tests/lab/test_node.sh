@@ -128,7 +128,8 @@ lab_spawn cloud1 ckr.log python3 -u -c 'import socket
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("0.0.0.0", 7777)); s.settimeout(30)
 while True:
     d, a = s.recvfrom(100); print(d.decode(), "from", a[0])' >/dev/null
-sleep 0.3
+udp_bound() { lab_exec "$1" ss -Hlun "sport = :$2" | grep -q .; } # NODE PORT
+cl_wait 5 udp_bound cloud1 7777
 bs0=$(counter cloud1 'd["drops"]["bad_source"]')
 raw_udp 10.99.0.77 $CLOUD_OV 7777 spoofed
 raw_udp $BOARD_OV $CLOUD_OV 7777 genuine
