@@ -46,7 +46,7 @@ ip -n "$(lab_ns relay6)" addr del 203.0.113.106/24 dev eth0
 
 # The lab's IPv6 plumbing itself: routed both ways, and the firewalls
 # stateful (an unsolicited packet from the internet does not reach b1).
-v6_udp() { # FROM TO_IP6: a UDP datagram from FROM reaches a socket on TO_IP6 within 2 s
+v6_udp() { # RECEIVER SENDER IP6: a datagram from SENDER reaches RECEIVER's socket on IP6 within 2 s
 	local to_ns=$1 from=$2 ip=$3
 	lab_exec "$to_ns" python3 -c 'import socket, subprocess, sys
 r = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); r.bind((sys.argv[1], 7999)); r.settimeout(2)
