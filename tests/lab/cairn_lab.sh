@@ -18,7 +18,6 @@
 # daemons still running and counts a failure for each run whose log holds a
 # sanitizer report (AddressSanitizer, LeakSanitizer, UBSan's "runtime
 # error") or that did not exit 0 on SIGTERM within LAB_TERM_WAIT seconds.
-# A test that means a daemon to die (cl_crashed NAME) says so first.
 
 CL_PASS=0
 CL_FAIL=0
@@ -28,7 +27,6 @@ declare -A CL_RELAY_IP=()
 declare -A CL_PID=()
 CL_RUN=0
 CL_RUNS=()                # NAME.RUN of every daemon started, in order
-declare -A CL_MAY_DIE=()  # NAME.RUN -> 1: its exit status is not judged
 # An ASan daemon's exit (the leak check) can take a while on a loaded
 # machine; lab.sh (sourced first) defaults to 1 s. CL_TERM_WAIT overrides.
 LAB_TERM_WAIT=${CL_TERM_WAIT:-5}
@@ -94,7 +92,6 @@ cl_daemons_clean() {
 			grep -E -m 3 -A 3 "AddressSanitizer|LeakSanitizer|runtime error" "$log"
 			bad=1
 		fi
-		[ -n "${CL_MAY_DIE[$run]:-}" ] && continue
 		rc=$(cat "$log.rc" 2>/dev/null)
 		if [ -z "$rc" ]; then
 			echo "FAIL: $run: no exit status (killed: it did not exit within" \

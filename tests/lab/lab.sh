@@ -73,6 +73,8 @@ _lab_in_trap=0
 _lab_atexit=()
 declare -gA _lab_kind=() _lab_ip=() _lab_pfx=() _lab_type=() _lab_up=()
 declare -gA _lab_lanip=() _lab_lanpfx=() _lab_lancidr=() _lab_router=() _lab_verified=()
+declare -gA _lab_ip6=() _lab_lan6=() # IPv6 underlay (lab_addr6, lab_lan6, lab_host6)
+_lab_inet6=
 
 _lab_die() {
 	echo "lab: $*" >&2
@@ -1016,4 +1018,99 @@ lab_nat_upnp() {
 		! grep -q 'Listening for NAT-PMP/PCP' "$log"; then
 		_lab_die "miniupnpd on $name did not start: $(tail -5 "$log")"
 	fi
+
+# ---- IPv6 underlay ------------------------------------------------------------
+#
+# The internet is IPv4 only unless a test adds IPv6 (LAB_IPV6=1 first): the
+# segment 2001:db8::/64 on the same bridge (core router 2001:db8::1), each
+# router's LAN a /64 of 2001:db8:N::/64 routed to the router's WAN address,
+# and in each router a stateful IPv6 firewall (table ip6 lab6) as home
+# routers have: no NAT66, outbound from the LAN accepted, inbound only
+# established/related, nothing unsolicited to the router but neighbour
+# discovery. Addresses are static (nodad: no duplicate detection wait).
+
+LAB_SEG6=2001:db8:: # the internet's IPv6 segment, /64
+LAB_GW6=2001:db8::1
+
+_lab_need6() {
+	[ "$LAB_IPV6" = 1 ] || _lab_die "IPv6 in the lab needs LAB_IPV6=1 before the nodes are built"
+}
+
+# lab_inet6: IPv6 on the internet segment (the builders below call it).
+lab_inet6() {
+	_lab_need
+	_lab_need6
+	lab_internet
+	[ -z "${_lab_inet6:-}" ] || return 0
+	_lab_sysctl "${LAB_PREFIX}inet" net/ipv6/conf/all/forwarding=1
+	ip -n "${LAB_PREFIX}inet" addr add "$LAB_GW6/64" dev br0 nodad ||
+		_lab_die "internet IPv6 setup failed"
+	_lab_inet6=1
+}
+
+# lab_addr6 NAME IP6: a public host or a router gets IP6/64 on the internet
+# segment (its eth0 or wan) and a default route via the core router.
+lab_addr6() {
+	_lab_need
+	local name=$1 ip6=${2:-} ns dev=eth0
+	[ $# -eq 2 ] || _lab_die "usage: lab_addr6 NAME IP6"
+	lab_inet6
+	ns=$(_lab_ns "$name") || exit 1
+	[ "${_lab_kind[$name]:-}" != router ] || dev=wan
+	[ -z "${_lab_up[$name]:-}" ] || _lab_die "$name is behind another router: no IPv6 WAN here"
+	ip -n "$ns" -batch - <<-EOF2 || _lab_die "IPv6 address $ip6 on $name failed"
+		addr add $ip6/64 dev $dev nodad
+		route add ::/0 via $LAB_GW6 dev $dev
+	EOF2
+	_lab_ip6[$name]=$ip6
+}
+
+# lab_lan6 ROUTER PREFIX6: ROUTER's LAN gets PREFIX6 (a /64, e.g.
+# 2001:db8:1::) with PREFIX6 1 on the router, routed to it from the core;
+# the router forwards IPv6 through its stateful firewall. ROUTER needs an
+# IPv6 WAN address (lab_addr6) first.
+lab_lan6() {
+	_lab_need
+	local name=$1 pfx=${2:-} ns
+	[ $# -eq 2 ] || _lab_die "usage: lab_lan6 ROUTER PREFIX6"
+	[ "${_lab_kind[$name]:-}" = router ] || _lab_die "'$name' is not a router"
+	[ -n "${_lab_ip6[$name]:-}" ] || _lab_die "$name has no IPv6 WAN address (lab_addr6)"
+	ns=$LAB_PREFIX$name
+	_lab_sysctl "$ns" net/ipv6/conf/all/forwarding=1
+	ip -n "$ns" addr add "${pfx}1/64" dev lan nodad || _lab_die "IPv6 on $name's LAN failed"
+	ip -n "${LAB_PREFIX}inet" -6 route add "$pfx/64" via "${_lab_ip6[$name]}" ||
+		_lab_die "route to $name's IPv6 LAN failed"
+	_lab_nsx "$ns" nft -f - <<-EOF2 || _lab_die "IPv6 firewall of $name rejected"
+		table ip6 lab6 {
+			chain input {
+				type filter hook input priority filter; policy drop;
+				iif "lo" accept
+				ct state established,related accept
+				iifname "lan" accept
+				icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept
+			}
+			chain forward {
+				type filter hook forward priority filter; policy drop;
+				iifname "lan" oifname "wan" accept
+				iifname "wan" oifname "lan" ct state established,related accept
+			}
+		}
+	EOF2
+	_lab_lan6[$name]=$pfx
+}
+
+# lab_host6 NAME IP6: host NAME (behind a router with lab_lan6) gets IP6/64
+# on eth0 and a default route via its router.
+lab_host6() {
+	_lab_need
+	local name=$1 ip6=${2:-} router
+	[ $# -eq 2 ] || _lab_die "usage: lab_host6 NAME IP6"
+	router=${_lab_router[$name]:-}
+	[ -n "$router" ] && [ -n "${_lab_lan6[$router]:-}" ] ||
+		_lab_die "$name is not behind a router with an IPv6 LAN (lab_lan6)"
+	ip -n "$LAB_PREFIX$name" -batch - <<-EOF2 || _lab_die "IPv6 on host $name failed"
+		addr add $ip6/64 dev eth0 nodad
+		route add ::/0 via ${_lab_lan6[$router]}1 dev eth0
+	EOF2
+	_lab_ip6[$name]=$ip6
 }

@@ -101,10 +101,12 @@ lab_host hb2 rb2 192.168.10.10
 lab_stun_servers
 t_build=$(elapsed "$t0" "$(now)")
 nns=$(find /run/netns -maxdepth 1 -name "$LAB_PREFIX*" | wc -l)
-if awk -v t="$t_small" 'BEGIN { exit !(t < 2) }'; then
+# Timings are printed, not judged (benchmarks judge speed); the bound only
+# catches a build that hangs.
+if awk -v t="$t_small" 'BEGIN { exit !(t < 30) }'; then
 	row "build inet+router+host (3 ns)" "${t_small}s; everything ($nns ns, 2 STUN servers) ${t_build}s" ok
 else
-	row "build inet+router+host (3 ns)" "${t_small}s (want < 2 s)" FAIL
+	row "build inet+router+host (3 ns)" "${t_small}s (hung? bound 30 s)" FAIL
 fi
 
 # ---- each NAT type ---------------------------------------------------------

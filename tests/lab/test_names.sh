@@ -113,7 +113,8 @@ s = socket.socket(socket.AF_INET6)
 s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
 s.bind(("::", 7000)); s.listen(1); s.settimeout(30)
 c, a = s.accept(); print("got", c.recv(100).decode().strip(), "from", a[0], flush=True)' >/dev/null
-sleep 0.3
+tcp_listening() { lab_exec pub ss -Hltn "sport = :7000" | grep -q .; }
+cl_wait 5 tcp_listening
 lab_exec board1 python3 -c 'import socket, sys
 c = socket.create_connection((sys.argv[1], 7000), timeout=5); c.sendall(b"hello by name\n")' \
 	"pub.$D"

@@ -110,6 +110,34 @@ r2=$(refused)
 echo "cloud1 refused $((r1 - r0)) unlisted initiations, $((r2 - r1)) of a listed key's two"
 cl_check "a listed key's replayed initiation is refused" test "$r2" -eq $((r1 + 1))
 cl_check "cloud1 still running" kill -0 "${CL_PID[cloud1]}"
+
+# Cryptokey routing: board1 (a listed peer, its session authenticated)
+# sends through its own TUN a UDP datagram whose source is 10.99.0.77, and
+# one with its own source. cloud1 must deliver only the second and count
+# the first as bad_source (deploy's authorisation rests on this).
+raw_udp() { # SRC DST PORT TEXT: a raw IPv4/UDP datagram from board1's side of the overlay
+	lab_exec board1 python3 -c 'import socket, struct, sys
+src, dst, port, text = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4].encode()
+udp = struct.pack("!HHHH", 40000, port, 8 + len(text), 0) + text
+ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 1, 0, 64, 17, 0,
+	socket.inet_aton(src), socket.inet_aton(dst))
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+s.sendto(ip + udp, (dst, 0))' "$@"
+}
+lab_spawn cloud1 ckr.log python3 -u -c 'import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("0.0.0.0", 7777)); s.settimeout(30)
+while True:
+    d, a = s.recvfrom(100); print(d.decode(), "from", a[0])' >/dev/null
+udp_bound() { lab_exec "$1" ss -Hlun "sport = :$2" | grep -q .; } # NODE PORT
+cl_wait 5 udp_bound cloud1 7777
+bs0=$(counter cloud1 'd["drops"]["bad_source"]')
+raw_udp 10.99.0.77 $CLOUD_OV 7777 spoofed
+raw_udp $BOARD_OV $CLOUD_OV 7777 genuine
+cl_check "cloud1 delivers board1's own packet" cl_wait 5 grep -q "genuine from $BOARD_OV" "$D/ckr.log"
+bs_over() { [ "$(counter cloud1 'd["drops"]["bad_source"]')" -gt "$1" ]; }
+cl_check "and counts the spoofed one as bad_source" cl_wait 5 bs_over "$bs0"
+cl_check "the spoofed source never reached the listener" cl_fails grep -q spoofed "$D/ckr.log"
+cat "$D/ckr.log"
 cl_check "traffic unaffected" lab_exec board1 ping -c 3 -i 0.2 -W 2 -q $CLOUD_OV
 
 # Kill the relay in the middle of a ping run: the direct path loses nothing.

@@ -33,21 +33,22 @@ check() { # check NAME CMD...
 	fi
 }
 
-# Four free loopback ports (bound and released by the kernel's choice).
-read -r tcp_port udp_port stun_port metrics_port < <(python3 -c '
+# Four free loopback ports, bound and released by the kernel's choice:
+# another process may take one before the relay binds it, so the relay's
+# start below is retried with new ports (relay_ports then writes the list
+# entry and relay.conf again).
+relay_ports() {
+	read -r tcp_port udp_port stun_port metrics_port < <(python3 -c '
 import socket
 socks = []
 for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM, socket.SOCK_DGRAM, socket.SOCK_STREAM):
     s = socket.socket(socket.AF_INET, kind); s.bind(("127.0.0.1", 0)); socks.append(s)
 print(*[s.getsockname()[1] for s in socks])')
-
-"$CAIRN" network init --name labnet --dir net >/dev/null
-relay_key=$("$CAIRN" keygen -o relay.key)
-"$CAIRN" keygen -o board1.key >/dev/null
-"$CAIRN" peers relay-add relay1 "$relay_key" 127.0.0.1 --port "$tcp_port" -l net/peers.conf >/dev/null
-"$CAIRN" peers add board1 "$("$CAIRN" pubkey -k board1.key)" -l net/peers.conf >/dev/null
-"$CAIRN" peers sign -l net/peers.conf >/dev/null
-cat >relay.conf <<CONF
+	"$CAIRN" peers relay-remove relay1 -l net/peers.conf >/dev/null 2>&1
+	"$CAIRN" peers relay-add relay1 "$relay_key" 127.0.0.1 --port "$tcp_port" \
+		-l net/peers.conf >/dev/null
+	"$CAIRN" peers sign -l net/peers.conf >/dev/null
+	cat >relay.conf <<CONF
 identity_key = "$work/relay.key";
 root_key = "$(cat net/root.pub)";
 peer_list = "$work/net/peers.conf";
@@ -59,6 +60,13 @@ listen = {
   metrics = "127.0.0.1:$metrics_port";
 };
 CONF
+}
+
+"$CAIRN" network init --name labnet --dir net >/dev/null
+relay_key=$("$CAIRN" keygen -o relay.key)
+"$CAIRN" keygen -o board1.key >/dev/null
+"$CAIRN" peers add board1 "$("$CAIRN" pubkey -k board1.key)" -l net/peers.conf >/dev/null
+relay_ports
 
 # Bad configurations: one precise line, exit 1, nothing started.
 sed 's/tcp = /tpc = /' relay.conf >bad1.conf
@@ -74,12 +82,22 @@ check "missing config" grep -q "nonexistent.conf: cannot open" <<<"$out"
 check "--check passes" "$RELAY" --config relay.conf --check --log-level err >/dev/null
 check "--help" "$RELAY" --help >/dev/null
 
-"$RELAY" --config relay.conf 2>relay.log &
-relay_pid=$!
-for _ in $(seq 50); do
+for try in 1 2 3; do
+	"$RELAY" --config relay.conf 2>relay.log &
+	relay_pid=$!
+	for _ in $(seq 50); do
+		grep -q "running" relay.log && break
+		kill -0 "$relay_pid" 2>/dev/null || break
+		sleep 0.1
+	done
 	grep -q "running" relay.log && break
-	sleep 0.1
+	echo "relay did not start (try $try): $(tail -1 relay.log)"
+	kill "$relay_pid" 2>/dev/null
+	wait "$relay_pid" 2>/dev/null
+	relay_ports
 done
+# The list's serial as signed last (each relay_ports signs it again).
+serial=$(awk '/^serial = / { print $3 + 0 }' net/peers.conf)
 check "relay started" grep -q "running" relay.log
 
 # Debian's stun client (RFC 3489) learns its mapped address. Its NAT-type
@@ -99,19 +117,20 @@ print(urllib.request.urlopen("http://127.0.0.1:%s%s" % (sys.argv[1], sys.argv[2]
 }
 out=$(http /metrics)
 check "metrics count STUN" grep -q "^cairn_relay_stun_requests_total [1-9]" <<<"$out"
-check "metrics show the list serial" grep -q "^cairn_relay_peer_list_serial 3" <<<"$out"
-check "health" grep -q "^ok network=labnet serial=3" <<<"$(http /health)"
+check "metrics show the list serial" grep -q "^cairn_relay_peer_list_serial $serial" <<<"$out"
+check "health" grep -q "^ok network=labnet serial=$serial" <<<"$(http /health)"
 
 # A new list published over an authenticated link is adopted and kept.
 "$CAIRN" keygen -o board2.key >/dev/null
 "$CAIRN" peers add board2 "$("$CAIRN" pubkey -k board2.key)" -l net/peers.conf >/dev/null
 "$CAIRN" peers sign -l net/peers.conf >/dev/null
 out=$("$CAIRN" peers publish --relay relay1 -l net/peers.conf 2>&1)
-check "publish accepted" grep -q "serial 4 accepted" <<<"$out"
+check "publish accepted" grep -q "serial $((serial + 1)) accepted" <<<"$out"
 out=$("$CAIRN" peers publish --relay relay1 -l net/peers.conf --udp --address "127.0.0.1:$udp_port" 2>&1)
 check "publish again over UDP: current" grep -q "already holds" <<<"$out"
-check "adopted list kept in state" grep -q "serial = 4" state/peers.conf
-check "metrics show serial 4" grep -q "^cairn_relay_peer_list_serial 4" <<<"$(http /metrics)"
+check "adopted list kept in state" grep -q "serial = $((serial + 1))" state/peers.conf
+check "metrics show serial +1" grep -q "^cairn_relay_peer_list_serial $((serial + 1))" \
+	<<<"$(http /metrics)"
 # A key outside the list cannot publish.
 "$CAIRN" keygen -o stranger.key >/dev/null
 out=$("$CAIRN" peers publish --relay relay1 -l net/peers.conf --key stranger.key 2>&1)
@@ -122,7 +141,7 @@ check "unlisted key cannot publish" test $? -ne 0
 "$CAIRN" peers sign -l net/peers.conf >/dev/null
 kill -HUP "$relay_pid"
 sleep 0.5
-check "SIGHUP adopts serial 5" grep -q "reload: peer list serial 5 adopted" relay.log
+check "SIGHUP adopts serial +2" grep -q "reload: peer list serial $((serial + 2)) adopted" relay.log
 check "relay still running" kill -0 "$relay_pid"
 
 kill -TERM "$relay_pid"

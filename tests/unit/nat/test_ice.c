@@ -250,12 +250,26 @@ static void side_init(struct side *s, const char *name, bool controlling, struct
 	s->auto_sdp = true;
 }
 
-static void side_start(struct side *s, const struct cn_ice_config *cfg, const struct cn_ice_cbs *c)
+/*
+ * A fixed local_port comes from a bind-0-then-release, which another
+ * process may take before libnice binds it: then up to two more ports are
+ * tried (cfg->local_port is updated, the test checks the port kept).
+ */
+static uint16_t free_udp_port(void);
+
+static void side_start(struct side *s, struct cn_ice_config *cfg, const struct cn_ice_cbs *c)
 {
 	struct cn_errbuf e = {{0}};
 
-	s->t0 = mono_ms();
-	s->ice = cn_ice_new(gl, cfg, s->controlling, c, s, &e);
+	for (int i = 0; i < 3; i++) {
+		s->t0 = mono_ms();
+		s->ice = cn_ice_new(gl, cfg, s->controlling, c, s, &e);
+		if (s->ice || !cfg->local_port)
+			break;
+		fprintf(stderr, "cn_ice_new(%s) on port %u: %s; another port\n", s->name,
+			(unsigned int)cfg->local_port, e.msg);
+		cfg->local_port = free_udp_port();
+	}
 	if (!s->ice)
 		fprintf(stderr, "cn_ice_new(%s): %s\n", s->name, e.msg);
 	assert_non_null(s->ice);

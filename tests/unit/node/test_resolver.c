@@ -362,8 +362,7 @@ static void test_literals(void **state)
 {
 	struct res v4 = {0}, v6 = {0}, lo = {0};
 	struct res *all[] = {&v4, &v6, &lo};
-	struct cn_resolver *r = new_resolver(silent_servers, 2000, 2);
-	uint64_t t0 = mono_ms();
+	struct cn_resolver *r = new_resolver(silent_servers, 5000, 2);
 
 	(void)state;
 	assert_int_equal(cn_resolver_addrs(r, "192.0.2.7", 443, addr_cb, &v4), 0);
@@ -371,8 +370,9 @@ static void test_literals(void **state)
 	assert_int_equal(cn_resolver_addrs(r, "localhost", 80, addr_cb, &lo), 0);
 	/* Never from inside the submitting call. */
 	assert_int_equal(v4.calls + v6.calls + lo.calls, 0);
-	assert_true(run_until_done(all, 3, 1000));
-	assert_true(mono_ms() - t0 < 500);
+	/* Done before the silent server's first 5 s timeout could have ended a
+	 * query: no query was sent (not a speed check; it takes ~1 ms). */
+	assert_true(run_until_done(all, 3, 4000));
 	assert_int_equal(v4.status, 0);
 	assert_int_equal(v4.n, 1);
 	assert_addr(&v4.addrs[0], "192.0.2.7:443");
@@ -512,7 +512,8 @@ static void test_srv_order(void **state)
 	assert_in_range(counts[2], 11500, 12500);
 }
 
-/* A server that never answers: bounded timeout, 200 + 400 ms for 2 tries. */
+/* A server that never answers: bounded timeout, 200 + 400 ms for 2 tries (not
+ * before that; the upper bound only catches a hang). */
 static void test_timeout(void **state)
 {
 	struct res a = {0}, s = {0}, raw = {0};
@@ -530,9 +531,9 @@ static void test_timeout(void **state)
 	assert_int_equal(a.status, -CN_ETIMEDOUT);
 	assert_int_equal(s.status, -CN_ETIMEDOUT);
 	assert_int_equal(raw.status, -CN_ETIMEDOUT);
-	assert_in_range(a.done_ms - t0, 550, 2500);
-	assert_in_range(s.done_ms - t0, 550, 2500);
-	assert_in_range(raw.done_ms - t0, 550, 2500);
+	assert_in_range(a.done_ms - t0, 550, 4500);
+	assert_in_range(s.done_ms - t0, 550, 4500);
+	assert_in_range(raw.done_ms - t0, 550, 4500);
 	cn_resolver_free(r);
 }
 

@@ -77,12 +77,13 @@ static bool run_until(const bool *flag, unsigned int max_ms)
 	return *flag;
 }
 
-static void run_for(unsigned int ms)
-{
-	bool never = false;
-
-	run_until(&never, ms);
-}
+/* Runs the loop until cond holds (or max_ms); then the caller asserts cond. */
+#define WAIT_FOR(cond, max_ms)                                                             \
+	do {                                                                               \
+		uint64_t end_ = mono_ms() + (max_ms);                                      \
+		while (!(cond) && mono_ms() < end_)                                        \
+			event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK), usleep(200); \
+	} while (0)
 
 static bool counter_reaches(const unsigned int *v, unsigned int want, unsigned int max_ms)
 {
@@ -330,7 +331,7 @@ static void test_udp(void **state)
 	exchange();
 	/* The ping round trip works and measures something. */
 	assert_int_equal(cn_relay_client_ping(a.c), 0);
-	run_for(200);
+	WAIT_FOR(cn_relay_client_rtt_us(a.c) > 0, 3000);
 	assert_true(cn_relay_client_rtt_us(a.c) > 0);
 }
 
@@ -422,7 +423,7 @@ static void test_garbage_and_stalls(void **state)
 	 * frame timeout (1 s here). */
 	m = cn_relay_get_metrics(relay);
 	assert_true(m->links_closed_garbage > closed_before);
-	run_for(2500);
+	WAIT_FOR(cn_relay_get_metrics(relay)->links_closed_stalled > stalled_before, 5000);
 	m = cn_relay_get_metrics(relay);
 	assert_true(m->links_closed_stalled > stalled_before);
 	assert_true(m->drop_bad_packet > 0);
@@ -468,7 +469,8 @@ static void test_publish_and_push(void **state)
 	assert_true(run_until(&a.up, 3000));
 	assert_true(run_until(&b.up, 3000));
 	/* b is behind: it gets serial 3 at once. */
-	run_for(300);
+	WAIT_FOR(b.list_total > 0 && b.list_got == b.list_total, 3000);
+	assert_true(b.list_total > 0);
 	assert_int_equal(b.list_got, b.list_total);
 	assert_non_null(b.list);
 	assert_non_null(strstr((char *)b.list, "serial = 3"));
@@ -477,7 +479,7 @@ static void test_publish_and_push(void **state)
 	connect_node(&admin, root_id, false, false, 0);
 	assert_true(run_until(&admin.up, 3000));
 	assert_int_equal(cn_relay_client_publish(admin.c, (const uint8_t *)text, len, 4), 0);
-	run_for(500);
+	WAIT_FOR(admin.list_result != 0 && a.list_got == len, 3000);
 	assert_int_equal(admin.list_result, CN_LINK_LIST_ACCEPTED + 1);
 	assert_int_equal(a.list_total, len);
 	assert_int_equal(a.list_got, len);
@@ -487,19 +489,19 @@ static void test_publish_and_push(void **state)
 	/* The same list again: current; an older one: refused as rollback. */
 	admin.list_result = 0;
 	assert_int_equal(cn_relay_client_publish(admin.c, (const uint8_t *)text, len, 4), 0);
-	run_for(300);
+	WAIT_FOR(admin.list_result != 0, 3000);
 	assert_int_equal(admin.list_result, CN_LINK_LIST_CURRENT + 1);
 	free(text);
 	write_list(2, true, &text, &len);
 	admin.list_result = 0;
 	assert_int_equal(cn_relay_client_publish(admin.c, (const uint8_t *)text, len, 2), 0);
-	run_for(300);
+	WAIT_FOR(admin.list_result != 0, 3000);
 	assert_int_equal(admin.list_result, CN_LINK_LIST_OLDER + 1);
 	/* A tampered list is refused and changes nothing. */
 	text[len / 2] ^= 1;
 	admin.list_result = 0;
 	assert_int_equal(cn_relay_client_publish(admin.c, (const uint8_t *)text, len, 5), 0);
-	run_for(300);
+	WAIT_FOR(admin.list_result != 0, 3000);
 	assert_int_equal(admin.list_result, CN_LINK_LIST_INVALID + 1);
 	assert_int_equal(cn_relay_get_metrics(relay)->list_serial, 4);
 	free(text);
