@@ -1018,6 +1018,7 @@ lab_nat_upnp() {
 		! grep -q 'Listening for NAT-PMP/PCP' "$log"; then
 		_lab_die "miniupnpd on $name did not start: $(tail -5 "$log")"
 	fi
+}
 
 # ---- IPv6 underlay ------------------------------------------------------------
 #
