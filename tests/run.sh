@@ -41,8 +41,9 @@ if [ "$fuzz_seconds" -gt 0 ]; then
 		targets+=(--target "$(basename "$target" .c)")
 	done
 	cmake --build build/fuzz -j "$jobs" "${targets[@]}"
-	for target in tests/fuzz/fuzz_*.c; do
-		name=$(basename "$target" .c)
+	# One target per core at a time (libFuzzer runs one thread each).
+	fuzz_one() { # NAME: fuzzes it for fuzz_seconds; prints one line; 1 on a finding
+		local name=$1 corpus artifacts execs
 		corpus=$(mktemp -d /tmp/cn_fuzz_corpus.XXXXXX)
 		artifacts=build/fuzz/artifacts/$name
 		mkdir -p "$artifacts"
@@ -53,12 +54,26 @@ if [ "$fuzz_seconds" -gt 0 ]; then
 			tail -40 "build/fuzz/$name.log"
 			echo "fuzz: $name found a failure; input saved in $artifacts"
 			rm -rf "$corpus"
-			exit 1
+			return 1
 		fi
 		execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "build/fuzz/$name.log" | grep -o '[0-9]*$' || echo "?")
 		echo "fuzz: $name ok, $execs inputs in ${fuzz_seconds}s"
 		rm -rf "$corpus"
+	}
+	fuzz_failed=0
+	running=()
+	for target in tests/fuzz/fuzz_*.c; do
+		fuzz_one "$(basename "$target" .c)" &
+		running+=($!)
+		if [ "${#running[@]}" -ge "$jobs" ]; then
+			wait "${running[0]}" || fuzz_failed=1
+			running=("${running[@]:1}")
+		fi
 	done
+	for pid in "${running[@]}"; do
+		wait "$pid" || fuzz_failed=1
+	done
+	[ "$fuzz_failed" = 0 ] || exit 1
 fi
 
 if [ "${CN_CROSS:-1}" = 0 ]; then
