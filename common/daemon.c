@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 #include "common/daemon.h"
 
+#include <getopt.h>
 #include <signal.h>
+#include <stdio.h>
+#include <string.h>
 
 #include <event2/event.h>
 
@@ -52,4 +55,56 @@ out:
 	if (ev_int)
 		event_free(ev_int);
 	return ret;
+}
+
+int cn_daemon_parse_args(int argc, char **argv, const char *ident, const char *version,
+			 const char *usage, struct cn_daemon_args *out)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},    {"check", no_argument, NULL, 'C'},
+		{"log-level", required_argument, NULL, 'l'}, {"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},	     {NULL, 0, NULL, 0},
+	};
+	int c;
+
+	memset(out, 0, sizeof(*out));
+	while ((c = getopt_long(argc, argv, "c:l:hV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			out->config_path = optarg;
+			break;
+		case 'C':
+			out->check = true;
+			break;
+		case 'l':
+			out->log_level = optarg;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		case 'V':
+			printf("%s %s\n", ident, version);
+			return 0;
+		default:
+			fputs(usage, stderr);
+			return 2;
+		}
+	}
+	if (!out->config_path || optind != argc) {
+		fputs(usage, stderr);
+		return 2;
+	}
+	return -1;
+}
+
+int cn_daemon_set_log_level(const char *cmdline, const char *config)
+{
+	enum cn_log_level level;
+
+	if (cn_log_parse_level(cmdline ? cmdline : config, &level)) {
+		cn_log_err("unknown log level '%s'", cmdline ? cmdline : config);
+		return 2;
+	}
+	cn_log_set_level(level);
+	return 0;
 }

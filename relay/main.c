@@ -4,7 +4,6 @@
  * key, drops its privileges (to the configured 'user', no capabilities),
  * then runs until SIGTERM or SIGINT and re-reads the peer list on SIGHUP.
  */
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -68,66 +67,34 @@ static void raise_fd_limit(uint32_t max_connections)
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"config", required_argument, NULL, 'c'},    {"check", no_argument, NULL, 'C'},
-		{"log-level", required_argument, NULL, 'l'}, {"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},	     {NULL, 0, NULL, 0},
-	};
-	const char *config_path = NULL, *level_text = NULL;
 	struct cn_relay_config cfg;
 	struct cn_errbuf e = {{0}};
 	struct event_base *base = NULL;
 	struct cn_relay *relay = NULL;
-	enum cn_log_level level;
-	bool check = false;
-	int c, ret = 1;
+	struct cn_daemon_args args;
+	int ret = 1;
 
 	cn_log_set_ident("cairn-relay");
-	while ((c = getopt_long(argc, argv, "c:l:h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'c':
-			config_path = optarg;
-			break;
-		case 'C':
-			check = true;
-			break;
-		case 'l':
-			level_text = optarg;
-			break;
-		case 'h':
-			fputs(usage, stdout);
-			return 0;
-		case 'V':
-			printf("cairn-relay %s\n", CN_VERSION);
-			return 0;
-		default:
-			fputs(usage, stderr);
-			return 2;
-		}
-	}
-	if (!config_path || optind != argc) {
-		fputs(usage, stderr);
-		return 2;
-	}
+	ret = cn_daemon_parse_args(argc, argv, "cairn-relay", CN_VERSION, usage, &args);
+	if (ret >= 0)
+		return ret;
+	ret = 1;
 	if (sodium_init() < 0) {
 		cn_log_err("cannot initialise libsodium");
 		return 1;
 	}
-	if (cn_relay_config_load(config_path, &cfg, &e)) {
+	if (cn_relay_config_load(args.config_path, &cfg, &e)) {
 		cn_log_err("%s", e.msg);
 		return 1;
 	}
-	if (cn_log_parse_level(level_text ? level_text : cfg.log_level, &level)) {
-		cn_log_err("unknown log level '%s'", level_text);
+	if (cn_daemon_set_log_level(args.log_level, cfg.log_level))
 		return 2;
-	}
-	cn_log_set_level(level);
-	if (check) {
+	if (args.check) {
 		if (cn_relay_check(&cfg, &e)) {
 			cn_log_err("%s", e.msg);
 			return 1;
 		}
-		printf("%s: configuration, key and peer list are valid\n", config_path);
+		printf("%s: configuration, key and peer list are valid\n", args.config_path);
 		return 0;
 	}
 	signal(SIGPIPE, SIG_IGN);
