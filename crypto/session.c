@@ -9,6 +9,7 @@
  * they were.
  */
 #include "crypto/session.h"
+#include "crypto/session_int.h"
 
 #include <sodium.h>
 #include <string.h>
@@ -50,12 +51,89 @@ void cn_session_wipe(struct cn_session *s)
 	sodium_memzero(s, sizeof(*s));
 }
 
-int cn_session_encrypt(struct cn_session *s, uint64_t now_ms, const uint8_t *pt, size_t pt_len,
-		       uint8_t *out, size_t out_cap, size_t *out_len)
+/*
+ * The wire work of a data message, shared with session_batch.c
+ * (session_int.h): header and AEAD under key for counter; no state.
+ */
+int cn_session_seal_raw(const uint8_t key[static CN_NOISE_CIPHER_KEY_LEN], uint32_t remote_index,
+			uint64_t counter, const uint8_t *pt, size_t pt_len, uint8_t *out,
+			size_t out_cap, size_t *out_len)
 {
 	static const uint8_t reserved[3];
 	struct cn_wr w;
 	uint8_t *ct;
+
+	*out_len = 0;
+	if (pt_len > SIZE_MAX - CN_SESSION_OVERHEAD || out_cap < pt_len + CN_SESSION_OVERHEAD)
+		return -CN_EINVAL;
+	cn_wr_init(&w, out, pt_len + CN_SESSION_OVERHEAD);
+	cn_wr_u8(&w, CN_MSG_DATA);
+	cn_wr_bytes(&w, reserved, sizeof(reserved));
+	cn_wr_u32le(&w, remote_index);
+	cn_wr_u64le(&w, counter);
+	/* Leaves pt alone when pt == out + header: in place. */
+	ct = cn_wr_take(&w, pt_len + CN_NOISE_TAG_LEN);
+	if (!cn_wr_ok(&w) || !ct)
+		return -CN_EINVAL;
+	cn_noise_encrypt(key, counter, out, CN_SESSION_HEADER_LEN, pt, pt_len, ct);
+	*out_len = w.len;
+	return 0;
+}
+
+/*
+ * Parses a data message for local_index (header, reserved bytes, index,
+ * counter limit) and opens it under key into pt; *counter is its counter.
+ * expired: the session's age refuses it (checked after the header, as
+ * before). Moves no window.
+ */
+int cn_session_open_raw(const uint8_t key[static CN_NOISE_CIPHER_KEY_LEN], uint32_t local_index,
+			bool expired, const uint8_t *msg, size_t len, uint8_t *pt, size_t pt_cap,
+			size_t *pt_len, uint64_t *counter)
+{
+	struct cn_rd r;
+	const uint8_t *rsv, *ct;
+	uint64_t c;
+	uint32_t receiver;
+	uint8_t type;
+	size_t ct_len;
+	int ret;
+
+	*pt_len = 0;
+	*counter = 0;
+	if (len < CN_SESSION_OVERHEAD)
+		return -CN_ESHORT;
+	cn_rd_init(&r, msg, len);
+	type = cn_rd_u8(&r);
+	rsv = cn_rd_take(&r, 3);
+	receiver = cn_rd_u32le(&r);
+	c = cn_rd_u64le(&r);
+	ct_len = cn_rd_left(&r);
+	ct = cn_rd_take(&r, ct_len);
+	if (!cn_rd_ok(&r) || !rsv || !ct)
+		return -CN_ESHORT;
+	if (type != CN_MSG_DATA || (rsv[0] | rsv[1] | rsv[2]) != 0)
+		return -CN_EFORMAT;
+	if (receiver != local_index)
+		return -CN_EUNKNOWN;
+	/* Cheap refusals before the AEAD: we would never send such a counter. */
+	if (c >= CN_SESSION_REJECT_AFTER_MESSAGES)
+		return -CN_EEXHAUSTED;
+	if (expired)
+		return -CN_EEXPIRED;
+	if (pt_cap < ct_len - CN_NOISE_TAG_LEN)
+		return -CN_EINVAL;
+	ret = cn_noise_decrypt(key, c, msg, CN_SESSION_HEADER_LEN, ct, ct_len, pt);
+	if (ret)
+		return ret;
+	*pt_len = ct_len - CN_NOISE_TAG_LEN;
+	*counter = c;
+	return 0;
+}
+
+int cn_session_encrypt(struct cn_session *s, uint64_t now_ms, const uint8_t *pt, size_t pt_len,
+		       uint8_t *out, size_t out_cap, size_t *out_len)
+{
+	int ret;
 
 	*out_len = 0;
 	switch (s->state) {
@@ -69,33 +147,18 @@ int cn_session_encrypt(struct cn_session *s, uint64_t now_ms, const uint8_t *pt,
 		return -CN_EEXPIRED;
 	if (s->send_counter >= CN_SESSION_REJECT_AFTER_MESSAGES)
 		return -CN_EEXHAUSTED;
-	if (pt_len > SIZE_MAX - CN_SESSION_OVERHEAD || out_cap < pt_len + CN_SESSION_OVERHEAD)
-		return -CN_EINVAL;
-
-	cn_wr_init(&w, out, pt_len + CN_SESSION_OVERHEAD);
-	cn_wr_u8(&w, CN_MSG_DATA);
-	cn_wr_bytes(&w, reserved, sizeof(reserved));
-	cn_wr_u32le(&w, s->remote_index);
-	cn_wr_u64le(&w, s->send_counter);
-	/* Leaves pt alone when pt == out + header: in place. */
-	ct = cn_wr_take(&w, pt_len + CN_NOISE_TAG_LEN);
-	if (!cn_wr_ok(&w) || !ct)
-		return -CN_EINVAL;
-	cn_noise_encrypt(s->send_key, s->send_counter, out, CN_SESSION_HEADER_LEN, pt, pt_len, ct);
-	s->send_counter++;
-	*out_len = w.len;
-	return 0;
+	ret = cn_session_seal_raw(s->send_key, s->remote_index, s->send_counter, pt, pt_len, out,
+				  out_cap, out_len);
+	if (ret == 0)
+		s->send_counter++;
+	return ret;
 }
 
 int cn_session_decrypt(struct cn_session *s, uint64_t now_ms, const uint8_t *msg, size_t len,
 		       uint8_t *pt, size_t pt_cap, size_t *pt_len)
 {
-	struct cn_rd r;
-	const uint8_t *rsv, *ct;
-	uint64_t counter;
-	uint32_t receiver;
-	uint8_t type;
-	size_t ct_len;
+	uint64_t counter = 0;
+	size_t n = 0;
 	int ret;
 
 	*pt_len = 0;
@@ -106,35 +169,15 @@ int cn_session_decrypt(struct cn_session *s, uint64_t now_ms, const uint8_t *msg
 	case CN_SESSION_ESTABLISHED:
 		break;
 	}
-	if (len < CN_SESSION_OVERHEAD)
-		return -CN_ESHORT;
-	cn_rd_init(&r, msg, len);
-	type = cn_rd_u8(&r);
-	rsv = cn_rd_take(&r, 3);
-	receiver = cn_rd_u32le(&r);
-	counter = cn_rd_u64le(&r);
-	ct_len = cn_rd_left(&r);
-	ct = cn_rd_take(&r, ct_len);
-	if (!cn_rd_ok(&r) || !rsv || !ct)
-		return -CN_ESHORT;
-	if (type != CN_MSG_DATA || (rsv[0] | rsv[1] | rsv[2]) != 0)
-		return -CN_EFORMAT;
-	if (receiver != s->local_index)
-		return -CN_EUNKNOWN;
-	/* Cheap refusals before the AEAD: we would never send such a counter. */
-	if (counter >= CN_SESSION_REJECT_AFTER_MESSAGES)
-		return -CN_EEXHAUSTED;
-	if (age(s, now_ms) >= CN_SESSION_REJECT_AFTER_TIME_MS)
-		return -CN_EEXPIRED;
-	if (pt_cap < ct_len - CN_NOISE_TAG_LEN)
-		return -CN_EINVAL;
-	ret = cn_noise_decrypt(s->recv_key, counter, msg, CN_SESSION_HEADER_LEN, ct, ct_len, pt);
+	ret = cn_session_open_raw(s->recv_key, s->local_index,
+				  age(s, now_ms) >= CN_SESSION_REJECT_AFTER_TIME_MS, msg, len, pt,
+				  pt_cap, &n, &counter);
 	if (ret)
 		return ret;
 	/* Only an authentic counter may move the window. */
 	ret = cn_replay_check(&s->replay, counter);
 	if (ret) {
-		sodium_memzero(pt, ct_len - CN_NOISE_TAG_LEN);
+		sodium_memzero(pt, n);
 		return ret;
 	}
 	switch (s->state) {
@@ -145,7 +188,7 @@ int cn_session_decrypt(struct cn_session *s, uint64_t now_ms, const uint8_t *msg
 	case CN_SESSION_ESTABLISHED:
 		break;
 	}
-	*pt_len = ct_len - CN_NOISE_TAG_LEN;
+	*pt_len = n;
 	return 0;
 }
 

@@ -13,10 +13,9 @@
 #include <sodium.h>
 #include <string.h>
 
-#include "common/bytes.h"
 #include "common/err.h"
-#include "crypto/handshake.h" /* CN_MSG_DATA */
 #include "crypto/session.h"
+#include "crypto/session_int.h"
 
 static uint64_t age(const struct cn_session *s, uint64_t now_ms)
 {
@@ -53,24 +52,8 @@ int cn_session_batch_reserve(struct cn_session *s, uint64_t now_ms, size_t n, ui
 int cn_session_batch_seal(const struct cn_session_seal_key *k, uint64_t counter, const uint8_t *pt,
 			  size_t pt_len, uint8_t *out, size_t out_cap, size_t *out_len)
 {
-	static const uint8_t reserved[3];
-	struct cn_wr w;
-	uint8_t *ct;
-
-	*out_len = 0;
-	if (pt_len > SIZE_MAX - CN_SESSION_OVERHEAD || out_cap < pt_len + CN_SESSION_OVERHEAD)
-		return -CN_EINVAL;
-	cn_wr_init(&w, out, pt_len + CN_SESSION_OVERHEAD);
-	cn_wr_u8(&w, CN_MSG_DATA);
-	cn_wr_bytes(&w, reserved, sizeof(reserved));
-	cn_wr_u32le(&w, k->remote_index);
-	cn_wr_u64le(&w, counter);
-	ct = cn_wr_take(&w, pt_len + CN_NOISE_TAG_LEN);
-	if (!cn_wr_ok(&w) || !ct)
-		return -CN_EINVAL;
-	cn_noise_encrypt(k->key, counter, out, CN_SESSION_HEADER_LEN, pt, pt_len, ct);
-	*out_len = w.len;
-	return 0;
+	return cn_session_seal_raw(k->key, k->remote_index, counter, pt, pt_len, out, out_cap,
+				   out_len);
 }
 
 int cn_session_batch_open_key(const struct cn_session *s, uint64_t now_ms,
@@ -94,41 +77,8 @@ int cn_session_batch_open_key(const struct cn_session *s, uint64_t now_ms,
 int cn_session_batch_open(const struct cn_session_open_key *k, const uint8_t *msg, size_t len,
 			  uint8_t *pt, size_t pt_cap, size_t *pt_len, uint64_t *counter)
 {
-	struct cn_rd r;
-	const uint8_t *rsv, *ct;
-	uint64_t c;
-	uint32_t receiver;
-	uint8_t type;
-	size_t ct_len;
-	int ret;
-
-	*pt_len = 0;
-	*counter = 0;
-	if (len < CN_SESSION_OVERHEAD)
-		return -CN_ESHORT;
-	cn_rd_init(&r, msg, len);
-	type = cn_rd_u8(&r);
-	rsv = cn_rd_take(&r, 3);
-	receiver = cn_rd_u32le(&r);
-	c = cn_rd_u64le(&r);
-	ct_len = cn_rd_left(&r);
-	ct = cn_rd_take(&r, ct_len);
-	if (!cn_rd_ok(&r) || !rsv || !ct)
-		return -CN_ESHORT;
-	if (type != CN_MSG_DATA || (rsv[0] | rsv[1] | rsv[2]) != 0)
-		return -CN_EFORMAT;
-	if (receiver != k->local_index)
-		return -CN_EUNKNOWN;
-	if (c >= CN_SESSION_REJECT_AFTER_MESSAGES)
-		return -CN_EEXHAUSTED;
-	if (pt_cap < ct_len - CN_NOISE_TAG_LEN)
-		return -CN_EINVAL;
-	ret = cn_noise_decrypt(k->key, c, msg, CN_SESSION_HEADER_LEN, ct, ct_len, pt);
-	if (ret)
-		return ret;
-	*pt_len = ct_len - CN_NOISE_TAG_LEN;
-	*counter = c;
-	return 0;
+	return cn_session_open_raw(k->key, k->local_index, false, msg, len, pt, pt_cap, pt_len,
+				   counter);
 }
 
 int cn_session_batch_accept(struct cn_session *s, uint64_t counter)
