@@ -71,7 +71,7 @@ static int cap_set(uint64_t eff, uint64_t prm, uint64_t inh)
  */
 static int bounding_drop(uint64_t keep)
 {
-	uint64_t eff, prm, inh;
+	uint64_t eff = 0, prm = 0, inh = 0;
 
 	if (cap_get(&eff, &prm, &inh) != 0 || !(eff & CN_CAP(CAP_SETPCAP)))
 		return 0;
@@ -88,7 +88,7 @@ static int bounding_drop(uint64_t keep)
 
 int cn_privdrop_caps(uint64_t *effective, uint64_t *permitted)
 {
-	uint64_t inh;
+	uint64_t inh = 0;
 
 	return cap_get(effective, permitted, &inh) == 0 ? 0 : -CN_EIO;
 }
@@ -115,7 +115,7 @@ int cn_privdrop_lookup(const char *user, uid_t *uid, gid_t *gid, struct cn_errbu
 
 int cn_privdrop_to(uid_t uid, gid_t gid, uint64_t keep, struct cn_errbuf *e)
 {
-	uint64_t eff, prm, inh;
+	uint64_t eff = 0, prm = 0, inh = 0;
 	uid_t r, ef, s;
 	int err;
 
