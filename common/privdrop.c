@@ -71,7 +71,7 @@ static int cap_set(uint64_t eff, uint64_t prm, uint64_t inh)
  */
 static int bounding_drop(uint64_t keep)
 {
-	uint64_t eff, prm, inh;
+	uint64_t eff = 0, prm = 0, inh = 0;
 
 	if (cap_get(&eff, &prm, &inh) != 0 || !(eff & CN_CAP(CAP_SETPCAP)))
 		return 0;
@@ -88,7 +88,7 @@ static int bounding_drop(uint64_t keep)
 
 int cn_privdrop_caps(uint64_t *effective, uint64_t *permitted)
 {
-	uint64_t inh;
+	uint64_t inh = 0;
 
 	return cap_get(effective, permitted, &inh) == 0 ? 0 : -CN_EIO;
 }
@@ -113,12 +113,36 @@ int cn_privdrop_lookup(const char *user, uid_t *uid, gid_t *gid, struct cn_errbu
 	return 0;
 }
 
+/* Threads of this process (/proc/self/task), or -1. */
+static int thread_count(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *de;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((de = readdir(d)) != NULL)
+		n += de->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
 int cn_privdrop_to(uid_t uid, gid_t gid, uint64_t keep, struct cn_errbuf *e)
 {
-	uint64_t eff, prm, inh;
+	uint64_t eff = 0, prm = 0, inh = 0;
 	uid_t r, ef, s;
-	int err;
+	int err, threads = thread_count();
 
+	/*
+	 * Capabilities, the bounding set and no_new_privs belong to a thread:
+	 * another thread alive now would keep all of them.
+	 */
+	if (threads != 1) {
+		cn_errbuf_set(e, "%d threads: privileges must be dropped before any thread starts",
+			      threads);
+		return -CN_ESTATE;
+	}
 	if (geteuid() == 0 && uid != 0) {
 		err = bounding_drop(keep);
 		if (err) {

@@ -42,8 +42,10 @@ int cn_privdrop_lookup(const char *user, uid_t *uid, gid_t *gid, struct cn_errbu
  * the user with ambient capabilities): only lowers the capability sets to
  * keep and sets no_new_privs; uid must then be the current one
  * (-CN_EPERM otherwise). Capabilities in keep that the process does not
- * hold are not gained. 0, or -CN_EIO / -CN_EPERM with e saying which
- * step failed; on failure the process must exit (its state is between).
+ * hold are not gained. The process must have one thread (capabilities
+ * are per thread): -CN_ESTATE otherwise, before any change. 0, or
+ * -CN_EIO / -CN_EPERM with e saying which step failed; on failure the
+ * process must exit (its state is between).
  */
 int cn_privdrop_to(uid_t uid, gid_t gid, uint64_t keep, struct cn_errbuf *e);
 

@@ -51,6 +51,18 @@ is() { # WANT CMD...: CMD prints exactly WANT
 		return 1
 	}
 }
+# Capabilities and no_new_privs are per thread: a thread made before the
+# drop (GLib's, say) would keep what the main thread gave up.
+same_threads() { # PID
+	local t main
+	main=$(grep -E "^(Uid|Gid|CapEff|CapPrm|CapBnd|CapAmb|NoNewPrivs):" "/proc/$1/status")
+	for t in /proc/"$1"/task/*; do
+		[ "$(grep -E "^(Uid|Gid|CapEff|CapPrm|CapBnd|CapAmb|NoNewPrivs):" "$t/status")" = "$main" ] || {
+			echo "  (thread $t differs)"
+			return 1
+		}
+	done
+}
 nobody=$(id -u nobody)
 ng=$(id -g nobody)
 want_uid="$nobody $nobody $nobody $nobody"
@@ -65,6 +77,7 @@ for n in a b; do
 	cl_check "$n: bounding set the same" is "$node_caps" status_of "$p" CapBnd
 	cl_check "$n: no ambient capability" is 0000000000000000 status_of "$p" CapAmb
 	cl_check "$n: no_new_privs" is 1 status_of "$p" NoNewPrivs
+	cl_check "$n: every thread has the same uid and capabilities" same_threads "$p"
 	cl_check "$n logged the drop" grep -q "running as uid $nobody gid $ng, capabilities cap_net_bind_service,cap_net_admin" "$LAB_DIR/$n.log"
 done
 rp=$(cl_daemon_pid relay1)

@@ -6,12 +6,14 @@
  * bounding), nothing inheritable or ambient, no_new_privs, not dumpable,
  * uid and gid changed in all three slots, no way back to root, a root-owned
  * 0600 file unreadable; cn_privdrop_child leaves nothing at all; an
- * unprivileged process can only lower its sets. Lookups of users that do
+ * unprivileged process can only lower its sets; a process with a second
+ * thread is refused before any change. Lookups of users that do
  * not exist fail cleanly (no root needed); the rest skips without root.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -133,6 +135,37 @@ static int unprivileged_lowers(void)
 	return 0;
 }
 
+static void *sleeper(void *arg)
+{
+	(void)arg;
+	pause();
+	return NULL;
+}
+
+/* A second thread would keep its capabilities: refused before any change. */
+static int threaded_refused(void)
+{
+	struct cn_errbuf e = {{0}};
+	uint64_t eff = 0, prm = 0, eff2 = 0, prm2 = 0;
+	pthread_t t;
+
+	if (pthread_create(&t, NULL, sleeper, NULL) != 0)
+		return 1;
+	cn_privdrop_caps(&eff, &prm);
+	if (cn_privdrop_to(getuid(), getgid(), 0, &e) != -CN_ESTATE || !strstr(e.msg, "threads"))
+		return 2;
+	if (cn_privdrop_caps(&eff2, &prm2) || eff2 != eff || prm2 != prm ||
+	    prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 0)
+		return 3;
+	return 0;
+}
+
+static void test_threads_refused(void **state)
+{
+	(void)state;
+	assert_int_equal(in_child(threaded_refused), 0);
+}
+
 static void test_lookup(void **state)
 {
 	struct cn_errbuf e = {{0}};
@@ -183,6 +216,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_lookup),
 		cmocka_unit_test(test_drop),
+		cmocka_unit_test(test_threads_refused),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -197,6 +197,13 @@ static void test_under_load_round_trip(void **state)
 	assert_int_equal(reply[0], CN_MSG_COOKIE_REPLY);
 	assert_int_equal(cn_cookie_reply_classify(reply, sizeof(reply), &idx), 0);
 	assert_int_equal(idx, 0x01020304);
+	/* Not a type the handshake demultiplexer hands on (the daemons' switches). */
+	{
+		enum cn_msg_type type;
+
+		assert_int_equal(cn_handshake_classify(reply, sizeof(reply), &type, &idx),
+				 -CN_EFORMAT);
+	}
 	assert_int_equal(cn_cookie_consume_reply(&jar, reply, sizeof(reply), t0 + 20), 0);
 	/* The next initiation carries mac2 and passes under load. */
 	initiation(&hs, 0x01020305, 2, m);
