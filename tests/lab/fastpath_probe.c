@@ -271,6 +271,7 @@ int main(int argc, char **argv)
 	cn_udpbatch_init(&ub, &caps);
 	if (cn_workpool_new((unsigned)atoi(argv[4]), 2, &pool))
 		die("workpool");
+	cn_workpool_set_inline(pool, 4); /* a ping's packet is not worth a thread wake-up */
 	printf("ready %s offload %s gso %d gro %d workers %u\n", name, cn_tun_offload_name(got),
 	       caps.gso, caps.gro, cn_workpool_threads(pool));
 	end = now_ms() + (uint64_t)atoi(argv[5]) * 1000;
