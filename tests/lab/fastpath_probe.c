@@ -213,7 +213,7 @@ static void complete(struct batch *b, int ufd, int tfd)
 		for (size_t i = 0; i < b->n; i++) {
 			struct item *it = &b->it[i];
 
-			if (it->ret || cn_session_batch_accept(&sess, it->counter) ||
+			if (it->ret || cn_session_batch_accept(&sess, it->counter, NULL) ||
 			    it->pt_len == 0)
 				continue;
 			cn_gro_add(&gro, it->dgram + CN_SESSION_HEADER_LEN, it->pt_len);
