@@ -188,7 +188,8 @@ int cn_udpbatch_send(struct cn_udpbatch *b, int fd, const struct cn_udpbatch_msg
 	if (!b || !sent || (!m && n))
 		return -CN_EINVAL;
 	for (i = 0; i < n; i++)
-		if (!m[i].p || m[i].len == 0 || m[i].len > UDP_PAYLOAD_MAX)
+		if (!m[i].p || m[i].len == 0 || m[i].len > UDP_PAYLOAD_MAX ||
+		    (m[i].to && m[i].tolen > sizeof(struct sockaddr_storage)))
 			return -CN_EINVAL;
 	i = 0;
 	while (i < n) {

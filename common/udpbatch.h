@@ -121,7 +121,7 @@ bool cn_udpbatch_gso(const struct cn_udpbatch *b);
  * Returns 0 when all were taken, -CN_EIO when some were not (errno of the
  * last failure kept; EAGAIN: the socket buffer is full and the rest of the
  * batch was not tried), -CN_EINVAL for bad arguments (len 0 or over
- * 65507, NULL pointers).
+ * 65507, tolen over a sockaddr_storage, NULL pointers): nothing sent.
  */
 int cn_udpbatch_send(struct cn_udpbatch *b, int fd, const struct cn_udpbatch_msg *m, size_t n,
 		     size_t *sent);

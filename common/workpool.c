@@ -38,6 +38,7 @@ struct cn_workpool {
 	size_t head, claim, tail;
 	int efd;
 	unsigned int nthreads;
+	size_t inline_max; /* batches this small run in cn_workpool_submit */
 	pthread_t *th;
 };
 
@@ -66,11 +67,16 @@ static void *worker(void *arg)
 
 	pthread_mutex_lock(&p->mu);
 	for (;;) {
+		/* Step over batches already taken whole (inline ones). */
+		while (p->claim != p->tail && at(p, p->claim)->claimed == at(p, p->claim)->n)
+			p->claim++;
 		while (!p->stop && p->claim == p->tail)
 			pthread_cond_wait(&p->work, &p->mu);
 		if (p->stop)
 			break;
 		b = at(p, p->claim);
+		if (b->claimed == b->n)
+			continue; /* an inline batch queued while we waited */
 		start = b->claimed;
 		cnt = b->n - start < CN_WORKPOOL_SLICE ? b->n - start : CN_WORKPOOL_SLICE;
 		b->claimed += cnt;
@@ -172,6 +178,11 @@ unsigned int cn_workpool_threads(const struct cn_workpool *p)
 	return p->nthreads;
 }
 
+void cn_workpool_set_inline(struct cn_workpool *p, size_t n)
+{
+	p->inline_max = n;
+}
+
 int cn_workpool_submit(struct cn_workpool *p, cn_workpool_fn fn, void *ctx, void *const *items,
 		       size_t n, void *tag)
 {
@@ -187,14 +198,22 @@ int cn_workpool_submit(struct cn_workpool *p, cn_workpool_fn fn, void *ctx, void
 	b = at(p, p->tail);
 	*b = (struct batch){.fn = fn, .ctx = ctx, .items = items, .n = n, .tag = tag};
 	p->tail++;
-	if (p->nthreads == 0) {
-		/* No workers: do it here, in order, and report it like a worker would. */
-		p->claim = p->tail;
+	if (p->nthreads == 0 || n <= p->inline_max) {
+		/*
+		 * Here, and reported like a worker would. Workers skip it: it is
+		 * claimed whole. With no workers claim simply follows tail; with
+		 * workers an older batch may still have unclaimed items, so
+		 * claim cannot move past it: mark this one claimed instead and
+		 * let workers step over claimed batches.
+		 */
+		b->claimed = n;
+		if (p->claim == p->tail - 1)
+			p->claim = p->tail;
 		pthread_mutex_unlock(&p->mu);
 		for (size_t i = 0; i < n; i++)
 			fn(ctx, items[i]);
 		pthread_mutex_lock(&p->mu);
-		b->claimed = b->done = n;
+		b->done = n;
 		signal_done(p);
 	} else if (n > CN_WORKPOOL_SLICE) {
 		pthread_cond_broadcast(&p->work);

@@ -64,6 +64,15 @@ int cn_workpool_fd(const struct cn_workpool *p);
 unsigned int cn_workpool_threads(const struct cn_workpool *p);
 
 /*
+ * Batches of at most n items are processed by the submitting thread itself
+ * (default 0: only with no workers). Handing a ping's single packet to a
+ * worker costs two thread wake-ups per hop for no parallelism; inline it
+ * costs nothing. The hand-back order is kept either way: an inline batch
+ * behind a running one still waits for it in cn_workpool_complete.
+ */
+void cn_workpool_set_inline(struct cn_workpool *p, size_t n);
+
+/*
  * Queues items[0..n) (n >= 1) for fn(ctx, items[i]). The array and the items
  * stay the caller's and must stay valid and untouched until the batch comes
  * back from cn_workpool_complete with this tag. Returns 0, -CN_EEXHAUSTED

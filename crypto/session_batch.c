@@ -81,10 +81,13 @@ int cn_session_batch_open(const struct cn_session_open_key *k, const uint8_t *ms
 				   counter);
 }
 
-int cn_session_batch_accept(struct cn_session *s, uint64_t counter)
+int cn_session_batch_accept(struct cn_session *s, uint64_t counter, bool *newest)
 {
+	uint64_t next_before = s->replay.next;
 	int ret;
 
+	if (newest)
+		*newest = false;
 	switch (s->state) {
 	case CN_SESSION_EMPTY:
 		return -CN_ESTATE;
@@ -95,6 +98,8 @@ int cn_session_batch_accept(struct cn_session *s, uint64_t counter)
 	ret = cn_replay_check(&s->replay, counter);
 	if (ret)
 		return ret;
+	if (newest)
+		*newest = counter >= next_before;
 	switch (s->state) {
 	case CN_SESSION_UNCONFIRMED:
 		s->state = CN_SESSION_ESTABLISHED; /* the initiator holds the keys */

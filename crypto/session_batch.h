@@ -23,6 +23,7 @@
 #ifndef CN_CRYPTO_SESSION_BATCH_H
 #define CN_CRYPTO_SESSION_BATCH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -83,10 +84,13 @@ int cn_session_batch_open(const struct cn_session_open_key *k, const uint8_t *ms
 /*
  * Loop thread, for each opened message (any order within the 8128-packet
  * window): records the counter in s's replay window and confirms an
- * unconfirmed session. Returns 0, -CN_EREPLAY (seen or too old: drop the
- * plaintext, wipe it), -CN_ESTATE (s was wiped meanwhile: drop).
+ * unconfirmed session. *newest (may be NULL) tells whether it is the
+ * highest counter so far, which is when a node may follow a peer's new
+ * source address (roaming), as with cn_session_decrypt. Returns 0,
+ * -CN_EREPLAY (seen or too old: drop the plaintext, wipe it), -CN_ESTATE
+ * (s was wiped meanwhile: drop); *newest is false on error.
  */
-int cn_session_batch_accept(struct cn_session *s, uint64_t counter);
+int cn_session_batch_accept(struct cn_session *s, uint64_t counter, bool *newest);
 
 /* Wipes a key snapshot (when its batch completed). */
 void cn_session_batch_seal_key_wipe(struct cn_session_seal_key *k);

@@ -13,6 +13,7 @@
  *     that counter, then byte (position - 1) is XORed with the mask unless
  *     position is 0, so authentic and almost-authentic messages are tried.
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +53,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct cn_session_open_key ok;
 	size_t len = 0, l1 = 1, l2 = 1;
 	uint64_t counter = 0, c2 = 1;
+	uint64_t next_before;
+	bool newest = false;
 	int r1, r2;
 
 	if (size < 1 || size > MAXP || sodium_init() < 0)
@@ -66,6 +69,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	seal_into(&b1, &sk, 5);
 	seal_into(&b1, &sk, 9000);
 	b2 = b1;
+	next_before = b1.replay.next;
 
 	if (data[0] & 1) {
 		if (size < 11)
@@ -87,7 +91,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check(r2 == 0);
 	r2 = cn_session_batch_open(&ok, msg, len, p2, sizeof(p2), &l2, &c2);
 	if (r2 == 0) {
-		r2 = cn_session_batch_accept(&b2, c2);
+		r2 = cn_session_batch_accept(&b2, c2, &newest);
 		if (r2)
 			sodium_memzero(p2, l2);
 	} else {
@@ -97,7 +101,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (r1 == 0) {
 		check(l1 == l2 && memcmp(p1, p2, l1) == 0);
 		/* Accepted once: the second time is a replay on both paths. */
-		check(cn_session_batch_accept(&b2, c2) == -CN_EREPLAY);
+		check(newest == (c2 >= next_before));
+		check(cn_session_batch_accept(&b2, c2, NULL) == -CN_EREPLAY);
 		check(cn_session_decrypt(&b1, 1000, msg, len, p1, sizeof(p1), &l1) == -CN_EREPLAY);
 	}
 	check(b1.state == b2.state && memcmp(&b1.replay, &b2.replay, sizeof(b1.replay)) == 0);

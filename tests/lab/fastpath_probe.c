@@ -14,7 +14,7 @@
  *            cn_gro_add -> cn_gro_flush -> TUN writes
  *
  *   usage: fastpath_probe SIDE(a|b) LOCAL_IP PEER_IP WORKERS SECONDS
- * Overlay: 10.202.0.1/24 (a) and 10.202.0.2/24 (b), MTU 1400, UDP port
+ * Overlay: 10.202.0.1/24 and fd92::1/64 (a), .2 and ::2 (b), MTU 1400, UDP port
  * 7400. Prints "ready", runs until SECONDS passed or stdin closes, then one
  * "stats ..." line. One batch in flight per direction.
  */
@@ -213,7 +213,7 @@ static void complete(struct batch *b, int ufd, int tfd)
 		for (size_t i = 0; i < b->n; i++) {
 			struct item *it = &b->it[i];
 
-			if (it->ret || cn_session_batch_accept(&sess, it->counter) ||
+			if (it->ret || cn_session_batch_accept(&sess, it->counter, NULL) ||
 			    it->pt_len == 0)
 				continue;
 			cn_gro_add(&gro, it->dgram + CN_SESSION_HEADER_LEN, it->pt_len);
@@ -233,6 +233,7 @@ static void complete(struct batch *b, int ufd, int tfd)
 int main(int argc, char **argv)
 {
 	uint8_t ka[CN_NOISE_CIPHER_KEY_LEN], kb[CN_NOISE_CIPHER_KEY_LEN], me[4] = {10, 202, 0, 1};
+	uint8_t me6[16] = {0xfd, 0x92, [15] = 1};
 	struct sockaddr_in local = {.sin_family = AF_INET, .sin_port = htons(PORT)};
 	struct cn_udpbatch_caps caps;
 	struct cn_workpool *pool = NULL;
@@ -248,6 +249,7 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	a = strcmp(argv[1], "a") == 0;
 	me[3] = a ? 1 : 2;
+	me6[15] = me[3];
 	memset(ka, 0x11, sizeof(ka));
 	memset(kb, 0x22, sizeof(kb));
 	/* Both ends established at once: a test shortcut for a finished handshake. */
@@ -259,7 +261,7 @@ int main(int argc, char **argv)
 		die("bad address");
 	if (cn_tun_open_offload("cnfp%d", name, &tfd, &got, &e))
 		die("tun: %s", e.msg);
-	if (cn_netlink_configure(name, MTU, me, 24, NULL, 0, &e) ||
+	if (cn_netlink_configure(name, MTU, me, 24, me6, 64, &e) ||
 	    cn_tun_set_txqlen(name, 4096, &e))
 		die("configure: %s", e.msg);
 	ufd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -269,6 +271,7 @@ int main(int argc, char **argv)
 	cn_udpbatch_init(&ub, &caps);
 	if (cn_workpool_new((unsigned)atoi(argv[4]), 2, &pool))
 		die("workpool");
+	cn_workpool_set_inline(pool, 4); /* a ping's packet is not worth a thread wake-up */
 	printf("ready %s offload %s gso %d gro %d workers %u\n", name, cn_tun_offload_name(got),
 	       caps.gso, caps.gro, cn_workpool_threads(pool));
 	end = now_ms() + (uint64_t)atoi(argv[5]) * 1000;

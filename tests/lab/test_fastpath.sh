@@ -5,7 +5,7 @@
 # coalesced TUN writes) between two network namespaces this script creates
 # and deletes (cn-fp-PID-a, cn-fp-PID-b, joined by one veth pair; nothing
 # touches the host's interfaces). Checks: ping both ways over the overlay,
-# a 32 MiB TCP transfer arrives intact (SHA-256), UDP datagrams of mixed
+# 32 MiB over IPv4 and 8 MiB over IPv6 TCP arrive intact (SHA-256), UDP datagrams of mixed
 # sizes arrive intact, and the probes really used super-packets, GSO and
 # coalescing when the kernel has them. Throughput is not measured here.
 #   usage: test_fastpath.sh path/to/fastpath_probe
@@ -75,11 +75,13 @@ ip netns exec "$a" ping -c 3 -i 0.2 -W 2 10.202.0.2 >/dev/null || fail "no ping 
 ip netns exec "$b" ping -c 3 -i 0.2 -W 2 10.202.0.1 >/dev/null || fail "no ping b -> a over the overlay"
 echo "ok: ping both ways over the overlay"
 
-# TCP: 32 MiB of deterministic bytes, hashed on both ends.
+# TCP: deterministic bytes, hashed on both ends, over IPv4 and IPv6.
 cat >"$dir/sink.py" <<'PY'
 import hashlib, socket, sys
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("10.202.0.2", 5001)); s.listen(1); s.settimeout(20)
+addr = sys.argv[1]
+s = socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((addr, 5001)); s.listen(1); s.settimeout(20)
 c, _ = s.accept(); c.settimeout(20); h = hashlib.sha256(); n = 0
 while True:
     d = c.recv(1 << 20)
@@ -88,21 +90,26 @@ while True:
 print(n, h.hexdigest())
 PY
 cat >"$dir/source.py" <<'PY'
-import hashlib, socket
+import hashlib, socket, sys
 blk = hashlib.sha256(b"cairn").digest() * 2048  # 64 KiB
-data = b"".join(hashlib.sha256(blk + i.to_bytes(2, "big")).digest() + blk[32:] for i in range(512))
-s = socket.create_connection(("10.202.0.2", 5001), timeout=20); s.sendall(data); s.close()
+count = int(sys.argv[2]) * 16  # MiB
+data = b"".join(hashlib.sha256(blk + i.to_bytes(2, "big")).digest() + blk[32:] for i in range(count))
+s = socket.create_connection((sys.argv[1], 5001), timeout=20); s.sendall(data); s.close()
 print(len(data), hashlib.sha256(data).hexdigest())
 PY
-timeout 30 ip netns exec "$b" python3 "$dir/sink.py" >"$dir/sink.out" 2>&1 &
-sinkpid=$!
-pids+=($sinkpid)
-sleep 0.5
-timeout 30 ip netns exec "$a" python3 "$dir/source.py" >"$dir/source.out" 2>&1 || fail "TCP source: $(cat "$dir/source.out")"
-wait "$sinkpid" || fail "TCP sink: $(cat "$dir/sink.out")"
-[ "$(cat "$dir/source.out")" = "$(cat "$dir/sink.out")" ] ||
-	fail "TCP bytes differ: sent $(cat "$dir/source.out"), got $(cat "$dir/sink.out")"
-echo "ok: 32 MiB over TCP through the fast path, SHA-256 equal ($(cut -c1-24 "$dir/sink.out")...)"
+tcp_check() { # address MiB
+	timeout 30 ip netns exec "$b" python3 "$dir/sink.py" "$1" >"$dir/sink.out" 2>&1 &
+	local sinkpid=$!
+	sleep 0.5
+	timeout 30 ip netns exec "$a" python3 "$dir/source.py" "$1" "$2" >"$dir/source.out" 2>&1 ||
+		fail "TCP source to $1: $(cat "$dir/source.out")"
+	wait "$sinkpid" || fail "TCP sink on $1: $(cat "$dir/sink.out")"
+	[ "$(cat "$dir/source.out")" = "$(cat "$dir/sink.out")" ] ||
+		fail "TCP bytes to $1 differ: sent $(cat "$dir/source.out"), got $(cat "$dir/sink.out")"
+	echo "ok: $2 MiB over TCP to $1 through the fast path, SHA-256 equal ($(cut -c1-24 "$dir/sink.out")...)"
+}
+tcp_check 10.202.0.2 32
+tcp_check fd92::2 8
 
 # UDP: datagrams of mixed sizes, each checked.
 cat >"$dir/udp.py" <<'PY'

@@ -371,6 +371,9 @@ static void test_refused_datagram(void **state)
 	assert_int_equal(sent, 0);
 	m[0].len = 65508;
 	assert_int_equal(cn_udpbatch_send(&tx.b, tx.fd, m, 1, &sent), -CN_EINVAL);
+	m[0].len = 100;
+	m[0].tolen = sizeof(struct sockaddr_storage) + 1; /* would overrun the copy */
+	assert_int_equal(cn_udpbatch_send(&tx.b, tx.fd, m, 1, &sent), -CN_EINVAL);
 	assert_int_equal(cn_udpbatch_send(&tx.b, tx.fd, NULL, 1, &sent), -CN_EINVAL);
 	assert_int_equal(cn_udpbatch_send(&tx.b, tx.fd, NULL, 0, &sent), 0);
 	close(tx.fd);

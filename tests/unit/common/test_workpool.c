@@ -10,6 +10,7 @@
  * TSan by hand (see the report in docs/DESIGN.md "Data plane").
  */
 #include <poll.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -32,7 +33,10 @@ struct item {
 	uint64_t counter;
 	uint8_t buf[LEN + crypto_aead_chacha20poly1305_IETF_ABYTES];
 	atomic_int processed;
+	atomic_bool on_caller; /* processed by the submitting thread */
 };
+
+static pthread_t caller;
 
 struct ctx {
 	uint8_t key[crypto_aead_chacha20poly1305_IETF_KEYBYTES];
@@ -61,6 +65,7 @@ static void seal(void *vctx, void *vitem)
 	nonce_of(it->counter, n);
 	crypto_aead_chacha20poly1305_ietf_encrypt(it->buf, NULL, it->buf, LEN, NULL, 0, NULL, n,
 						  c->key);
+	atomic_store(&it->on_caller, pthread_equal(pthread_self(), caller) != 0);
 	atomic_fetch_add(&it->processed, 1);
 }
 
@@ -101,7 +106,7 @@ struct batchrec {
 };
 
 /* Submits NBATCH batches of 1..MAXB items, keeping the pool full; checks the hand-back order. */
-static void run_order(unsigned threads, unsigned depth)
+static void run_order(unsigned threads, unsigned depth, size_t inline_max)
 {
 	struct ctx *c = calloc(1, sizeof(*c));
 	struct batchrec *b = calloc(NBATCH, sizeof(*b));
@@ -116,6 +121,7 @@ static void run_order(unsigned threads, unsigned depth)
 	atomic_store(&c->gate, 1);
 	assert_int_equal(cn_workpool_new(threads, depth, &p), 0);
 	assert_int_equal(cn_workpool_threads(p), threads);
+	cn_workpool_set_inline(p, inline_max);
 	for (size_t i = 0; i < NBATCH; i++) {
 		b[i].id = i;
 		b[i].n = 1 + randombytes_uniform(MAXB);
@@ -143,8 +149,13 @@ static void run_order(unsigned threads, unsigned depth)
 			struct batchrec *r = tag;
 
 			assert_int_equal(r->id, completed); /* strictly in submission order */
-			for (size_t k = 0; k < r->n; k++)
+			for (size_t k = 0; k < r->n; k++) {
 				check_item(c, &r->items[k]);
+				/* Small batches on this thread, big ones on workers. */
+				if (threads)
+					assert_int_equal(atomic_load(&r->items[k].on_caller),
+							 r->n <= inline_max);
+			}
 			completed++;
 		}
 	}
@@ -163,15 +174,16 @@ static void run_order(unsigned threads, unsigned depth)
 static void test_order_threads(void **state)
 {
 	(void)state;
-	run_order(1, 4);
-	run_order(2, 8);
-	run_order(4, 3);
+	run_order(1, 4, 0);
+	run_order(2, 8, 0);
+	run_order(4, 3, 0);
+	run_order(2, 6, 10); /* inline and worker batches mixed, one order */
 }
 
 static void test_order_inline(void **state)
 {
 	(void)state;
-	run_order(0, 2);
+	run_order(0, 2, 0);
 }
 
 /* A finished younger batch waits for the older one still running; depth is a hard cap. */
@@ -219,6 +231,46 @@ static void test_waits_for_older_and_bounded(void **state)
 	cn_workpool_free(p);
 	free(slow);
 	free(fast);
+	free(c);
+}
+
+/* An inline batch is done at once but handed back only after the older one. */
+static void test_inline_waits_for_older(void **state)
+{
+	struct ctx *c = calloc(1, sizeof(*c));
+	struct item *it = calloc(7, sizeof(*it));
+	void *big[5], *small[2], *tag = NULL;
+	struct cn_workpool *p = NULL;
+
+	(void)state;
+	assert_int_equal(cn_workpool_new(2, 4, &p), 0);
+	cn_workpool_set_inline(p, 4);
+	fill(&it[0], UINT64_MAX); /* blocks a worker until the gate opens */
+	for (int i = 1; i < 7; i++)
+		fill(&it[i], (uint64_t)i);
+	for (int i = 0; i < 5; i++)
+		big[i] = &it[i];
+	small[0] = &it[5];
+	small[1] = &it[6];
+	assert_int_equal(cn_workpool_submit(p, seal, c, big, 5, big), 0);
+	assert_int_equal(cn_workpool_submit(p, seal, c, small, 2, small), 0);
+	/* Done by this thread inside submit... */
+	assert_int_equal(atomic_load(&it[5].processed), 1);
+	assert_true(atomic_load(&it[6].on_caller));
+	/* ...but not before the older batch. */
+	assert_false(cn_workpool_complete(p, &tag));
+	atomic_store(&c->gate, 1);
+	while (!cn_workpool_complete(p, &tag))
+		assert_true(wait_fd(cn_workpool_fd(p)));
+	assert_ptr_equal(tag, big);
+	assert_false(atomic_load(&it[0].on_caller));
+	while (!cn_workpool_complete(p, &tag))
+		assert_true(wait_fd(cn_workpool_fd(p)));
+	assert_ptr_equal(tag, small);
+	for (int i = 0; i < 7; i++)
+		check_item(c, &it[i]);
+	cn_workpool_free(p);
+	free(it);
 	free(c);
 }
 
@@ -276,11 +328,13 @@ int main(void)
 		cmocka_unit_test(test_order_threads),
 		cmocka_unit_test(test_order_inline),
 		cmocka_unit_test(test_waits_for_older_and_bounded),
+		cmocka_unit_test(test_inline_waits_for_older),
 		cmocka_unit_test(test_shutdown_in_flight),
 		cmocka_unit_test(test_bad_args),
 	};
 
 	if (sodium_init() < 0)
 		return 1;
+	caller = pthread_self();
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

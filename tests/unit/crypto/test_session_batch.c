@@ -88,6 +88,7 @@ static void test_open_accept_reordered(void **state)
 	struct cn_session_open_key ok;
 	uint64_t counter;
 	size_t len, plen;
+	bool newest = true;
 
 	(void)state;
 	pair(&a, &b);
@@ -107,15 +108,19 @@ static void test_open_accept_reordered(void **state)
 			assert_int_equal(counter, (uint64_t)i);
 			assert_int_equal(plen, LEN);
 			assert_memory_equal(out, pt[i], LEN);
-			assert_int_equal(cn_session_batch_accept(&b, counter), 0);
+			assert_int_equal(cn_session_batch_accept(&b, counter, &newest), 0);
 			assert_int_equal(b.state, CN_SESSION_ESTABLISHED);
+			/* Odd ones first: each is the newest; the even ones after are not. */
+			assert_int_equal(newest, pass == 0);
 		}
 	}
 	/* Replays are refused at accept; the one-packet path agrees on the same input. */
 	assert_int_equal(cn_session_batch_open(&ok, msg[3], sizeof(msg[3]), out, sizeof(out), &plen,
 					       &counter),
 			 0);
-	assert_int_equal(cn_session_batch_accept(&b, counter), -CN_EREPLAY);
+	newest = true;
+	assert_int_equal(cn_session_batch_accept(&b, counter, &newest), -CN_EREPLAY);
+	assert_false(newest);
 	assert_int_equal(
 		cn_session_decrypt(&b, 2000, msg[3], sizeof(msg[3]), out, sizeof(out), &plen),
 		-CN_EREPLAY);
@@ -138,7 +143,7 @@ static void test_open_accept_reordered(void **state)
 	assert_true(sodium_is_zero(ok.key, sizeof(ok.key)));
 	/* A session wiped while its batch was out: accept refuses. */
 	cn_session_wipe(&b);
-	assert_int_equal(cn_session_batch_accept(&b, 7), -CN_ESTATE);
+	assert_int_equal(cn_session_batch_accept(&b, 7, NULL), -CN_ESTATE);
 	cn_session_wipe(&a);
 	cn_session_wipe(&b2);
 }
