@@ -146,7 +146,9 @@ run() { # NPEERS
 		"$n" "$up_ms" "$idle_rss" "$idle_priv" "$SECS" \
 		"$(awk '/receiver/ { print $7 " " $8 }' "$LAB_DIR/iperf-$n.log")" "$load_rss" "$load_priv" \
 		"$(awk -v a="$c0" -v b="$c1" -v s="$IDLE" 'BEGIN { print (b - a) / s }')"
-	printf '             cloud (the other end): RSS %s KiB, unique %s KiB\n' $(mem "$pc")
+	read -r idle_rss idle_priv < <(mem "$pc")
+	printf '             cloud (the other end, after the transfer): RSS %s KiB, unique %s KiB\n' \
+		"$idle_rss" "$idle_priv"
 	cl_stop_node board
 	cl_stop_node cloud
 }
