@@ -127,16 +127,17 @@ ok "signed list with expiry verifies" "$CAIRN" peers verify -l net/peers.conf
 
 # Enrolment without a network connection: what invite and join refuse
 # before any relay is asked (the lab's test_join runs the whole flow).
+usage2() { "$@" >/dev/null 2>&1; [ $? -eq 2 ]; } # CMD...: exits 2 (usage)
 ok "join --key-only" "$CAIRN" join --key-only --key "$work/j/node.key"
 check "join --key-only: 0600" test "$(stat -c %a "$work/j/node.key")" = 600
 k1=$("$CAIRN" join --key-only --key "$work/j/node.key")
 check "join --key-only again: the same key" test "$k1" = "$("$CAIRN" pubkey -k "$work/j/node.key")"
-refused "join: no token" "TOKEN" "$CAIRN" join
+check "join: no token is a usage error (2)" usage2 "$CAIRN" join
 refused "join: garbage" "not a cairn token" "$CAIRN" join "cairn1:AAAA" --config "$work/j/node.conf"
 refused "join: other text" "not a cairn token" "$CAIRN" join "hello" --config "$work/j/node.conf"
-refused "join: --start" "--start" "$CAIRN" join x --start maybe
+check "join: a bad --start is a usage error (2)" usage2 "$CAIRN" join x --start maybe
 check "join wrote no configuration" test ! -e "$work/j/node.conf"
-refused "invite: bad name" "not a peer name" "$CAIRN" invite Board -l net/peers.conf
+check "invite: a bad name is a usage error (2)" usage2 "$CAIRN" invite Board -l net/peers.conf
 refused "invite: bad key" "not a public key" "$CAIRN" invite board7 --key nope -l net/peers.conf
 cp net/peers.conf inv.conf
 cp net/root.key net/root.pub .
