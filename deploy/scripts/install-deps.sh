@@ -10,7 +10,7 @@ set -euo pipefail
 packages=(
 	# build
 	build-essential cmake pkg-config
-	libsodium-dev libevent-dev libnice-dev libc-ares-dev libconfig-dev libjansson-dev
+	libsodium-dev libevent-dev libnice-dev libc-ares-dev libconfig-dev libminiupnpc-dev libjansson-dev
 	# tests: unit framework, fuzzing (clang + libFuzzer runtime), format check
 	libcmocka-dev clang libclang-rt-14-dev clang-format
 	# lab and demo: namespaces, NAT, probes
