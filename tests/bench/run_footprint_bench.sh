@@ -25,7 +25,7 @@
 set -uo pipefail
 export LC_ALL=C
 top=$(cd "$(dirname "$0")/../.." && pwd)
-build=$top/build/bench
+build=$top/build/bench-footprint
 SECS=${CN_BENCH_SECS:-30}
 IDLE=${CN_BENCH_IDLE:-20}
 die() {
@@ -64,10 +64,10 @@ for a in armhf:arm-linux-gnueabihf arm64:aarch64-linux-gnu; do
 	arch=${a%%:*}
 	triplet=${a#*:}
 	if [ -f "/opt/cairn-sysroot/$arch/.cairn-sysroot" ] && command -v "$triplet-strip" >/dev/null; then
-		if release "$top/build/bench-$arch" -DCMAKE_TOOLCHAIN_FILE="$top/deploy/dist/cmake/$arch.cmake"; then
-			sizes "$arch" "$top/build/bench-$arch" "$triplet-strip"
+		if release "$top/build/bench-footprint-$arch" -DCMAKE_TOOLCHAIN_FILE="$top/deploy/dist/cmake/$arch.cmake"; then
+			sizes "$arch" "$top/build/bench-footprint-$arch" "$triplet-strip"
 		else
-			echo "  $arch: cross build failed (see $top/build/bench-$arch.log)"
+			echo "  $arch: cross build failed (see $top/build/bench-footprint-$arch.log)"
 		fi
 	else
 		echo "  $arch: no sysroot or cross tools (deploy/scripts/install-deps.sh)"
