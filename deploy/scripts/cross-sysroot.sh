@@ -26,11 +26,11 @@ sysroot=${2:-/opt/cairn-sysroot/$arch}
 # pkg-config insists they exist: gnutls, gupnp-igd, ... each with its own
 # -dev chain) are dropped from the sysroot's copies below.
 dev=(libsodium-dev libevent-dev libnice-dev libglib2.0-dev libc-ares-dev libconfig-dev
-	libjansson-dev libminiupnpc-dev libcmocka-dev)
+	libjansson-dev libcmocka-dev libminiupnpc-dev)
 # What the programs load at run time (their closure is added below).
 runtime=(libnice10 libsodium23 libevent-2.1-7 libevent-core-2.1-7 libevent-extra-2.1-7
 	libevent-pthreads-2.1-7 libevent-openssl-2.1-7 libc-ares2 libconfig9 libjansson4
-	libminiupnpc17 libcmocka0 libglib2.0-0 libc6 libgcc-s1)
+	libcmocka0 libglib2.0-0 libminiupnpc17 libc6 libgcc-s1)
 
 stamp=$sysroot/.cairn-sysroot
 want="${dev[*]} ${runtime[*]}"

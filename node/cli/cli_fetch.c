@@ -2,9 +2,8 @@
 /*
  * The signed peer list from a relay, for `cairn join`: an authenticated
  * TCP relay link with this machine's key, HAVE_LIST 0 ("I hold nothing"),
- * and the LIST_CHUNKs the relay answers with, reassembled in order (TCP
- * keeps them in order; the link decoder has already checked each chunk
- * lies inside its total). Returns the bytes as sent: the caller verifies
+ * and the LIST_CHUNKs the relay answers with, reassembled by listrx.c (TCP
+ * keeps them in order). Returns the bytes as sent: the caller verifies
  * them against the root key. TCP because a relay closes a TCP connection
  * whose key is not in its list, so "not enrolled yet" shows at once; over
  * UDP it would be silence until a timeout.
@@ -19,7 +18,7 @@
 #include <event2/event.h>
 
 #include "common/err.h"
-#include "crypto/peerlist.h"
+#include "node/cli/listrx.h"
 #include "relay/link.h"
 #include "relay/relay_client.h"
 
@@ -27,9 +26,7 @@ struct fetch {
 	struct event_base *base;
 	bool was_up;
 	bool done;
-	uint8_t *buf;
-	uint64_t serial;
-	uint32_t total, got;
+	struct cn_listrx rx;
 	char why[160];
 };
 
@@ -58,35 +55,17 @@ static void fetch_down(struct cn_relay_client *c, void *arg, const char *why)
 static void fetch_msg(struct cn_relay_client *c, void *arg, const struct cn_link_msg *m)
 {
 	struct fetch *f = arg;
+	int ret;
 
 	(void)c;
 	if (m->type != CN_LINK_LIST_CHUNK || f->done)
 		return;
-	if (m->total > CN_PEERLIST_MAX_BYTES) {
-		snprintf(f->why, sizeof(f->why), "the relay's list is over %d bytes",
-			 CN_PEERLIST_MAX_BYTES);
+	ret = cn_listrx_add(&f->rx, m->serial, m->total, m->offset, m->data, m->data_len);
+	if (ret < 0) {
+		snprintf(f->why, sizeof(f->why), "the relay's list: %s",
+			 ret == -CN_ETOOBIG ? "over the size limit" : cn_strerror(ret));
 		event_base_loopbreak(f->base);
-		return;
-	}
-	/* The relay restarts from offset 0 when it adopts a newer list. */
-	if (m->offset == 0) {
-		uint8_t *nb = realloc(f->buf, m->total);
-
-		if (!nb) {
-			snprintf(f->why, sizeof(f->why), "out of memory");
-			event_base_loopbreak(f->base);
-			return;
-		}
-		f->buf = nb;
-		f->serial = m->serial;
-		f->total = m->total;
-		f->got = 0;
-	}
-	if (!f->buf || m->serial != f->serial || m->total != f->total || m->offset != f->got)
-		return; /* a chunk of a list we did not see start: wait for a restart */
-	memcpy(f->buf + f->got, m->data, m->data_len);
-	f->got += (uint32_t)m->data_len;
-	if (f->got == f->total) {
+	} else if (ret == 1) {
 		f->done = true;
 		event_base_loopbreak(f->base);
 	}
@@ -121,9 +100,7 @@ int cn_cli_fetch_list(const struct cn_identity *id, const char *network,
 	event_base_loopexit(f.base, &tv);
 	event_base_dispatch(f.base);
 	if (f.done) {
-		*out = (char *)f.buf;
-		*len = f.total;
-		f.buf = NULL;
+		*out = (char *)cn_listrx_take(&f.rx, len);
 		ret = 0;
 	} else if (!f.was_up && strstr(f.why, "closed by the relay")) {
 		snprintf(why, why_cap, "the relay refused this key (not in its list yet)");
@@ -136,6 +113,6 @@ out:
 	cn_relay_client_free(c);
 	if (f.base)
 		event_base_free(f.base);
-	free(f.buf);
+	cn_listrx_wipe(&f.rx);
 	return ret;
 }

@@ -9,7 +9,8 @@
  * Without --key nothing is added: the token carries the current serial and
  * the board's `cairn join` creates its key, prints it and waits until a
  * relay serves a list that holds it (the admin then runs this command with
- * --key). Keys never travel: only public keys and the token (no secret) do.
+ * --key); for a peer listed already it is that peer's token again. Keys never travel: only public
+ * keys and the token (no secret) do.
  */
 #include "node/cli/cli.h"
 
@@ -35,8 +36,9 @@ static const char usage[] =
 	"Enrols a new node in one step and prints the token for 'cairn join' on it.\n"
 	"With --key (the public key 'cairn join --key-only' printed on the new node):\n"
 	"adds peer NAME, signs the list with the root key, uploads it to every relay\n"
-	"of the list and prints the token. Without --key: prints a token only; the\n"
-	"node's 'cairn join' then prints its key and waits for this command with --key.\n"
+	"of the list and prints the token. Without --key: prints a token and changes\n"
+	"nothing (for a peer listed already, or for a node whose 'cairn join' prints\n"
+	"its key and waits for this command with --key).\n"
 	"The token holds the network name, the root public key, the relays and the\n"
 	"list's serial: nothing secret.\n"
 	"\n"
@@ -134,19 +136,21 @@ static int invite(const struct invite_opts *o, const char *name)
 		goto out;
 	}
 	if (!o->key) {
-		/* Nothing changes yet: the name must still be free when the key comes. */
-		if (cn_peerlist_find_name(pl, name)) {
-			cn_cli_fail(cmd, "peer %s is already in the list", name);
-			goto out;
-		}
+		/* Nothing changes: a token for a peer listed already (its board lost
+		 * the token, or reinstalls with the same key), or one for a board
+		 * whose key is still to come. */
+		bool listed = cn_peerlist_find_name(pl, name) != NULL;
+
 		if (make_token(pl, root->ed_pk, token)) {
 			cn_cli_fail(cmd, "cannot encode the token");
 			goto out;
 		}
 		printf("On %s, run:\n\n  cairn join %s\n\n", name, token);
-		printf("It prints its public key and waits; then run here:\n"
-		       "  cairn invite %s --key KEY%s%s -l %s\n",
-		       name, o->groups ? " --groups " : "", o->groups ? o->groups : "", o->list);
+		if (!listed)
+			printf("It prints its public key and waits; then run here:\n"
+			       "  cairn invite %s --key KEY%s%s -l %s\n",
+			       name, o->groups ? " --groups " : "", o->groups ? o->groups : "",
+			       o->list);
 		ret = CN_EXIT_OK;
 		goto out;
 	}

@@ -84,18 +84,33 @@ struct join_opts {
 	bool key_only, force;
 };
 
+/*
+ * The packaged service runs as "cairn" and must read its key: when root
+ * runs this and that user exists, a root-owned key goes to it.
+ */
+static int give_to_service(const char *path)
+{
+	struct passwd *pw = geteuid() == 0 ? getpwnam("cairn") : NULL;
+	struct stat st;
+
+	if (!pw || stat(path, &st) != 0 || st.st_uid != 0)
+		return 0;
+	if (chown(path, pw->pw_uid, pw->pw_gid) != 0)
+		return cn_cli_fail("join", "chown %s: %s", path, strerror(errno));
+	return 0;
+}
+
 /* The key at path, created (0600) when there is none; *created says which. */
 static int load_or_create_key(const char *path, struct cn_identity **id, bool *created)
 {
 	struct cn_errbuf e = {{0}};
-	struct passwd *pw;
 	int ret;
 
 	*created = false;
 	if (access(path, F_OK) == 0) {
 		if (cn_keyfile_read(path, id, &e))
 			return cn_cli_fail("join", "%s", e.msg);
-		return 0;
+		return give_to_service(path);
 	}
 	ret = cn_identity_generate(id);
 	if (ret)
@@ -105,12 +120,8 @@ static int load_or_create_key(const char *path, struct cn_identity **id, bool *c
 		*id = NULL;
 		return cn_cli_fail("join", "%s", e.msg);
 	}
-	/* The packaged service runs as "cairn" and must read its key. */
-	pw = geteuid() == 0 ? getpwnam("cairn") : NULL;
-	if (pw && chown(path, pw->pw_uid, pw->pw_gid) != 0)
-		return cn_cli_fail("join", "chown %s: %s", path, strerror(errno));
 	*created = true;
-	return 0;
+	return give_to_service(path);
 }
 
 /*
@@ -356,7 +367,7 @@ static int join(const struct join_opts *o, const char *token_text)
 					   o->config);
 	}
 	if (ensure_parent(o->key) || load_or_create_key(o->key, &id, &created))
-		return CN_EXIT_FAIL;
+		goto out; /* id may be set: the key read, its chown failed */
 	cn_key_to_text(id->ed_pk, pub);
 	if (o->key_only) {
 		printf("%s\n", pub);

@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
 #include <sodium.h>
 
 #include "common/addr.h"
@@ -268,30 +269,38 @@ int cn_cli_netcheck(int argc, char **argv)
 	no_nat = first && is_local_address(first);
 	mapped_text(first ? first : &(struct cn_stun_addr){0}, a, sizeof(a));
 	if (json) {
-		printf("{\"udp\":%s,\"public_address\":\"%s\",\"nat\":\"%s\","
-		       "\"mapping_varies_by_destination\":%s,\"closest_relay\":\"%s\",\"relays\":[",
-		       udp ? "true" : "false", first ? a : "",
-		       !udp	? "unknown"
-		       : no_nat ? "none"
-		       : varies ? "hard"
-				: "easy",
-		       varies ? "true" : "false", closest ? closest->relay->name : "");
-		for (size_t j = 0; j < pl->nrelays; j++) {
-			printf("%s{\"name\":\"%s\",\"address\":\"%s\",\"tcp\":%s,\"rtt_us\":%llu,"
-			       "\"mapped\":{",
-			       j ? "," : "", rr[j].relay->name, rr[j].ip,
-			       rr[j].tcp_ok ? "true" : "false",
-			       (unsigned long long)rr[j].best_rtt_us);
-			for (size_t i = 0, k = 0; i < nt; i++) {
+		json_t *relays = json_array(), *doc;
+
+		for (size_t j = 0; relays && j < pl->nrelays; j++) {
+			json_t *mapped = json_object();
+
+			for (size_t i = 0; mapped && i < nt; i++) {
 				if (t[i].relay != rr[j].relay)
 					continue;
 				mapped_text(&t[i].mapped, b, sizeof(b));
-				printf("%s\"%s\":\"%s\"", k++ ? "," : "", t[i].kind,
-				       t[i].rtt_us ? b : "");
+				json_object_set_new(mapped, t[i].kind,
+						    json_string(t[i].rtt_us ? b : ""));
 			}
-			printf("}}");
+			json_array_append_new(
+				relays,
+				json_pack("{s:s, s:s, s:b, s:I, s:o}", "name", rr[j].relay->name,
+					  "address", rr[j].ip, "tcp", rr[j].tcp_ok, "rtt_us",
+					  (json_int_t)rr[j].best_rtt_us, "mapped", mapped));
 		}
-		printf("]}\n");
+		doc = json_pack("{s:b, s:s, s:s, s:b, s:s, s:o}", "udp", udp, "public_address",
+				first ? a : "", "nat",
+				!udp	 ? "unknown"
+				: no_nat ? "none"
+				: varies ? "hard"
+					 : "easy",
+				"mapping_varies_by_destination", varies, "closest_relay",
+				closest ? closest->relay->name : "", "relays", relays);
+		if (!doc || json_dumpf(doc, stdout, JSON_COMPACT) != 0 || putchar('\n') == EOF) {
+			json_decref(doc);
+			cn_cli_fail("netcheck", "cannot write the JSON (out of memory?)");
+			goto out;
+		}
+		json_decref(doc);
 	} else {
 		printf("UDP:             %s\n", udp ? "yes" : "no answer (UDP blocked?)");
 		printf("public address:  %s\n", first ? a : "unknown");

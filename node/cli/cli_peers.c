@@ -24,6 +24,8 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "common/err.h"
 #include "common/file.h"
 #include "crypto/keys.h"
@@ -650,61 +652,58 @@ static int cmd_verify(const struct peers_opts *o, int nargs)
 	return CN_EXIT_OK;
 }
 
-static void print_json_string(const char *s)
+/* The list as one JSON object (jansson; key order as written here). */
+static int show_json(const struct cn_peerlist *pl, bool verified)
 {
-	putchar('"');
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			printf("\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			printf("\\u%04x", (unsigned char)*s);
-		else
-			putchar(*s);
-	}
-	putchar('"');
-}
+	char k[CN_KEY_TEXT_LEN + 1], a4[INET_ADDRSTRLEN + 4], a6[INET6_ADDRSTRLEN + 4];
+	char p4[INET_ADDRSTRLEN], p6[INET6_ADDRSTRLEN];
+	json_t *relays = json_array(), *peers = json_array(), *doc = NULL;
+	int ret = -1;
 
-static void show_json(const struct cn_peerlist *pl, bool verified)
-{
-	char k[CN_KEY_TEXT_LEN + 1], a4[INET_ADDRSTRLEN], a6[INET6_ADDRSTRLEN];
-
-	printf("{\"network\":");
-	print_json_string(pl->network);
-	printf(",\"serial\":%" PRId64 ",\"expires\":%" PRId64 ",\"signature_verified\":%s",
-	       pl->serial, pl->expires, verified ? "true" : "false");
-	printf(",\"domain\":");
-	print_json_string(pl->domain);
-	inet_ntop(AF_INET, pl->prefix4, a4, sizeof(a4));
-	inet_ntop(AF_INET6, pl->prefix6, a6, sizeof(a6));
-	printf(",\"prefix4\":\"%s/%u\",\"prefix6\":\"%s/%u\",\"relays\":[", a4, pl->prefix4_len, a6,
-	       pl->prefix6_len);
+	if (!relays || !peers)
+		goto out;
 	for (size_t i = 0; i < pl->nrelays; i++) {
 		const struct cn_pl_relay *r = &pl->relays[i];
 
 		cn_key_to_text(r->key, k);
-		printf("%s{\"name\":", i ? "," : "");
-		print_json_string(r->name);
-		printf(",\"key\":\"%s\",\"host\":", k);
-		print_json_string(r->host);
-		printf(",\"port\":%u,\"stun_port\":%u}", r->port, r->stun_port);
+		if (json_array_append_new(relays,
+					  json_pack("{s:s, s:s, s:s, s:i, s:i}", "name", r->name,
+						    "key", k, "host", r->host, "port", (int)r->port,
+						    "stun_port", (int)r->stun_port)))
+			goto out;
 	}
-	printf("],\"peers\":[");
 	for (size_t i = 0; i < pl->npeers; i++) {
 		const struct cn_pl_peer *p = &pl->peers[i];
+		json_t *groups = json_array();
 
+		if (!groups)
+			goto out;
+		for (size_t g = 0; g < p->ngroups; g++)
+			json_array_append_new(groups, json_string(p->groups[g]));
 		cn_key_to_text(p->key, k);
 		inet_ntop(AF_INET, p->ip4, a4, sizeof(a4));
 		inet_ntop(AF_INET6, p->ip6, a6, sizeof(a6));
-		printf("%s{\"name\":", i ? "," : "");
-		print_json_string(p->name);
-		printf(",\"key\":\"%s\",\"ipv4\":\"%s\",\"ipv6\":\"%s\",\"groups\":[", k, a4, a6);
-		for (size_t g = 0; g < p->ngroups; g++) {
-			printf("%s", g ? "," : "");
-			print_json_string(p->groups[g]);
-		}
-		printf("]}");
+		if (json_array_append_new(peers, json_pack("{s:s, s:s, s:s, s:s, s:o}", "name",
+							   p->name, "key", k, "ipv4", a4, "ipv6",
+							   a6, "groups", groups)))
+			goto out;
 	}
-	printf("]}\n");
+	inet_ntop(AF_INET, pl->prefix4, p4, sizeof(p4));
+	inet_ntop(AF_INET6, pl->prefix6, p6, sizeof(p6));
+	snprintf(a4, sizeof(a4), "%s/%u", p4, pl->prefix4_len);
+	snprintf(a6, sizeof(a6), "%s/%u", p6, pl->prefix6_len);
+	doc = json_pack("{s:s, s:I, s:I, s:b, s:s, s:s, s:s, s:O, s:O}", "network", pl->network,
+			"serial", (json_int_t)pl->serial, "expires", (json_int_t)pl->expires,
+			"signature_verified", verified, "domain", pl->domain, "prefix4", a4,
+			"prefix6", a6, "relays", relays, "peers", peers);
+	if (!doc || json_dumpf(doc, stdout, JSON_COMPACT) != 0 || putchar('\n') == EOF)
+		goto out;
+	ret = 0;
+out:
+	json_decref(doc);
+	json_decref(relays);
+	json_decref(peers);
+	return ret;
 }
 
 static void show_table(const struct cn_peerlist *pl, bool verified)
@@ -751,17 +750,18 @@ static int cmd_show(const struct peers_opts *o, int nargs)
 	struct cn_peerlist *pl = NULL;
 	uint8_t root_pk[CN_KEY_LEN];
 	bool verified;
+	int ret = CN_EXIT_OK;
 
 	if (nargs != 0)
 		return cn_cli_usage_error("peers", "show takes no arguments");
 	if (load_checked("peers show", o, false, &pl, &verified, root_pk))
 		return CN_EXIT_FAIL;
-	if (o->json)
-		show_json(pl, verified);
-	else
+	if (!o->json)
 		show_table(pl, verified);
+	else if (show_json(pl, verified))
+		ret = cn_cli_fail("peers show", "cannot write the JSON (out of memory?)");
 	cn_peerlist_free(pl);
-	return CN_EXIT_OK;
+	return ret;
 }
 
 int cn_cli_peers(int argc, char **argv)

@@ -25,7 +25,7 @@
 set -uo pipefail
 export LC_ALL=C
 top=$(cd "$(dirname "$0")/../.." && pwd)
-build=$top/build/bench
+build=$top/build/bench-footprint
 SECS=${CN_BENCH_SECS:-30}
 IDLE=${CN_BENCH_IDLE:-20}
 die() {
@@ -64,10 +64,10 @@ for a in armhf:arm-linux-gnueabihf arm64:aarch64-linux-gnu; do
 	arch=${a%%:*}
 	triplet=${a#*:}
 	if [ -f "/opt/cairn-sysroot/$arch/.cairn-sysroot" ] && command -v "$triplet-strip" >/dev/null; then
-		if release "$top/build/bench-$arch" -DCMAKE_TOOLCHAIN_FILE="$top/deploy/dist/cmake/$arch.cmake"; then
-			sizes "$arch" "$top/build/bench-$arch" "$triplet-strip"
+		if release "$top/build/bench-footprint-$arch" -DCMAKE_TOOLCHAIN_FILE="$top/deploy/dist/cmake/$arch.cmake"; then
+			sizes "$arch" "$top/build/bench-footprint-$arch" "$triplet-strip"
 		else
-			echo "  $arch: cross build failed (see $top/build/bench-$arch.log)"
+			echo "  $arch: cross build failed (see $top/build/bench-footprint-$arch.log)"
 		fi
 	else
 		echo "  $arch: no sysroot or cross tools (deploy/scripts/install-deps.sh)"
@@ -146,7 +146,9 @@ run() { # NPEERS
 		"$n" "$up_ms" "$idle_rss" "$idle_priv" "$SECS" \
 		"$(awk '/receiver/ { print $7 " " $8 }' "$LAB_DIR/iperf-$n.log")" "$load_rss" "$load_priv" \
 		"$(awk -v a="$c0" -v b="$c1" -v s="$IDLE" 'BEGIN { print (b - a) / s }')"
-	printf '             cloud (the other end): RSS %s KiB, unique %s KiB\n' $(mem "$pc")
+	read -r idle_rss idle_priv < <(mem "$pc")
+	printf '             cloud (the other end, after the transfer): RSS %s KiB, unique %s KiB\n' \
+		"$idle_rss" "$idle_priv"
 	cl_stop_node board
 	cl_stop_node cloud
 }

@@ -69,7 +69,8 @@ check() { # check NAME CONDITION-CMD...
 
 # Help on every command and subcommand.
 for c in "--help" "keygen --help" "pubkey --help" "network --help" "network init --help" \
-	"peers --help" "peers add --help" "peers sign --help" "peers verify --help" "peers show --help"; do
+	"peers --help" "peers add --help" "peers sign --help" "peers verify --help" "peers show --help" \
+	"invite --help" "join --help"; do
 	# shellcheck disable=SC2086
 	ok "help: $c" "$CAIRN" $c
 done
@@ -165,6 +166,32 @@ out=$("$CAIRN" peers show -l net/peers.conf)
 check "board2 gone" test "$(grep -c board2 <<<"$out")" -eq 0
 check "expiry shown" grep -q "expires 20" <<<"$out"
 ok "signed list with expiry verifies" "$CAIRN" peers verify -l net/peers.conf
+
+# Enrolment without a network connection: what invite and join refuse
+# before any relay is asked (the lab's test_join runs the whole flow).
+usage2() { "$@" >/dev/null 2>&1; [ $? -eq 2 ]; } # CMD...: exits 2 (usage)
+ok "join --key-only" "$CAIRN" join --key-only --key "$work/j/node.key"
+check "join --key-only: 0600" test "$(stat -c %a "$work/j/node.key")" = 600
+k1=$("$CAIRN" join --key-only --key "$work/j/node.key")
+check "join --key-only again: the same key" test "$k1" = "$("$CAIRN" pubkey -k "$work/j/node.key")"
+check "join: no token is a usage error (2)" usage2 "$CAIRN" join
+refused "join: garbage" "not a cairn token" "$CAIRN" join "cairn1:AAAA" --config "$work/j/node.conf"
+refused "join: other text" "not a cairn token" "$CAIRN" join "hello" --config "$work/j/node.conf"
+check "join: a bad --start is a usage error (2)" usage2 "$CAIRN" join x --start maybe
+check "join wrote no configuration" test ! -e "$work/j/node.conf"
+check "invite: a bad name is a usage error (2)" usage2 "$CAIRN" invite Board -l net/peers.conf
+refused "invite: bad key" "not a public key" "$CAIRN" invite board7 --key nope -l net/peers.conf
+cp net/peers.conf inv.conf
+cp net/root.key net/root.pub .
+"$CAIRN" peers relay-remove relay1 -l inv.conf >/dev/null 2>&1
+refused "invite: a list without relays" "has no relay" "$CAIRN" invite board7 --key "$k1" -l inv.conf
+before=$(sha256sum net/peers.conf)
+refused "invite: a taken name" "board1" "$CAIRN" invite board1 --key "$k1" -l net/peers.conf --no-publish
+check "a refused invite changes nothing" test "$before" = "$(sha256sum net/peers.conf)"
+ok "invite --no-publish" "$CAIRN" invite board7 --key "$k1" --groups boards -l net/peers.conf --no-publish
+check "invite prints a token" grep -q "cairn join cairn1:" <<<"$out"
+ok "the invited list verifies" "$CAIRN" peers verify -l net/peers.conf
+check "board7 is in it" grep -q '"name":"board7"' <<<"$("$CAIRN" peers show -l net/peers.conf --json)"
 
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

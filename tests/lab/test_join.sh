@@ -96,6 +96,9 @@ cl_check "the key stays 0600" test "$(stat -c %a "$D/board3/node.key")" = 600
 cl_check "board3 pings cloud1 by name" cl_wait 30 lab_exec board3 "$CAIRN" ping cloud1 -c 1 --socket "$D/board3.sock"
 cl_check "cloud1 learned board3 from the relay" cl_wait 30 lab_exec cloud1 "$CAIRN" ping board3 -c 1 --socket "$D/cloud1.sock"
 cl_check "board3 resolves cloud1.join.cairn" cl_wait 10 lab_exec board3 ping -c 1 -W 2 cloud1.join.cairn
+admin invite board3 -l "$D/net/peers.conf" >"$D/invite3b.out" 2>&1
+cl_check "invite of a listed peer prints its token again" grep -q "cairn join cairn1:" "$D/invite3b.out"
+cl_check "and asks for no key" cl_fails grep -q "prints its public key" "$D/invite3b.out"
 # shellcheck disable=SC2046
 cl_check "a second join over the configuration is refused" cl_fails lab_exec board3 "$CAIRN" join "$token" $(join_args board3) --wait 0
 
