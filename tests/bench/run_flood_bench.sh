@@ -58,7 +58,7 @@ others=$(pgrep -f bench | grep -v -x -e "$$" -e "$PPID" || true)
 for p in $others; do
 	# this script and its own children are fine; anything else named *bench* is not
 	[ "$(ps -o ppid= -p "$p" 2>/dev/null | tr -d ' ')" = "$$" ] && continue
-	cmd=$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)
+	cmd=$(tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline") || continue
 	[[ $cmd == *run_flood_bench* ]] && continue
 	[ -n "$cmd" ] && die "another benchmark runs (pid $p: $cmd); try later"
 done
@@ -198,11 +198,15 @@ done
 for n in a b; do
 	cl_wait 20 cl_relay_up "$n" || die "$n did not reach the relay"
 done
-cl_wait 30 cl_path_is a b direct || echo "(note: a -> b is $(cl_path a b), not direct)"
+# Traffic starts the sessions and ICE; the flood goes to the direct sockets.
+cl_wait 20 lab_exec a ping -c 1 -W 1 10.99.0.2 >/dev/null || die "the pair does not answer"
+cl_wait 40 cl_path_is a b direct || echo "(note: a -> b is $(cl_path a b), not direct)"
 cl_wait 10 cl_path_is b a direct || true
 PUBKEY=$("$CAIRN" pubkey -k "$LAB_DIR/a.key")
 apid=${CL_PID[a]}
-ports=$(lab_exec a ss -Huanp | awk -v p="pid=$apid," 'index($0, p) { n = split($4, x, ":"); if (x[n] != 53) print x[n] }' | sort -u)
+# Unconnected UDP sockets of the node but DNS: the direct paths' (the relay
+# link's socket is connected, the kernel drops strangers' datagrams to it).
+ports=$(lab_exec a ss -Huanp | awk -v p="pid=$apid," 'index($0, p) && $5 ~ /\*$/ { n = split($4, x, ":"); if (x[n] != 53) print x[n] }' | sort -u)
 [ -n "$ports" ] || die "node a has no UDP socket to flood"
 targets=()
 for p in $ports; do

@@ -88,7 +88,28 @@ lab_public_host relay1 203.0.113.100
 lab_public_host cloud 203.0.113.20
 lab_nat r_board cone 203.0.113.30 192.168.1.0/24
 lab_host board r_board 192.168.1.10
-cl_network fp relay1=203.0.113.100 -- cloud board
+# As cl_network (tests/lab/cairn_lab.sh), with a /16: room for 500 peers.
+net=$LAB_DIR/net
+"$CAIRN" network init --name fp --dir "$net" --prefix4 10.99.0.0/16 --prefix6 fd99:1ab::/64 >/dev/null ||
+	die "network init failed"
+CL_DOMAIN=fp.cairn
+"$CAIRN" keygen -o "$LAB_DIR/relay1.key" >/dev/null
+"$CAIRN" peers relay-add relay1 "$("$CAIRN" pubkey -k "$LAB_DIR/relay1.key")" 203.0.113.100 \
+	--port 443 -l "$net/peers.conf" >/dev/null || die "relay-add failed"
+cat >"$LAB_DIR/relay1.conf" <<EOF
+identity_key = "$LAB_DIR/relay1.key";
+root_key = "$(cat "$net/root.pub")";
+peer_list = "$net/peers.conf";
+state_dir = "$LAB_DIR/relay1.state";
+listen = { tcp = [ "203.0.113.100:443" ]; udp = [ "203.0.113.100:443" ]; stun = [ "203.0.113.100:3478" ]; };
+EOF
+for n in cloud board; do
+	"$CAIRN" keygen -o "$LAB_DIR/$n.key" >/dev/null
+	"$CAIRN" peers add "$n" "$("$CAIRN" pubkey -k "$LAB_DIR/$n.key")" --groups nodes \
+		-l "$net/peers.conf" >/dev/null || die "peers add $n failed"
+	cl_resolv_conf "$n"
+done
+"$CAIRN" peers sign -l "$net/peers.conf" >/dev/null || die "sign failed"
 cl_start_relay relay1 || die "the relay did not start"
 LIST=$LAB_DIR/net/peers.conf
 cp "$LIST" "$LAB_DIR/peers-2.conf"
