@@ -131,32 +131,19 @@ int node_list_load_file(struct cn_node *n, const char *path, bool quiet_missing,
 
 void node_list_chunk(struct node_relay *r, const struct cn_link_msg *m)
 {
-	struct cn_node *n = r->n;
 	struct cn_errbuf e = {{0}};
 	char label[CN_NAME_MAX + 16];
 	char *text;
+	size_t len = 0;
 	int ret;
 
-	if (m->total > CN_PEERLIST_MAX_BYTES)
+	if (cn_listrx_add(&r->list, m->serial, m->total, m->offset, m->data, m->data_len) != 1)
 		return;
-	if (m->offset == 0) {
-		free(r->list);
-		r->list = malloc(m->total);
-		r->list_total = m->total;
-		r->list_got = 0;
-		r->list_serial = m->serial;
-	}
-	if (!r->list || m->offset != r->list_got || m->total != r->list_total ||
-	    m->serial != r->list_serial || m->data_len > r->list_total - r->list_got)
+	text = (char *)cn_listrx_take(&r->list, &len);
+	if (!text)
 		return;
-	memcpy(r->list + r->list_got, m->data, m->data_len);
-	r->list_got += (uint32_t)m->data_len;
-	if (r->list_got < r->list_total)
-		return;
-	text = (char *)r->list;
-	r->list = NULL;
 	snprintf(label, sizeof(label), "relay %s", r->name);
-	ret = offer(n, text, r->list_total, label, &e);
+	ret = offer(r->n, text, len, label, &e);
 	if (ret && ret != -CN_EROLLBACK)
 		cn_log_warn("%s", e.msg);
 }

@@ -33,6 +33,7 @@
 #include "crypto/peerlist.h"
 #include "node/dns.h"
 #include "node/engine.h"
+#include "node/listrx.h"
 #include "node/node_config.h"
 
 struct event;
@@ -94,10 +95,8 @@ struct node_relay {
 	struct cn_relay_client *c;
 	bool up, use_tcp;
 	uint64_t next_resolve_ms, resolved_ms;
-	uint8_t *list; /* list chunks being received */
-	uint32_t list_total, list_got;
-	uint64_t list_serial;
-	bool resolving; /* its host name is being resolved */
+	struct cn_listrx list; /* list chunks being received */
+	bool resolving;	       /* its host name is being resolved */
 	TAILQ_ENTRY(node_relay) entry;
 };
 

@@ -352,7 +352,7 @@ void node_relay_free(struct cn_node *n, struct node_relay *r)
 	cn_engine_relay_del(n->eng, r->idx);
 	for (int tr = UDP; tr <= TCP; tr++)
 		cn_relay_client_free(r->t[tr].c);
-	free(r->list);
+	cn_listrx_wipe(&r->list);
 	free(r);
 }
 

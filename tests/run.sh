@@ -5,7 +5,7 @@
 #   2. check formatting (clang-format, .clang-format)
 #   3. build with -Werror, ASan and UBSan (build/test)
 #   4. fuzz every libFuzzer target briefly with clang (build/fuzz);
-#      CN_FUZZ_SECONDS per target, default 20; 0 skips this step
+#      CN_FUZZ_SECONDS per target, default 12; 0 skips this step
 #   5. cross builds for armhf and arm64 (deploy/dist/cmake): unit tests and
 #      fuzz replays under qemu-user (ctest label cross), and the Debian
 #      packages of each architecture, lintian clean; CN_CROSS=0 skips this
@@ -16,7 +16,7 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 jobs=$(nproc)
-fuzz_seconds=${CN_FUZZ_SECONDS:-20}
+fuzz_seconds=${CN_FUZZ_SECONDS:-12}
 
 step() { printf '\n== %s\n' "$*"; }
 

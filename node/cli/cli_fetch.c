@@ -18,7 +18,7 @@
 #include <event2/event.h>
 
 #include "common/err.h"
-#include "node/cli/listrx.h"
+#include "node/listrx.h"
 #include "relay/link.h"
 #include "relay/relay_client.h"
 

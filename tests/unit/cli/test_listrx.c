@@ -15,7 +15,7 @@
 
 #include "common/err.h"
 #include "crypto/peerlist.h"
-#include "node/cli/listrx.h"
+#include "node/listrx.h"
 
 static const uint8_t text[] = "version = 1;\nnetwork = \"demo\";\nserial = 7;\n";
 #define N ((uint32_t)(sizeof(text) - 1))

@@ -4,7 +4,7 @@
  * already refuses chunks past their total; the checks are repeated here so
  * this file is safe on its own.
  */
-#include "node/cli/listrx.h"
+#include "node/listrx.h"
 
 #include <stdlib.h>
 #include <string.h>
