@@ -59,6 +59,7 @@ int node_deploy_open(struct cn_node *n, struct cn_errbuf *e)
 		return -CN_EINVAL;
 	}
 	snprintf(dc.hook, sizeof(dc.hook), "%s", n->cfg.deploy_hook);
+	snprintf(dc.hook_user, sizeof(dc.hook_user), "%s", n->cfg.deploy_hook_user);
 	snprintf(dc.ifname, sizeof(dc.ifname), "%s", n->tun_name);
 	snprintf(dc.self, sizeof(dc.self), "%s", n->self_name);
 	dc.keep = n->cfg.deploy_keep;
