@@ -87,7 +87,7 @@ struct node_relay {
 	struct node_relay_link {
 		struct cn_relay_client *c;
 		bool up, dead; /* dead: went down, freed at the next tick */
-		uint64_t started_ms, next_try_ms, backoff_ms;
+		uint64_t started_ms, next_try_ms, backoff_ms, up_ms;
 	} t[2];
 	struct cn_relay_client *c;
 	bool up, use_tcp;

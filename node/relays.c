@@ -5,7 +5,9 @@
  * otherwise, again before a new attempt so a moved relay is found),
  * connected over UDP, TCP, or with transport = auto both at once (happy
  * eyeballs: UDP is kept when it answers, TCP carries traffic meanwhile and
- * takes over when UDP goes), retried with jittered backoff per transport.
+ * takes over when UDP goes), retried with jittered backoff per transport
+ * (a link that had been up is retried at once first: the engine meanwhile
+ * sends through another relay that is up).
  * What a link delivers goes to the engine (RECV, PRESENCE, NOT_HERE) or to
  * list.c (LIST_CHUNK).
  */
@@ -130,6 +132,7 @@ static void relay_up(struct cn_relay_client *c, void *arg)
 
 	r->t[tr].up = true;
 	r->t[tr].backoff_ms = 0;
+	r->t[tr].up_ms = cn_clock_ms();
 	if (!was_up)
 		cn_log_info("relay %s: link up over %s", r->name, tr_names[tr]);
 	else
@@ -156,7 +159,19 @@ static void relay_down(struct cn_relay_client *c, void *arg, const char *why)
 	else
 		cn_log_info("relay %s: cannot connect over %s: %s", r->name, tr_names[tr], why);
 	link_end(r, tr);
-	schedule(r, tr);
+	/*
+	 * A link that had been up a while is tried again at once (a relay
+	 * restarted, a NAT mapping lost, a probe under traffic that failed);
+	 * the backoff starts from the second attempt. One that went down soon
+	 * after coming up (a relay that refuses this key after the handshake)
+	 * backs off, so it cannot loop.
+	 */
+	if (was_up && cn_clock_ms() - r->t[tr].up_ms >= NODE_RELAY_BACKOFF_MIN_MS) {
+		r->t[tr].next_try_ms = cn_clock_ms();
+		node_timer_wake(r->n, r->t[tr].next_try_ms);
+	} else {
+		schedule(r, tr);
+	}
 	update_in_use(r);
 	if (r->up)
 		cn_log_info("relay %s: staying on %s", r->name, r->use_tcp ? "TCP" : "UDP");
