@@ -38,6 +38,8 @@ enum {
 	 */
 	QUIET_MIN_MS = 250,
 	PROBE_MIN_MS = 300,
+	/* A UDP link's first initiation is sent again (fresh) after 250 ms, doubling. */
+	HS_RETRY_MIN_MS = 250,
 };
 
 enum client_state {
@@ -65,7 +67,8 @@ struct cn_relay_client {
 	uint64_t ping_nonce, ping_sent_us, rtt_us;
 	/* The fast-failure probe: when it started (0: none), its timer. */
 	uint64_t probe_ms;
-	bool probe_again; /* the second PING is still to go */
+	bool probe_again;     /* the second PING is still to go */
+	uint64_t hs_retry_ms; /* UDP, before the link is up: the next retry's delay */
 	struct event *probe_ev;
 	uint64_t drops, probe_failures;
 	bool overflow; /* control output passed its cap: the tick takes the link down */
@@ -192,6 +195,16 @@ static void probe_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	if (c->state == CLIENT_HANDSHAKE && c->hs_retry_ms) {
+		/* A lost first initiation (or response) costs 250 ms, not 5 s. */
+		if (c->hs_retry_ms >= CN_SESSION_REKEY_TIMEOUT_MS)
+			return; /* the tick's regular retry from here on */
+		if (send_initiation(c) == 0) {
+			c->hs_retry_ms *= 2;
+			probe_arm(c, now + c->hs_retry_ms, now);
+		}
+		return;
+	}
 	if (!c->probe_ms || c->state != CLIENT_UP)
 		return;
 	if (c->probe_again) {
@@ -326,6 +339,8 @@ static void became_up(struct cn_relay_client *c)
 	struct cn_link_msg m;
 
 	c->state = CLIENT_UP;
+	c->hs_retry_ms = 0;
+	event_del(c->probe_ev);
 	/* The first packet confirms the session to the relay. */
 	if (c->o.held_serial) {
 		m = (struct cn_link_msg){.type = CN_LINK_HAVE_LIST, .serial = c->o.held_serial};
@@ -567,6 +582,8 @@ struct cn_relay_client *cn_relay_client_new(struct event_base *base,
 			cn_errbuf_set(e, "udp: cannot send the handshake: %s", strerror(errno));
 			goto fail;
 		}
+		c->hs_retry_ms = HS_RETRY_MIN_MS;
+		probe_arm(c, c->hs_sent_ms + c->hs_retry_ms, c->hs_sent_ms);
 		return c;
 	}
 	c->bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);

@@ -16,7 +16,9 @@
  * CN_RELAY_CLIENT_TCP_QUEUE_MAX, past which the link goes down.
  *
  * Timers: handshake retry after CN_SESSION_REKEY_TIMEOUT_MS (a fresh
- * initiation each time, so the relay's replay check never refuses it);
+ * initiation each time, so the relay's replay check never refuses it), and
+ * for a UDP link that is not up yet also after 250, 500, 1000 and 2000 ms
+ * (a lost first datagram must not cost 5 s);
  * a PING after KEEPALIVE_MS without sending; the link is declared dead after
  * DEAD_MS without receiving anything; rekey when the session says so.
  * While SENDs go out and nothing has come back for max(250 ms, 2 RTT), a

@@ -546,6 +546,7 @@ struct proxy {
 	struct sockaddr_storage client;
 	socklen_t client_len;
 	bool drop;
+	unsigned int drop_first; /* client datagrams still to drop */
 	struct event *fev, *bev;
 };
 
@@ -558,6 +559,10 @@ static void proxy_front_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	px->client_len = sizeof(px->client);
 	n = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&px->client, &px->client_len);
+	if (n > 0 && px->drop_first) {
+		px->drop_first--;
+		return;
+	}
 	if (n > 0 && !px->drop)
 		(void)!send(px->back, buf, (size_t)n, 0);
 }
@@ -602,8 +607,8 @@ static void proxy_close(struct proxy *px)
 	close(px->back);
 }
 
-/* a's UDP link through the proxy; b straight to the relay. */
-static void connect_through(struct proxy *px)
+/* a's UDP link through the proxy (its first drop_first datagrams lost); b straight to the relay. */
+static void connect_through(struct proxy *px, unsigned int drop_first)
 {
 	struct cn_relay_client_opts o = {.id = a.id, .network = "test", .udp = true};
 	struct cn_errbuf e = {{0}};
@@ -615,10 +620,11 @@ static void connect_through(struct proxy *px)
 	a.received = 0;
 	memcpy(o.relay_key, relay_id->ed_pk, CN_KEY_LEN);
 	snprintf(addr, sizeof(addr), "127.0.0.1:%d", proxy_open(px));
+	px->drop_first = drop_first;
 	assert_int_equal(cn_addr_parse(addr, &o.addr), 0);
+	connect_node(&b, b.id, true, false, 0);
 	a.c = cn_relay_client_new(base, &o, &cbs, &a, &e);
 	assert_non_null(a.c);
-	connect_node(&b, b.id, true, false, 0);
 	assert_true(run_until(&a.up, 3000));
 	assert_true(run_until(&b.up, 3000));
 	exchange();
@@ -648,7 +654,7 @@ static void test_blackhole_under_traffic(void **state)
 	uint64_t t0;
 
 	(void)state;
-	connect_through(&px);
+	connect_through(&px, 0);
 	/* Traffic both ways, then one way only (the PONGs answer): the link stays. */
 	stream(500, true);
 	stream(1500, false);
@@ -673,12 +679,28 @@ static void test_blackhole_idle(void **state)
 	struct proxy px;
 
 	(void)state;
-	connect_through(&px);
+	connect_through(&px, 0);
 	/* An idle link is left to the silence rule (15 s): still up after 2 s. */
 	px.drop = true;
 	run_for(2000);
 	assert_false(a.down);
 	assert_true(a.up);
+	cn_relay_client_free(a.c);
+	a.c = NULL;
+	proxy_close(&px);
+}
+
+static void test_first_initiation_lost(void **state)
+{
+	struct proxy px;
+	uint64_t t0 = mono_ms();
+
+	(void)state;
+	/* The first initiation is lost: the link is up after the 250 ms retry, not 5 s. */
+	connect_through(&px, 1);
+	assert_true(mono_ms() - t0 < 1500);
+	print_message("first initiation lost: link up after %llu ms\n",
+		      (unsigned long long)(mono_ms() - t0));
 	cn_relay_client_free(a.c);
 	a.c = NULL;
 	proxy_close(&px);
@@ -696,6 +718,7 @@ int main(void)
 		cmocka_unit_test(test_publish_and_push),
 		cmocka_unit_test(test_blackhole_under_traffic),
 		cmocka_unit_test(test_blackhole_idle),
+		cmocka_unit_test(test_first_initiation_lost),
 	};
 
 	if (sodium_init() < 0)
