@@ -31,7 +31,8 @@
  * snapshot), engine_send.c (staging, encryption, path choice, handshake
  * initiation, ICMP), engine_recv.c (one function per message type),
  * engine_ctl.c (node-to-node control messages, ICE signalling),
- * engine_timers.c (every per-peer deadline).
+ * engine_timers.c (every per-peer deadline), engine_watch.c (fast failure
+ * of a direct path under traffic, network changes).
  */
 #ifndef CN_NODE_ENGINE_H
 #define CN_NODE_ENGINE_H
@@ -62,6 +63,9 @@ enum {
 	CN_ENGINE_PASSIVE_KEEPALIVE_MS = 10000,
 	CN_ENGINE_DIRECT_KEEPALIVE_MS = 2000,
 	CN_ENGINE_DIRECT_DEAD_MS = 6000,
+	CN_ENGINE_DIRECT_QUIET_MS =
+		250, /* engine_watch.c: probe a silent direct path under traffic */
+	CN_ENGINE_DIRECT_PROBE_MS = 300, /* and declare it lost this long after */
 	CN_ENGINE_ICE_START_DELAY_MS = 200,
 	CN_ENGINE_ICE_BACKOFF_MIN_MS = 2000,
 	CN_ENGINE_ICE_BACKOFF_MAX_MS = 60000,
@@ -143,6 +147,8 @@ struct cn_peer {
 	uint16_t dlocal_port;
 	bool direct_up;
 	uint64_t d_last_rx_ms, d_last_tx_ms;
+	uint64_t dprobe_ms; /* a probe of the silent direct path started then (0: none) */
+	bool dprobe_again;  /* its second PROBE is still to go */
 	char d_type[32];
 	/*
 	 * Path validation (as QUIC's): an authentic packet from another address
@@ -251,6 +257,13 @@ void cn_engine_ice_turn(struct cn_engine *e, struct cn_peer *p, uint64_t now);
 void cn_engine_ice_failed(struct cn_engine *e, struct cn_peer *p, uint64_t now, const char *why);
 void cn_engine_ice_local_sdp(struct cn_engine *e, struct cn_peer *p, uint64_t now, const char *sdp);
 void cn_engine_ice_local_done(struct cn_engine *e, struct cn_peer *p, uint64_t now);
+
+/*
+ * The shell saw the underlay change (an address or route came or went, not
+ * on the TUN): direct paths are probed at once (lost within the probe bound
+ * if they broke), and peers without one gather candidates again now.
+ */
+void cn_engine_network_changed(struct cn_engine *e, uint64_t now);
 
 /* cairn ping: sends a PROBE with this id; the reply comes back through ops.probe_reply. */
 void cn_engine_probe(struct cn_engine *e, struct cn_peer *p, uint64_t now, uint64_t id);

@@ -69,6 +69,12 @@ void eng_handle_ctl(struct cn_peer *p, uint64_t now, const uint8_t *pt, size_t l
 void eng_ice_start(struct cn_peer *p, uint64_t now);
 void eng_ice_stop(struct cn_peer *p);
 
+/* engine_watch.c */
+/* A packet went to p (over its direct path when up): probe it if it has been silent. */
+void eng_watch_sent(struct cn_peer *p, uint64_t now);
+uint64_t eng_watch_deadline(const struct cn_peer *p);
+void eng_watch_tick(struct cn_peer *p, uint64_t now);
+
 /* engine_timers.c */
 uint64_t eng_peer_deadline(const struct cn_peer *p, uint64_t now);
 void eng_peer_tick(struct cn_peer *p, uint64_t now);

@@ -199,8 +199,11 @@ void eng_send_pt(struct cn_peer *p, uint64_t now, const uint8_t *pt, size_t len)
 			eng_initiate(p, now);
 		return;
 	}
-	if (eng_path_send(p, now, e->out, out_len) == 0)
+	if (eng_path_send(p, now, e->out, out_len) == 0) {
 		p->tx_bytes += len;
+		if (len)
+			eng_watch_sent(p, now);
+	}
 	if (!cn_keyring_pending(&p->keys) && s->initiator &&
 	    cn_session_should_rekey_on_send(s, now))
 		eng_initiate(p, now);

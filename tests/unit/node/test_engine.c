@@ -783,6 +783,83 @@ static void test_presence_sends_the_waiting_initiation(void **state)
 	assert_int_equal(now, t0 + 20);
 }
 
+/* alpha sends to bravo every 50 ms from t0 until `until`; returns how many bravo got. */
+static unsigned int stream(uint64_t until)
+{
+	unsigned int before = nodes[1].ntun;
+
+	for (uint32_t k = 100; now < until; k++) {
+		send_tagged(0, 1, k);
+		run_until(now + 50);
+	}
+	return nodes[1].ntun - before;
+}
+
+static void test_renumbered_nat_under_traffic(void **state)
+{
+	struct sockaddr_in *s4 = (struct sockaddr_in *)&nodes[1].addr.ss;
+	unsigned int before, got;
+	uint64_t t0;
+
+	(void)state;
+	send_tagged(0, 1, 1);
+	go_direct(0, 1);
+	send_tagged(1, 0, 2); /* bravo's next keepalive is 2 s away */
+	/* bravo's NAT gets a new public address: what alpha sends to the old one is lost. */
+	t0 = now;
+	s4->sin_addr.s_addr = htonl(0xc6336401); /* 198.51.100.1 */
+	stream(t0 + 600);
+	/* Found within the probe bound (not DIRECT_DEAD_MS): alpha goes through the relay. */
+	assert_false(peer(0, 1)->direct_up);
+	assert_non_null(strstr(nodes[0].last_log, "probe"));
+	before = nodes[1].ntun;
+	got = stream(t0 + 1000);
+	assert_true(got >= 7);
+	assert_int_equal(nodes[1].ntun, before + got);
+	/* bravo's answer comes from its new address: alpha follows it there. */
+	send_tagged(1, 0, 3);
+	run_until(now + 10);
+	assert_true(cn_addr_equal((const struct sockaddr *)&peer(0, 1)->dremote.ss,
+				  (const struct sockaddr *)&nodes[1].addr.ss));
+	assert_true(peer(0, 1)->direct_up);
+	assert_true(now - t0 < 1100);
+}
+
+static void test_direct_one_way_stays(void **state)
+{
+	(void)state;
+	send_tagged(0, 1, 1);
+	go_direct(0, 1);
+	/* One-way traffic on a working path: the probes are answered, nothing moves. */
+	stream(now + 3000);
+	assert_true(peer(0, 1)->direct_up);
+	assert_int_equal(cn_engine_metrics(nodes[0].e)->path_changes, 1);
+}
+
+static void test_network_changed(void **state)
+{
+	uint64_t t0;
+	unsigned int starts;
+
+	(void)state;
+	/* alpha-bravo direct, alpha-charlie on the relay with ICE in backoff. */
+	send_tagged(0, 1, 1);
+	go_direct(0, 1);
+	send_tagged(0, 2, 1);
+	peer(0, 2)->ice_next_ms = peer(2, 0)->ice_next_ms = now + 60000;
+	starts = nodes[0].ice_starts;
+	/* alpha's address goes: bravo no longer hears it on the old one. */
+	direct_blocked = true;
+	t0 = now;
+	cn_engine_network_changed(nodes[0].e, now);
+	run_until(t0 + CN_ENGINE_DIRECT_PROBE_MS + 20);
+	/* The direct path is probed at once and lost within the bound, idle as it is. */
+	assert_false(peer(0, 1)->direct_up);
+	/* charlie: ICE gathers again now, not after its backoff. */
+	assert_true(nodes[0].ice_starts > starts);
+	assert_true(peer(0, 2)->ice);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -803,6 +880,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_first_packet_does_not_wait, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_presence_sends_the_waiting_initiation, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_renumbered_nat_under_traffic, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_direct_one_way_stays, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_network_changed, setup, teardown),
 	};
 
 	if (sodium_init() < 0)
