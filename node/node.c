@@ -149,6 +149,7 @@ struct cn_node *cn_node_new(struct event_base *base, const struct cn_node_config
 	n->base = base;
 	n->cfg = *cfg;
 	n->tun_fd = -1;
+	n->nw_fd = -1;
 	TAILQ_INIT(&n->relays);
 	LIST_INIT(&n->clients);
 	if (cn_keyfile_read(cfg->identity_key, &n->id, e))
@@ -179,6 +180,7 @@ struct cn_node *cn_node_new(struct event_base *base, const struct cn_node_config
 	}
 	if (node_tun_open(n, e))
 		goto fail;
+	(void)node_netwatch_open(n); /* logged; the node runs on without it */
 	if (cfg->ice) {
 		n->glib = cn_glib_loop_new(base);
 		if (!n->glib) {
@@ -213,6 +215,7 @@ void cn_node_free(struct cn_node *n)
 	if (n->endpoints_dirty && n->pl)
 		node_endpoints_save(n);
 	node_control_close(n);
+	node_netwatch_close(n);
 	if (n->http)
 		evhttp_free(n->http);
 	/* The resolver first: then no forwarded query calls back into the server. */

@@ -10,6 +10,7 @@
  *   endpoints.c   the endpoints file: save and restore (format in endpoints_fmt.c)
  *   ice_glue.c    libnice agents for the engine's ICE requests
  *   relays.c      relay links: resolve, connect, backoff, messages
+ *   netwatch.c    address and route changes (rtnetlink): probe, gather again
  *   list.c        the peer list: load, adopt, list chunks from relays
  *   control.c     the control socket and its commands
  *   status.c      `cairn status` text and JSON, from one snapshot
@@ -57,6 +58,13 @@ enum {
 	NODE_CONTROL_PING_TIMEOUT_MS = 2000,
 	NODE_CONTROL_MAX_CLIENTS = 16,
 };
+
+struct cn_node;
+
+enum { NODE_NETWATCH_HOOKS_MAX = 4 };
+
+/* Runs after an underlay change settled (netwatch.c), e.g. the port mapper's renewal. */
+typedef void (*node_netwatch_fn)(struct cn_node *n, void *arg);
 
 #define NODE_STATE_LIST_FILE	  "peers.conf"
 #define NODE_STATE_ENDPOINTS_FILE "endpoints"
@@ -135,6 +143,18 @@ struct cn_node {
 	uint64_t lists_adopted;
 	struct cn_ratelimit rl_log;
 	bool endpoints_dirty;
+	/* netwatch.c */
+	int nw_fd;
+	struct event *nw_ev;
+	uint32_t tun_ifindex;
+	uint64_t nw_due_ms; /* the settled change is acted on then (0: none pending) */
+	unsigned int nw_addr_changes, nw_route_changes;
+	uint64_t nw_events; /* settled changes acted on */
+	struct {
+		node_netwatch_fn fn;
+		void *arg;
+	} nw_hooks[NODE_NETWATCH_HOOKS_MAX];
+	unsigned int nw_nhooks;
 	uint8_t buf[CN_ENGINE_PKT_MAX + 64];
 	uint8_t bufs[NODE_BATCH][NODE_DGRAM_MAX];
 	struct sockaddr_storage from[NODE_BATCH];
@@ -178,6 +198,18 @@ int node_relay_send(void *ctx, unsigned int relay, const uint8_t key[CN_KEY_LEN]
 		    const uint8_t *msg, size_t len);
 /* Retries and transport switches due at now; returns the next deadline. */
 uint64_t node_relays_tick(struct cn_node *n, uint64_t now);
+
+/* Relay links whose local address is no longer on this host reconnect at once. */
+void node_relays_local_check(struct cn_node *n);
+
+/* netwatch.c */
+/* Joins the rtnetlink address and route groups; -1 (logged) when it cannot. */
+int node_netwatch_open(struct cn_node *n);
+void node_netwatch_close(struct cn_node *n);
+/* Acts on a settled change due at now; returns the next deadline. */
+uint64_t node_netwatch_tick(struct cn_node *n, uint64_t now);
+/* fn(n, arg) runs after each settled change; -CN_ETOOBIG past NODE_NETWATCH_HOOKS_MAX. */
+int node_netwatch_hook_add(struct cn_node *n, node_netwatch_fn fn, void *arg);
 
 /* list.c */
 /* Loads a signed list from a file if it is newer than the one in force. */

@@ -12,6 +12,7 @@
  * list.c (LIST_CHUNK).
  */
 #include <arpa/inet.h>
+#include <ifaddrs.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -422,6 +423,57 @@ static uint64_t relay_tick(struct node_relay *r, uint64_t now)
 		next = earliest(next, r->next_resolve_ms);
 	}
 	return next;
+}
+
+/* Whether ip (an address with any port) is still one of this host's. */
+static bool address_present(const struct ifaddrs *all, const struct cn_addr *a)
+{
+	const struct sockaddr *sa = (const struct sockaddr *)&a->ss;
+
+	for (const struct ifaddrs *i = all; i; i = i->ifa_next) {
+		const struct sockaddr *x = i->ifa_addr;
+
+		if (!x || x->sa_family != sa->sa_family)
+			continue;
+		if (sa->sa_family == AF_INET &&
+		    memcmp(&((const struct sockaddr_in *)x)->sin_addr,
+			   &((const struct sockaddr_in *)sa)->sin_addr, 4) == 0)
+			return true;
+		if (sa->sa_family == AF_INET6 &&
+		    memcmp(&((const struct sockaddr_in6 *)x)->sin6_addr,
+			   &((const struct sockaddr_in6 *)sa)->sin6_addr, 16) == 0)
+			return true;
+	}
+	return false;
+}
+
+void node_relays_local_check(struct cn_node *n)
+{
+	struct ifaddrs *all = NULL;
+	struct node_relay *r;
+	uint64_t now = cn_clock_ms();
+
+	if (getifaddrs(&all) != 0)
+		return;
+	TAILQ_FOREACH (r, &n->relays, entry) {
+		for (int tr = UDP; tr <= TCP; tr++) {
+			struct node_relay_link *t = &r->t[tr];
+			struct cn_addr local;
+			char text[CN_ADDR_TEXT_MAX];
+
+			if (!t->c || t->dead || cn_relay_client_local(t->c, &local) != 0 ||
+			    address_present(all, &local))
+				continue;
+			cn_addr_format((const struct sockaddr *)&local.ss, text);
+			cn_log_info("relay %s: local address %s is gone; reconnecting over %s",
+				    r->name, text, tr_names[tr]);
+			link_end(r, tr);
+			t->next_try_ms = now;
+			update_in_use(r);
+		}
+	}
+	freeifaddrs(all);
+	node_timer_wake(n, now);
 }
 
 uint64_t node_relays_tick(struct cn_node *n, uint64_t now)

@@ -309,6 +309,18 @@ int cn_relay_client_ping(struct cn_relay_client *c)
 	return cn_relay_client_send(c, &m);
 }
 
+int cn_relay_client_local(const struct cn_relay_client *c, struct cn_addr *out)
+{
+	int fd = c->bev ? bufferevent_getfd(c->bev) : c->fd;
+	socklen_t len = sizeof(out->ss);
+
+	memset(out, 0, sizeof(*out));
+	if (fd < 0 || getsockname(fd, (struct sockaddr *)&out->ss, &len) != 0)
+		return -CN_ESTATE;
+	out->len = len;
+	return 0;
+}
+
 bool cn_relay_client_is_up(const struct cn_relay_client *c)
 {
 	return c->state == CLIENT_UP;

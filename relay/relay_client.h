@@ -86,6 +86,8 @@ int cn_relay_client_publish(struct cn_relay_client *c, const uint8_t *list, size
 			    uint64_t serial);
 
 bool cn_relay_client_is_up(const struct cn_relay_client *c);
+/* The link's local address (getsockname); 0, or -CN_ESTATE before it has one. */
+int cn_relay_client_local(const struct cn_relay_client *c, struct cn_addr *out);
 /* Round-trip time of the last answered PING in microseconds, 0 if none yet. */
 uint64_t cn_relay_client_rtt_us(const struct cn_relay_client *c);
 /* Sends a PING now (the RTT is updated when its PONG arrives). */
