@@ -105,6 +105,13 @@ struct cn_engine_ops {
 	uint64_t (*now_us)(void *ctx);
 	/* Wall-clock time, for handshake timestamps and "last handshake". */
 	void (*wall_clock)(void *ctx, uint64_t *sec, uint32_t *nsec);
+	/*
+	 * Keep this TAI64N label (node/tai_floor.h) where the next start finds
+	 * it (cn_engine_set_tai_floor), before the initiation that needs it is
+	 * sent: 0 when kept. NULL: never kept (timestamps are then monotonic
+	 * within this process only).
+	 */
+	int (*persist_floor)(void *ctx, const uint8_t floor[CN_TAI64N_LEN]);
 	/* One log line; ratelimited for what a remote party can trigger. */
 	void (*log)(void *ctx, enum cn_log_level level, bool ratelimited, const char *msg);
 };
@@ -197,6 +204,15 @@ void cn_engine_free(struct cn_engine *e);
  */
 int cn_engine_set_list(struct cn_engine *e, const struct cn_peerlist *pl,
 		       const struct cn_pl_peer *self, uint64_t now);
+
+/*
+ * The timestamp floor loaded at start (tai_floor.h): every initiation from
+ * now on carries a timestamp above it, whatever the wall clock says.
+ */
+struct cn_tai_floor;
+void cn_engine_set_tai_floor(struct cn_engine *e, const struct cn_tai_floor *f);
+/* Unix seconds this node's clock has certainly shown (the floor less its lead), 0: none. */
+int64_t cn_engine_floor_seconds(const struct cn_engine *e);
 
 /* ---- lookups ---- */
 /* "relay", "direct" or "turn". */

@@ -7,6 +7,7 @@
 #define CN_NODE_ENGINE_INT_H
 
 #include "node/engine.h"
+#include "node/tai_floor.h"
 
 struct cn_engine_relay {
 	bool used, up;
@@ -29,8 +30,8 @@ struct cn_engine {
 	struct cn_engine_metrics m;
 	uint64_t icmp_window_ms;
 	unsigned int icmp_count;
-	uint64_t wake;			/* the earliest deadline the shell was told of */
-	uint8_t last_ts[CN_TAI64N_LEN]; /* of the last initiation sent */
+	uint64_t wake;		   /* the earliest deadline the shell was told of */
+	struct cn_tai_floor floor; /* initiation timestamps: never below it (tai_floor.h) */
 	uint8_t out[CN_ENGINE_PKT_MAX + 64];
 };
 

@@ -32,6 +32,7 @@
 #include "crypto/peerlist.h"
 #include "node/dns.h"
 #include "node/engine.h"
+#include "node/listclock.h"
 #include "node/node_config.h"
 
 struct event;
@@ -68,6 +69,9 @@ typedef void (*node_netwatch_fn)(struct cn_node *n, void *arg);
 
 #define NODE_STATE_LIST_FILE	  "peers.conf"
 #define NODE_STATE_ENDPOINTS_FILE "endpoints"
+#define NODE_STATE_TAI_FLOOR_FILE "tai_floor"
+/* Test only (docs/NODE.md "Clock"): seconds added to the wall clock, read once at start. */
+#define NODE_CLOCK_OFFSET_ENV	  "CN_TEST_CLOCK_OFFSET_S"
 
 /* What the shell holds for one peer (cn_peer.io): its direct socket and ICE agent. */
 struct node_peer_io {
@@ -143,6 +147,11 @@ struct cn_node {
 	uint64_t lists_adopted;
 	struct cn_ratelimit rl_log;
 	bool endpoints_dirty;
+	int64_t clock_offset_s; /* NODE_CLOCK_OFFSET_ENV; 0 outside tests */
+	/* list.c: the expiry rule (listclock.h) */
+	struct cn_listclock lc;
+	struct cn_listclock_result lc_last;
+	uint64_t lc_next_ms;
 	/* netwatch.c */
 	int nw_fd;
 	struct event *nw_ev;
@@ -217,6 +226,10 @@ int node_list_load_file(struct cn_node *n, const char *path, bool quiet_missing,
 			struct cn_errbuf *e);
 /* A LIST_CHUNK from relay r. */
 void node_list_chunk(struct node_relay *r, const struct cn_link_msg *m);
+/* The wall clock the node goes by (with the test offset), unix seconds. */
+int64_t node_wall_seconds(const struct cn_node *n);
+/* The list expiry rule at now (every CN_LISTCLOCK_REFRESH_MS); returns the next deadline. */
+uint64_t node_list_clock_tick(struct cn_node *n, uint64_t now);
 
 /* control.c */
 int node_control_open(struct cn_node *n, struct cn_errbuf *e);

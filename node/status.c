@@ -67,10 +67,16 @@ void node_status_json(struct cn_node *n, struct evbuffer *b)
 	node_json_str(b, n->self ? n->self_name : "");
 	inet_ntop(AF_INET, n->self_ip4, a4, sizeof(a4));
 	inet_ntop(AF_INET6, n->self_ip6, a6, sizeof(a6));
-	evbuffer_add_printf(b,
-			    ",\"ipv4\":\"%s\",\"ipv6\":\"%s\",\"network\":\"%s\",\"domain\":\"%s\","
-			    "\"peer_list_serial\":%" PRId64 ",\"tun\":\"%s\",\"relays\":[",
-			    a4, a6, n->pl->network, n->pl->domain, n->pl->serial, n->tun_name);
+	evbuffer_add_printf(
+		b,
+		",\"ipv4\":\"%s\",\"ipv6\":\"%s\",\"network\":\"%s\",\"domain\":\"%s\","
+		"\"peer_list_serial\":%" PRId64 ",\"list_expires\":%" PRId64
+		",\"list_expired\":%s,\"list_restricted\":%s,\"list_grace_left_s\":%" PRIu64
+		",\"trusted_time\":%" PRId64 ",\"tun\":\"%s\",\"relays\":[",
+		a4, a6, n->pl->network, n->pl->domain, n->pl->serial, n->pl->expires,
+		n->lc_last.verdict != CN_LIST_OK ? "true" : "false",
+		n->lc_last.verdict == CN_LIST_RESTRICTED ? "true" : "false",
+		n->lc_last.grace_left_ms / 1000, n->lc_last.trusted_now, n->tun_name);
 	TAILQ_FOREACH (r, &n->relays, entry) {
 		evbuffer_add_printf(b, "%s{\"name\":", first ? "" : ",");
 		node_json_str(b, r->name);
@@ -133,6 +139,18 @@ void node_status_text(struct cn_node *n, struct evbuffer *b)
 	inet_ntop(AF_INET6, n->self_ip6, a6, sizeof(a6));
 	evbuffer_add_printf(b, "node %s  %s  %s  network %s  peer list serial %" PRId64 "\n",
 			    n->self_name, a4, a6, n->pl->network, n->pl->serial);
+	if (n->lc_last.verdict == CN_LIST_GRACE)
+		evbuffer_add_printf(b,
+				    "peer list EXPIRED at %" PRId64 " (trusted time %" PRId64
+				    "): fix the clock or publish a newer list; peer sessions stop "
+				    "in %" PRIu64 " h\n",
+				    n->pl->expires, n->lc_last.trusted_now,
+				    n->lc_last.grace_left_ms / 3600000);
+	else if (n->lc_last.verdict == CN_LIST_RESTRICTED)
+		evbuffer_add_printf(b,
+				    "peer list EXPIRED at %" PRId64 " (trusted time %" PRId64
+				    "), grace period over: publish a newer list or fix the clock\n",
+				    n->pl->expires, n->lc_last.trusted_now);
 	TAILQ_FOREACH (r, &n->relays, entry) {
 		if (r->up && r->c && cn_relay_client_rtt_us(r->c))
 			evbuffer_add_printf(b, "relay %s: up over %s, rtt %.1f ms\n", r->name,

@@ -48,6 +48,7 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 	next = earliest(next, node_relays_tick(n, now));
 	next = earliest(next, node_control_tick(n, now));
 	next = earliest(next, node_netwatch_tick(n, now));
+	next = earliest(next, node_list_clock_tick(n, now));
 	if (n->endpoints_dirty)
 		node_endpoints_save(n);
 	/* A wake reported while this ran may have armed the timer earlier. */
