@@ -177,8 +177,8 @@ static int offer(struct cn_node *n, char *text, size_t len, const char *source, 
 
 		if (cn_peerlist_load_update((const uint8_t *)text, len, n->cfg.root_key, n->pl, 0,
 					    &late, &pe) == 0 &&
-		    late && (!n->pl || late->serial > n->pl->serial)) {
-			pl = late;
+		    (!late || !n->pl || late->serial > n->pl->serial)) {
+			pl = late; /* NULL: the serial in force, nothing new */
 			ret = 0;
 		} else {
 			cn_peerlist_free(late);
