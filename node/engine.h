@@ -31,7 +31,8 @@
  * snapshot), engine_send.c (staging, encryption, path choice, handshake
  * initiation, ICMP), engine_recv.c (one function per message type),
  * engine_ctl.c (node-to-node control messages, ICE signalling),
- * engine_timers.c (every per-peer deadline).
+ * engine_timers.c (every per-peer deadline), engine_watch.c (fast failure
+ * of a direct path under traffic, network changes).
  */
 #ifndef CN_NODE_ENGINE_H
 #define CN_NODE_ENGINE_H
@@ -63,6 +64,9 @@ enum {
 	CN_ENGINE_PASSIVE_KEEPALIVE_MS = 10000,
 	CN_ENGINE_DIRECT_KEEPALIVE_MS = 2000,
 	CN_ENGINE_DIRECT_DEAD_MS = 6000,
+	CN_ENGINE_DIRECT_QUIET_MS =
+		250, /* engine_watch.c: probe a silent direct path under traffic */
+	CN_ENGINE_DIRECT_PROBE_MS = 300, /* and declare it lost this long after */
 	CN_ENGINE_ICE_START_DELAY_MS = 200,
 	CN_ENGINE_ICE_BACKOFF_MIN_MS = 2000,
 	CN_ENGINE_ICE_BACKOFF_MAX_MS = 60000,
@@ -102,6 +106,13 @@ struct cn_engine_ops {
 	uint64_t (*now_us)(void *ctx);
 	/* Wall-clock time, for handshake timestamps and "last handshake". */
 	void (*wall_clock)(void *ctx, uint64_t *sec, uint32_t *nsec);
+	/*
+	 * Keep this TAI64N label (node/tai_floor.h) where the next start finds
+	 * it (cn_engine_set_tai_floor), before the initiation that needs it is
+	 * sent: 0 when kept. NULL: never kept (timestamps are then monotonic
+	 * within this process only).
+	 */
+	int (*persist_floor)(void *ctx, const uint8_t floor[CN_TAI64N_LEN]);
 	/* One log line; ratelimited for what a remote party can trigger. */
 	void (*log)(void *ctx, enum cn_log_level level, bool ratelimited, const char *msg);
 };
@@ -149,6 +160,8 @@ struct cn_peer {
 	uint16_t dlocal_port;
 	bool direct_up;
 	uint64_t d_last_rx_ms, d_last_tx_ms;
+	uint64_t dprobe_ms; /* a probe of the silent direct path started then (0: none) */
+	bool dprobe_again;  /* its second PROBE is still to go */
 	char d_type[32];
 	/*
 	 * Path validation (as QUIC's): an authentic packet from another address
@@ -198,6 +211,15 @@ void cn_engine_free(struct cn_engine *e);
  */
 int cn_engine_set_list(struct cn_engine *e, const struct cn_peerlist *pl,
 		       const struct cn_pl_peer *self, uint64_t now);
+
+/*
+ * The timestamp floor loaded at start (tai_floor.h): every initiation from
+ * now on carries a timestamp above it, whatever the wall clock says.
+ */
+struct cn_tai_floor;
+void cn_engine_set_tai_floor(struct cn_engine *e, const struct cn_tai_floor *f);
+/* Unix seconds this node's clock has certainly shown (the floor less its lead), 0: none. */
+int64_t cn_engine_floor_seconds(const struct cn_engine *e);
 
 /* ---- lookups ---- */
 /* "relay", "direct" or "turn". */
@@ -258,6 +280,13 @@ void cn_engine_ice_turn(struct cn_engine *e, struct cn_peer *p, uint64_t now);
 void cn_engine_ice_failed(struct cn_engine *e, struct cn_peer *p, uint64_t now, const char *why);
 void cn_engine_ice_local_sdp(struct cn_engine *e, struct cn_peer *p, uint64_t now, const char *sdp);
 void cn_engine_ice_local_done(struct cn_engine *e, struct cn_peer *p, uint64_t now);
+
+/*
+ * The shell saw the underlay change (an address or route came or went, not
+ * on the TUN): direct paths are probed at once (lost within the probe bound
+ * if they broke), and peers without one gather candidates again now.
+ */
+void cn_engine_network_changed(struct cn_engine *e, uint64_t now);
 
 /* cairn ping: sends a PROBE with this id; the reply comes back through ops.probe_reply. */
 void cn_engine_probe(struct cn_engine *e, struct cn_peer *p, uint64_t now, uint64_t id);

@@ -7,6 +7,7 @@
 #define CN_NODE_ENGINE_INT_H
 
 #include "node/engine.h"
+#include "node/tai_floor.h"
 #include "relay/hsguard.h"
 
 struct cn_engine_relay {
@@ -32,8 +33,8 @@ struct cn_engine {
 	struct cn_engine_metrics m;
 	uint64_t icmp_window_ms;
 	unsigned int icmp_count;
-	uint64_t wake;			/* the earliest deadline the shell was told of */
-	uint8_t last_ts[CN_TAI64N_LEN]; /* of the last initiation sent */
+	uint64_t wake;		   /* the earliest deadline the shell was told of */
+	struct cn_tai_floor floor; /* initiation timestamps: never below it (tai_floor.h) */
 	uint8_t out[CN_ENGINE_PKT_MAX + 64];
 };
 
@@ -71,6 +72,12 @@ void eng_handle_ctl(struct cn_peer *p, uint64_t now, const uint8_t *pt, size_t l
 		    enum cn_ctl_path via, const struct cn_addr *src);
 void eng_ice_start(struct cn_peer *p, uint64_t now);
 void eng_ice_stop(struct cn_peer *p);
+
+/* engine_watch.c */
+/* A packet went to p (over its direct path when up): probe it if it has been silent. */
+void eng_watch_sent(struct cn_peer *p, uint64_t now);
+uint64_t eng_watch_deadline(const struct cn_peer *p);
+void eng_watch_tick(struct cn_peer *p, uint64_t now);
 
 /* engine_timers.c */
 uint64_t eng_peer_deadline(const struct cn_peer *p, uint64_t now);

@@ -14,6 +14,8 @@
 #include "node/engine_int.h"
 #include "node/ippkt.h"
 
+_Static_assert((int)CN_TAI_LEN == (int)CN_TAI64N_LEN, "a TAI floor label is a handshake timestamp");
+
 int eng_relay_send(struct cn_peer *p, const uint8_t *msg, size_t len)
 {
 	struct cn_engine *e = p->e;
@@ -63,37 +65,38 @@ int eng_path_send(struct cn_peer *p, uint64_t now, const uint8_t *msg, size_t le
 }
 
 /*
- * The timestamp for a new initiation: the wall clock, but always after the
- * last one this node sent. Timestamps are whitened to 2^24 ns, so two
- * initiations within 16 ms would otherwise carry the same one and the
- * second be refused as a replay.
+ * The timestamp for a new initiation (node/tai_floor.h): the wall clock,
+ * but always a tick (2^24 ns, the whitening step) after the last one this
+ * node sent, in this run or, through the persisted floor, an earlier one.
+ * A clock that went back (a board without RTC) is then not refused as a
+ * replay by peers that saw the old timestamps.
  */
 static void next_timestamp(struct cn_engine *e, uint8_t ts[CN_TAI64N_LEN])
 {
+	uint8_t clock[CN_TAI64N_LEN], floor[CN_TAI_LEN];
 	uint64_t sec = 0;
 	uint32_t nsec = 0;
 
 	e->ops->wall_clock(e->ctx, &sec, &nsec);
-	cn_handshake_tai64n(ts, sec, nsec);
-	if (memcmp(ts, e->last_ts, CN_TAI64N_LEN) <= 0) {
-		uint64_t s = 0;
-		uint32_t ns = 0;
+	cn_handshake_tai64n(clock, sec, nsec);
+	if (!cn_tai_floor_next(&e->floor, clock, ts, floor))
+		return;
+	/* Kept first, so every timestamp sent is at most what is on disk; if
+	 * keeping fails (the shell logs it), send anyway: never a replay. */
+	if (e->ops->persist_floor && e->ops->persist_floor(e->ctx, floor) == 0)
+		cn_tai_floor_persisted(&e->floor, floor);
+}
 
-		for (int i = 0; i < 8; i++)
-			s = s << 8 | e->last_ts[i];
-		for (int i = 8; i < 12; i++)
-			ns = ns << 8 | e->last_ts[i];
-		ns += 1u << 24;
-		if (ns >= 1000000000u) {
-			ns -= 1000000000u;
-			s++;
-		}
-		for (int i = 7; i >= 0; i--, s >>= 8)
-			ts[i] = (uint8_t)s;
-		for (int i = 11; i >= 8; i--, ns >>= 8)
-			ts[i] = (uint8_t)ns;
-	}
-	memcpy(e->last_ts, ts, CN_TAI64N_LEN);
+void cn_engine_set_tai_floor(struct cn_engine *e, const struct cn_tai_floor *f)
+{
+	e->floor = *f;
+}
+
+int64_t cn_engine_floor_seconds(const struct cn_engine *e)
+{
+	int64_t s = cn_tai_unix_seconds(e->floor.persisted);
+
+	return s > CN_TAI_FLOOR_AHEAD_S ? s - CN_TAI_FLOOR_AHEAD_S : 0;
 }
 
 void eng_initiate(struct cn_peer *p, uint64_t now)
@@ -204,8 +207,11 @@ void eng_send_pt(struct cn_peer *p, uint64_t now, const uint8_t *pt, size_t len)
 			eng_initiate(p, now);
 		return;
 	}
-	if (eng_path_send(p, now, e->out, out_len) == 0)
+	if (eng_path_send(p, now, e->out, out_len) == 0) {
 		p->tx_bytes += len;
+		if (len)
+			eng_watch_sent(p, now);
+	}
 	if (!cn_keyring_pending(&p->keys) && s->initiator &&
 	    cn_session_should_rekey_on_send(s, now))
 		eng_initiate(p, now);

@@ -17,6 +17,8 @@
  *   direct keepalive   DIRECT_KEEPALIVE_MS without sending on the direct path;
  *   direct dead        DIRECT_DEAD_MS without receiving on it: back to the
  *                      relay, ICE again after a backoff (ICE_BACKOFF_*);
+ *   direct probe       under traffic, sooner (engine_watch.c): a silent
+ *                      path is probed and lost within DIRECT_PROBE_MS;
  *   ICE start          ice_next_ms (after a session came up, a failure or a
  *                      lost direct path);
  *   RTT probe          PROBE_INTERVAL_MS while a session is up.
@@ -52,6 +54,7 @@ uint64_t eng_peer_deadline(const struct cn_peer *p, uint64_t now)
 		t = earliest(t, p->keys.prev->created_ms + CN_SESSION_REJECT_AFTER_TIME_MS);
 	if (!session)
 		return t;
+	t = earliest(t, eng_watch_deadline(p));
 	if (p->direct_up) {
 		t = earliest(t, p->d_last_rx_ms + CN_ENGINE_DIRECT_DEAD_MS);
 		t = earliest(t, p->d_last_tx_ms + CN_ENGINE_DIRECT_KEEPALIVE_MS);
@@ -91,6 +94,7 @@ void eng_peer_tick(struct cn_peer *p, uint64_t now)
 	session = cn_peer_has_session(p, now);
 	if (!session)
 		return;
+	eng_watch_tick(p, now);
 	if (p->direct_up) {
 		if (now - p->d_last_rx_ms >= CN_ENGINE_DIRECT_DEAD_MS)
 			eng_direct_down(p, now, "no packets");

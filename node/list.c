@@ -6,18 +6,25 @@
  * same rule (cn_peerlist_load_update: signature, serial, expiry, network).
  * Adopting a list hands it to the engine (peers), reconciles the relay
  * links, updates the DNS zone and keeps a copy in the state directory.
+ *
+ * Expiry follows the clock rule (listclock.h, docs/NODE.md "Clock"): it is
+ * judged at the trusted time (the wall clock, never below the handshake
+ * timestamp floor); an expired list is still taken when nothing is held
+ * (start-up) or when it has a higher serial than an expired held one; the
+ * held list is judged again every minute, with a warning at once and
+ * hourly, and `cairn status` shows it.
  */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "common/clock.h"
 #include "common/file.h"
 #include "crypto/keys.h"
 #include "node/node_int.h"
 #include "relay/link.h"
+#include "relay/relay_client.h"
 
 /* Relays: keep links to relays that stay, drop the others, add new ones. */
 static void reconcile_relays(struct cn_node *n, const struct cn_peerlist *pl)
@@ -93,14 +100,90 @@ static int adopt(struct cn_node *n, struct cn_peerlist *pl, char *text, size_t l
 	return 0;
 }
 
+static int64_t trusted_now(const struct cn_node *n)
+{
+	return cn_listclock_trusted_now(node_wall_seconds(n), cn_engine_floor_seconds(n->eng));
+}
+
+/* Asks every relay link up for a newer list (it sends one when it has it). */
+static void ask_relays(struct cn_node *n)
+{
+	struct node_relay *r;
+	struct cn_link_msg m = {.type = CN_LINK_HAVE_LIST, .serial = (uint64_t)n->pl->serial};
+
+	TAILQ_FOREACH (r, &n->relays, entry)
+		if (r->up && r->c)
+			(void)cn_relay_client_send(r->c, &m);
+}
+
+/* The held list against the clock rule, now; logs what changed. */
+static void judge(struct cn_node *n, uint64_t now)
+{
+	bool was_expired = n->lc_last.verdict != CN_LIST_OK;
+	struct cn_listclock_result r = cn_listclock_check(
+		&n->lc, n->pl->expires, node_wall_seconds(n), cn_engine_floor_seconds(n->eng), now);
+
+	n->lc_last = r;
+	n->lc_next_ms = now + CN_LISTCLOCK_REFRESH_MS;
+	node_timer_wake(n, n->lc_next_ms);
+	if (r.verdict == CN_LIST_OK) {
+		if (was_expired)
+			cn_log_info("peer list serial %" PRId64
+				    " is valid at the trusted time %" PRId64
+				    "; the expired state is over",
+				    n->pl->serial, r.trusted_now);
+		return;
+	}
+	if (r.warn && r.verdict == CN_LIST_GRACE)
+		cn_log_warn("peer list serial %" PRId64 " expired at %" PRId64
+			    "; this node's clock says %" PRId64 " (trusted time %" PRId64
+			    "); fix the clock (NTP/RTC) or publish a newer list; peer sessions "
+			    "stop in %" PRIu64 " hours",
+			    n->pl->serial, n->pl->expires, node_wall_seconds(n), r.trusted_now,
+			    r.grace_left_ms / 3600000);
+	else if (r.warn)
+		cn_log_err("peer list serial %" PRId64 " expired at %" PRId64
+			   " and its grace period is over (trusted time %" PRId64
+			   "); publish a newer list or fix the clock",
+			   n->pl->serial, n->pl->expires, r.trusted_now);
+	ask_relays(n);
+}
+
+uint64_t node_list_clock_tick(struct cn_node *n, uint64_t now)
+{
+	if (!n->pl)
+		return UINT64_MAX;
+	if (now >= n->lc_next_ms)
+		judge(n, now);
+	return n->lc_next_ms;
+}
+
 /* Checks text (owned) with the one rule and adopts it when it is newer. */
 static int offer(struct cn_node *n, char *text, size_t len, const char *source, struct cn_errbuf *e)
 {
 	struct cn_peerlist *pl = NULL;
 	struct cn_errbuf pe = {{0}};
 	int ret = cn_peerlist_load_update((const uint8_t *)text, len, n->cfg.root_key, n->pl,
-					  (int64_t)time(NULL), &pl, &pe);
+					  trusted_now(n), &pl, &pe);
 
+	/*
+	 * Expired at the trusted time: still taken when nothing is held (a
+	 * board whose clock runs ahead must stay reachable; judge() warns and
+	 * counts the grace period) or when it is newer than an expired held
+	 * list (strictly better; the clock then decides). Otherwise refused.
+	 */
+	if (ret == -CN_EEXPIRED && (!n->pl || n->lc.expired)) {
+		struct cn_peerlist *late = NULL;
+
+		if (cn_peerlist_load_update((const uint8_t *)text, len, n->cfg.root_key, n->pl, 0,
+					    &late, &pe) == 0 &&
+		    (!late || !n->pl || late->serial > n->pl->serial)) {
+			pl = late; /* NULL: the serial in force, nothing new */
+			ret = 0;
+		} else {
+			cn_peerlist_free(late);
+		}
+	}
 	if (ret || !pl) {
 		if (ret)
 			cn_errbuf_set(e, "%s: %s", source, pe.msg[0] ? pe.msg : cn_strerror(ret));
@@ -110,6 +193,8 @@ static int offer(struct cn_node *n, char *text, size_t len, const char *source, 
 	ret = adopt(n, pl, text, len, source);
 	if (ret)
 		cn_errbuf_set(e, "%s: peer list not adopted: %s", source, cn_strerror(ret));
+	else
+		judge(n, cn_clock_ms());
 	return ret;
 }
 

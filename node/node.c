@@ -20,6 +20,7 @@
 #include <sodium.h>
 
 #include "common/clock.h"
+#include "common/file.h"
 #include "crypto/keys.h"
 #include "deploy/server.h"
 #include "nat/glib_event.h"
@@ -27,6 +28,7 @@
 #include "node/netlink.h"
 #include "node/node_int.h"
 #include "node/resolver.h"
+#include "node/tai_floor.h"
 #include "node/tun.h"
 #include "relay/relay_client.h"
 
@@ -65,8 +67,87 @@ static uint64_t now_us(void *ctx)
 
 static void wall_clock(void *ctx, uint64_t *sec, uint32_t *nsec)
 {
-	(void)ctx;
+	struct cn_node *n = ctx;
+
 	cn_clock_wall(sec, nsec);
+	if (n->clock_offset_s < 0 && (uint64_t)-n->clock_offset_s > *sec)
+		*sec = 0;
+	else
+		*sec = (uint64_t)((int64_t)*sec + n->clock_offset_s);
+}
+
+int64_t node_wall_seconds(const struct cn_node *n)
+{
+	uint64_t sec = 0;
+	uint32_t nsec = 0;
+
+	wall_clock((void *)(uintptr_t)n, &sec, &nsec);
+	return (int64_t)sec;
+}
+
+static void floor_path(const struct cn_node *n, char *out, size_t cap)
+{
+	snprintf(out, cap, "%s/%s", n->cfg.state_dir, NODE_STATE_TAI_FLOOR_FILE);
+}
+
+static int persist_floor(void *ctx, const uint8_t floor[CN_TAI64N_LEN])
+{
+	struct cn_node *n = ctx;
+	char path[CN_NODE_PATH_MAX + 32], text[CN_TAI_FLOOR_TEXT_LEN + 1];
+	struct cn_errbuf e = {{0}};
+
+	floor_path(n, path, sizeof(path));
+	cn_tai_floor_format(floor, text);
+	if (cn_file_write_atomic(path, text, CN_TAI_FLOOR_TEXT_LEN, 0600, &e) != 0) {
+		cn_log_warn("cannot keep the handshake timestamp floor: %s; after a restart with "
+			    "a clock behind, peers may refuse this node for a while",
+			    e.msg);
+		return -CN_EIO;
+	}
+	return 0;
+}
+
+/* The floor the last run kept (a missing file is the first start; a bad one is ignored). */
+static void load_floor(struct cn_node *n)
+{
+	char path[CN_NODE_PATH_MAX + 32];
+	struct cn_tai_floor f;
+	struct cn_errbuf e = {{0}};
+	char *text = NULL;
+	size_t len = 0;
+
+	cn_tai_floor_init(&f);
+	floor_path(n, path, sizeof(path));
+	if (access(path, F_OK) == 0) {
+		if (cn_file_read(path, 64, &text, &len, &e) != 0)
+			cn_log_warn("%s; handshake timestamps follow the clock alone", e.msg);
+		else if (cn_tai_floor_parse(&f, text, len) != 0)
+			cn_log_warn(
+				"%s: not a timestamp floor (ignored; handshake timestamps follow "
+				"the clock alone)",
+				path);
+		free(text);
+	}
+	cn_engine_set_tai_floor(n->eng, &f);
+}
+
+/* The test-only clock offset (docs/NODE.md "Clock"). */
+static void read_clock_offset(struct cn_node *n)
+{
+	const char *v = getenv(NODE_CLOCK_OFFSET_ENV);
+	char *end = NULL;
+	long long s;
+
+	if (!v || !*v)
+		return;
+	s = strtoll(v, &end, 10);
+	if (*end || s < -(1LL << 40) || s > (1LL << 40)) {
+		cn_log_warn("%s=%s is not a number of seconds; ignored", NODE_CLOCK_OFFSET_ENV, v);
+		return;
+	}
+	n->clock_offset_s = s;
+	cn_log_warn("test clock offset: the wall clock is taken %lld s %s", s < 0 ? -s : s,
+		    s < 0 ? "behind" : "ahead");
 }
 
 static void engine_log(void *ctx, enum cn_log_level level, bool ratelimited, const char *msg)
@@ -94,6 +175,7 @@ const struct cn_engine_ops cn_node_engine_ops = {
 	.wake_at = wake_at,
 	.now_us = now_us,
 	.wall_clock = wall_clock,
+	.persist_floor = persist_floor,
 	.log = engine_log,
 };
 
@@ -149,6 +231,7 @@ struct cn_node *cn_node_new(struct event_base *base, const struct cn_node_config
 	n->base = base;
 	n->cfg = *cfg;
 	n->tun_fd = -1;
+	n->nw_fd = -1;
 	TAILQ_INIT(&n->relays);
 	LIST_INIT(&n->clients);
 	if (cn_keyfile_read(cfg->identity_key, &n->id, e))
@@ -166,8 +249,13 @@ struct cn_node *cn_node_new(struct event_base *base, const struct cn_node_config
 		cn_errbuf_set(e, "cannot start the timer");
 		goto fail;
 	}
+	read_clock_offset(n);
 	n->eng = cn_engine_new(&ec, e);
-	if (!n->eng || load_first_list(n, e))
+	if (!n->eng)
+		goto fail;
+	/* Before the first list: it is judged at the trusted time, which the floor bounds. */
+	load_floor(n);
+	if (load_first_list(n, e))
 		goto fail;
 	cn_key_fingerprint(n->id->ed_pk, fpr);
 	if (!n->self) {
@@ -179,6 +267,7 @@ struct cn_node *cn_node_new(struct event_base *base, const struct cn_node_config
 	}
 	if (node_tun_open(n, e))
 		goto fail;
+	(void)node_netwatch_open(n); /* logged; the node runs on without it */
 	if (cfg->ice) {
 		n->glib = cn_glib_loop_new(base);
 		if (!n->glib) {
@@ -213,6 +302,7 @@ void cn_node_free(struct cn_node *n)
 	if (n->endpoints_dirty && n->pl)
 		node_endpoints_save(n);
 	node_control_close(n);
+	node_netwatch_close(n);
 	if (n->http)
 		evhttp_free(n->http);
 	/* The resolver first: then no forwarded query calls back into the server. */

@@ -10,6 +10,7 @@
  *   endpoints.c   the endpoints file: save and restore (format in endpoints_fmt.c)
  *   ice_glue.c    libnice agents for the engine's ICE requests
  *   relays.c      relay links: resolve, connect, backoff, messages
+ *   netwatch.c    address and route changes (rtnetlink): probe, gather again
  *   list.c        the peer list: load, adopt, list chunks from relays
  *   control.c     the control socket and its commands
  *   status.c      `cairn status` text and JSON, from one snapshot
@@ -33,6 +34,7 @@
 #include "crypto/peerlist.h"
 #include "node/dns.h"
 #include "node/engine.h"
+#include "node/listclock.h"
 #include "node/listrx.h"
 #include "node/node_config.h"
 
@@ -61,8 +63,18 @@ enum {
 	NODE_CONTROL_MAX_CLIENTS = 16,
 };
 
+struct cn_node;
+
+enum { NODE_NETWATCH_HOOKS_MAX = 4 };
+
+/* Runs after an underlay change settled (netwatch.c), e.g. the port mapper's renewal. */
+typedef void (*node_netwatch_fn)(struct cn_node *n, void *arg);
+
 #define NODE_STATE_LIST_FILE	  "peers.conf"
 #define NODE_STATE_ENDPOINTS_FILE "endpoints"
+#define NODE_STATE_TAI_FLOOR_FILE "tai_floor"
+/* Test only (docs/NODE.md "Clock"): seconds added to the wall clock, read once at start. */
+#define NODE_CLOCK_OFFSET_ENV	  "CN_TEST_CLOCK_OFFSET_S"
 
 /* What the shell holds for one peer (cn_peer.io): its direct socket and ICE agent. */
 struct node_peer_io {
@@ -90,7 +102,7 @@ struct node_relay {
 	struct node_relay_link {
 		struct cn_relay_client *c;
 		bool up, dead; /* dead: went down, freed at the next tick */
-		uint64_t started_ms, next_try_ms, backoff_ms;
+		uint64_t started_ms, next_try_ms, backoff_ms, up_ms;
 	} t[2];
 	struct cn_relay_client *c;
 	bool up, use_tcp;
@@ -136,6 +148,23 @@ struct cn_node {
 	uint64_t lists_adopted;
 	struct cn_ratelimit rl_log;
 	bool endpoints_dirty;
+	int64_t clock_offset_s; /* NODE_CLOCK_OFFSET_ENV; 0 outside tests */
+	/* list.c: the expiry rule (listclock.h) */
+	struct cn_listclock lc;
+	struct cn_listclock_result lc_last;
+	uint64_t lc_next_ms;
+	/* netwatch.c */
+	int nw_fd;
+	struct event *nw_ev;
+	uint32_t tun_ifindex;
+	uint64_t nw_due_ms; /* the settled change is acted on then (0: none pending) */
+	unsigned int nw_addr_changes, nw_route_changes;
+	uint64_t nw_events; /* settled changes acted on */
+	struct {
+		node_netwatch_fn fn;
+		void *arg;
+	} nw_hooks[NODE_NETWATCH_HOOKS_MAX];
+	unsigned int nw_nhooks;
 	uint8_t buf[CN_ENGINE_PKT_MAX + 64];
 	uint8_t bufs[NODE_BATCH][NODE_DGRAM_MAX];
 	struct sockaddr_storage from[NODE_BATCH];
@@ -180,12 +209,28 @@ int node_relay_send(void *ctx, unsigned int relay, const uint8_t key[CN_KEY_LEN]
 /* Retries and transport switches due at now; returns the next deadline. */
 uint64_t node_relays_tick(struct cn_node *n, uint64_t now);
 
+/* Relay links whose local address is no longer on this host reconnect at once. */
+void node_relays_local_check(struct cn_node *n);
+
+/* netwatch.c */
+/* Joins the rtnetlink address and route groups; -1 (logged) when it cannot. */
+int node_netwatch_open(struct cn_node *n);
+void node_netwatch_close(struct cn_node *n);
+/* Acts on a settled change due at now; returns the next deadline. */
+uint64_t node_netwatch_tick(struct cn_node *n, uint64_t now);
+/* fn(n, arg) runs after each settled change; -CN_ETOOBIG past NODE_NETWATCH_HOOKS_MAX. */
+int node_netwatch_hook_add(struct cn_node *n, node_netwatch_fn fn, void *arg);
+
 /* list.c */
 /* Loads a signed list from a file if it is newer than the one in force. */
 int node_list_load_file(struct cn_node *n, const char *path, bool quiet_missing,
 			struct cn_errbuf *e);
 /* A LIST_CHUNK from relay r. */
 void node_list_chunk(struct node_relay *r, const struct cn_link_msg *m);
+/* The wall clock the node goes by (with the test offset), unix seconds. */
+int64_t node_wall_seconds(const struct cn_node *n);
+/* The list expiry rule at now (every CN_LISTCLOCK_REFRESH_MS); returns the next deadline. */
+uint64_t node_list_clock_tick(struct cn_node *n, uint64_t now);
 
 /* control.c */
 int node_control_open(struct cn_node *n, struct cn_errbuf *e);

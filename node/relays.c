@@ -5,11 +5,14 @@
  * otherwise, again before a new attempt so a moved relay is found),
  * connected over UDP, TCP, or with transport = auto both at once (happy
  * eyeballs: UDP is kept when it answers, TCP carries traffic meanwhile and
- * takes over when UDP goes), retried with jittered backoff per transport.
+ * takes over when UDP goes), retried with jittered backoff per transport
+ * (a link that had been up is retried at once first: the engine meanwhile
+ * sends through another relay that is up).
  * What a link delivers goes to the engine (RECV, PRESENCE, NOT_HERE) or to
  * list.c (LIST_CHUNK).
  */
 #include <arpa/inet.h>
+#include <ifaddrs.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,6 +133,7 @@ static void relay_up(struct cn_relay_client *c, void *arg)
 
 	r->t[tr].up = true;
 	r->t[tr].backoff_ms = 0;
+	r->t[tr].up_ms = cn_clock_ms();
 	if (!was_up)
 		cn_log_info("relay %s: link up over %s", r->name, tr_names[tr]);
 	else
@@ -156,7 +160,19 @@ static void relay_down(struct cn_relay_client *c, void *arg, const char *why)
 	else
 		cn_log_info("relay %s: cannot connect over %s: %s", r->name, tr_names[tr], why);
 	link_end(r, tr);
-	schedule(r, tr);
+	/*
+	 * A link that had been up a while is tried again at once (a relay
+	 * restarted, a NAT mapping lost, a probe under traffic that failed);
+	 * the backoff starts from the second attempt. One that went down soon
+	 * after coming up (a relay that refuses this key after the handshake)
+	 * backs off, so it cannot loop.
+	 */
+	if (was_up && cn_clock_ms() - r->t[tr].up_ms >= NODE_RELAY_BACKOFF_MIN_MS) {
+		r->t[tr].next_try_ms = cn_clock_ms();
+		node_timer_wake(r->n, r->t[tr].next_try_ms);
+	} else {
+		schedule(r, tr);
+	}
 	update_in_use(r);
 	if (r->up)
 		cn_log_info("relay %s: staying on %s", r->name, r->use_tcp ? "TCP" : "UDP");
@@ -407,6 +423,57 @@ static uint64_t relay_tick(struct node_relay *r, uint64_t now)
 		next = earliest(next, r->next_resolve_ms);
 	}
 	return next;
+}
+
+/* Whether ip (an address with any port) is still one of this host's. */
+static bool address_present(const struct ifaddrs *all, const struct cn_addr *a)
+{
+	const struct sockaddr *sa = (const struct sockaddr *)&a->ss;
+
+	for (const struct ifaddrs *i = all; i; i = i->ifa_next) {
+		const struct sockaddr *x = i->ifa_addr;
+
+		if (!x || x->sa_family != sa->sa_family)
+			continue;
+		if (sa->sa_family == AF_INET &&
+		    memcmp(&((const struct sockaddr_in *)x)->sin_addr,
+			   &((const struct sockaddr_in *)sa)->sin_addr, 4) == 0)
+			return true;
+		if (sa->sa_family == AF_INET6 &&
+		    memcmp(&((const struct sockaddr_in6 *)x)->sin6_addr,
+			   &((const struct sockaddr_in6 *)sa)->sin6_addr, 16) == 0)
+			return true;
+	}
+	return false;
+}
+
+void node_relays_local_check(struct cn_node *n)
+{
+	struct ifaddrs *all = NULL;
+	struct node_relay *r;
+	uint64_t now = cn_clock_ms();
+
+	if (getifaddrs(&all) != 0)
+		return;
+	TAILQ_FOREACH (r, &n->relays, entry) {
+		for (int tr = UDP; tr <= TCP; tr++) {
+			struct node_relay_link *t = &r->t[tr];
+			struct cn_addr local;
+			char text[CN_ADDR_TEXT_MAX];
+
+			if (!t->c || t->dead || cn_relay_client_local(t->c, &local) != 0 ||
+			    address_present(all, &local))
+				continue;
+			cn_addr_format((const struct sockaddr *)&local.ss, text);
+			cn_log_info("relay %s: local address %s is gone; reconnecting over %s",
+				    r->name, text, tr_names[tr]);
+			link_end(r, tr);
+			t->next_try_ms = now;
+			update_in_use(r);
+		}
+	}
+	freeifaddrs(all);
+	node_timer_wake(n, now);
 }
 
 uint64_t node_relays_tick(struct cn_node *n, uint64_t now)

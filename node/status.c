@@ -104,11 +104,16 @@ void node_status_json(struct cn_node *n, struct evbuffer *b)
 	inet_ntop(AF_INET, n->self_ip4, a4, sizeof(a4));
 	inet_ntop(AF_INET6, n->self_ip6, a6, sizeof(a6));
 	node_json_send(
-		b, json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:o, s:o, s:{s:I, s:I, s:I, s:I, "
+		b, json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:b, s:b, s:I, s:I, s:s, s:o, "
+			     "s:o, s:{s:I, s:I, s:I, s:I, "
 			     "s:I, s:I, s:I}, s:I, s:I, s:I, s:I, s:I}",
 			     "node", n->self ? n->self_name : "", "ipv4", a4, "ipv6", a6, "network",
 			     n->pl->network, "domain", n->pl->domain, "peer_list_serial",
-			     (json_int_t)n->pl->serial, "tun", n->tun_name, "relays",
+			     (json_int_t)n->pl->serial, "list_expires", (json_int_t)n->pl->expires,
+			     "list_expired", n->lc_last.verdict != CN_LIST_OK, "list_restricted",
+			     n->lc_last.verdict == CN_LIST_RESTRICTED, "list_grace_left_s",
+			     (json_int_t)(n->lc_last.grace_left_ms / 1000), "trusted_time",
+			     (json_int_t)n->lc_last.trusted_now, "tun", n->tun_name, "relays",
 			     relays_json(n), "peers", peers_json(n, now), "drops", "no_peer",
 			     (json_int_t)m->drop_no_peer, "bad_source", (json_int_t)m->drop_bad_src,
 			     "bad_packet", (json_int_t)m->drop_bad_packet, "no_path",
@@ -146,6 +151,18 @@ void node_status_text(struct cn_node *n, struct evbuffer *b)
 	inet_ntop(AF_INET6, n->self_ip6, a6, sizeof(a6));
 	evbuffer_add_printf(b, "node %s  %s  %s  network %s  peer list serial %" PRId64 "\n",
 			    n->self_name, a4, a6, n->pl->network, n->pl->serial);
+	if (n->lc_last.verdict == CN_LIST_GRACE)
+		evbuffer_add_printf(b,
+				    "peer list EXPIRED at %" PRId64 " (trusted time %" PRId64
+				    "): fix the clock or publish a newer list; peer sessions stop "
+				    "in %" PRIu64 " h\n",
+				    n->pl->expires, n->lc_last.trusted_now,
+				    n->lc_last.grace_left_ms / 3600000);
+	else if (n->lc_last.verdict == CN_LIST_RESTRICTED)
+		evbuffer_add_printf(b,
+				    "peer list EXPIRED at %" PRId64 " (trusted time %" PRId64
+				    "), grace period over: publish a newer list or fix the clock\n",
+				    n->pl->expires, n->lc_last.trusted_now);
 	TAILQ_FOREACH (r, &n->relays, entry) {
 		if (r->up && r->c && cn_relay_client_rtt_us(r->c))
 			evbuffer_add_printf(b, "relay %s: up over %s, rtt %.1f ms\n", r->name,

@@ -31,6 +31,16 @@ enum {
 	KEEPALIVE_MS = 5000,
 	DEAD_MS = 15000,
 	UDP_DGRAM_MAX = 2048,
+	/*
+	 * Fast failure (relay_client.h): SENDs go out and nothing has come
+	 * back for QUIET_MIN_MS (or 2 RTT): probe with a PING at once, again
+	 * half way, and end the link when nothing at all arrives within
+	 * PROBE_MIN_MS (or 3 RTT) of the first probe.
+	 */
+	QUIET_MIN_MS = 250,
+	PROBE_MIN_MS = 300,
+	/* A UDP link's first initiation is sent again (fresh) after 250 ms, doubling. */
+	HS_RETRY_MIN_MS = 250,
 };
 
 enum client_state {
@@ -58,7 +68,12 @@ struct cn_relay_client {
 	struct event *udp_ev, *tick;
 	uint64_t last_tx_ms, last_rx_ms;
 	uint64_t ping_nonce, ping_sent_us, rtt_us;
-	uint64_t drops;
+	/* The fast-failure probe: when it started (0: none), its timer. */
+	uint64_t probe_ms;
+	bool probe_again;     /* the second PING is still to go */
+	uint64_t hs_retry_ms; /* UDP, before the link is up: the next retry's delay */
+	struct event *probe_ev;
+	uint64_t drops, probe_failures;
 	bool overflow; /* control output passed its cap: the tick takes the link down */
 	bool in_callback, free_pending;
 	uint8_t out[CN_TCP_FRAME_HDR + CN_TCP_FRAME_MAX];
@@ -76,6 +91,8 @@ static void go_down(struct cn_relay_client *c, const char *why)
 		event_del(c->udp_ev);
 	if (c->tick)
 		event_del(c->tick);
+	if (c->probe_ev)
+		event_del(c->probe_ev);
 	if (c->cbs.down)
 		c->cbs.down(c, c->arg, why);
 }
@@ -135,6 +152,86 @@ static int send_initiation(struct cn_relay_client *c)
 			false);
 }
 
+static uint64_t at_least(uint64_t floor_ms, uint64_t rtts, const struct cn_relay_client *c)
+{
+	uint64_t ms = rtts * (c->rtt_us / 1000);
+
+	return ms > floor_ms ? ms : floor_ms;
+}
+
+static void probe_arm(struct cn_relay_client *c, uint64_t at, uint64_t now)
+{
+	uint64_t ms = at > now ? at - now : 0;
+	struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+
+	event_add(c->probe_ev, &tv);
+}
+
+/* Something authentic arrived: the relay is there, no probe is needed. */
+static void heard(struct cn_relay_client *c, uint64_t now)
+{
+	c->last_rx_ms = now;
+	if (c->probe_ms) {
+		c->probe_ms = 0;
+		event_del(c->probe_ev);
+	}
+}
+
+/*
+ * After a SEND: when nothing has come back for a while, the relay (or the
+ * path to it) may be gone while this node pushes traffic into it. A PING
+ * now, another half way through the bound, and probe_cb ends the link if
+ * neither (nor anything else) is answered: about a second instead of
+ * DEAD_MS. An idle link is left to DEAD_MS.
+ */
+static void maybe_probe(struct cn_relay_client *c, uint64_t now)
+{
+	if (c->probe_ms || now - c->last_rx_ms < at_least(QUIET_MIN_MS, 2, c))
+		return;
+	c->probe_ms = now;
+	c->probe_again = true;
+	(void)cn_relay_client_ping(c);
+	probe_arm(c, now + at_least(PROBE_MIN_MS, 3, c) / 2, now);
+}
+
+static void probe_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct cn_relay_client *c = arg;
+	uint64_t now = cn_clock_ms(), bound = at_least(PROBE_MIN_MS, 3, c);
+	char why[96];
+
+	(void)fd;
+	(void)what;
+	if (c->state == CLIENT_HANDSHAKE && c->hs_retry_ms) {
+		/* A lost first initiation (or response) costs 250 ms, not 5 s. */
+		if (c->hs_retry_ms >= CN_SESSION_REKEY_TIMEOUT_MS)
+			return; /* the tick's regular retry from here on */
+		if (send_initiation(c) == 0) {
+			c->hs_retry_ms *= 2;
+			probe_arm(c, now + c->hs_retry_ms, now);
+		}
+		return;
+	}
+	if (!c->probe_ms || c->state != CLIENT_UP)
+		return;
+	if (c->probe_again) {
+		c->probe_again = false;
+		(void)cn_relay_client_ping(c);
+		probe_arm(c, c->probe_ms + bound, now);
+		return;
+	}
+	c->probe_failures++;
+	snprintf(why, sizeof(why), "no answer to a probe within %llu ms while carrying traffic",
+		 (unsigned long long)(now - c->probe_ms));
+	c->probe_ms = 0;
+	/* The owner may free the client from its down callback. */
+	c->in_callback = true;
+	go_down(c, why);
+	c->in_callback = false;
+	if (c->free_pending)
+		cn_relay_client_free(c);
+}
+
 int cn_relay_client_send(struct cn_relay_client *c, const struct cn_link_msg *m)
 {
 	uint8_t *body = c->out + CN_TCP_FRAME_HDR;
@@ -156,6 +253,8 @@ int cn_relay_client_send(struct cn_relay_client *c, const struct cn_link_msg *m)
 	if (ret)
 		return ret;
 	ret = raw_send(c, len, m->type == CN_LINK_SEND);
+	if (ret == 0 && m->type == CN_LINK_SEND)
+		maybe_probe(c, now);
 	if (ret == 0 && !cn_keyring_pending(&c->keys) && cn_session_should_rekey_on_send(s, now))
 		(void)send_initiation(c);
 	return ret;
@@ -217,6 +316,18 @@ int cn_relay_client_ping(struct cn_relay_client *c)
 	return cn_relay_client_send(c, &m);
 }
 
+int cn_relay_client_local(const struct cn_relay_client *c, struct cn_addr *out)
+{
+	int fd = c->bev ? bufferevent_getfd(c->bev) : c->fd;
+	socklen_t len = sizeof(out->ss);
+
+	memset(out, 0, sizeof(*out));
+	if (fd < 0 || getsockname(fd, (struct sockaddr *)&out->ss, &len) != 0)
+		return -CN_ESTATE;
+	out->len = len;
+	return 0;
+}
+
 bool cn_relay_client_is_up(const struct cn_relay_client *c)
 {
 	return c->state == CLIENT_UP;
@@ -225,6 +336,11 @@ bool cn_relay_client_is_up(const struct cn_relay_client *c)
 uint64_t cn_relay_client_rtt_us(const struct cn_relay_client *c)
 {
 	return c->rtt_us;
+}
+
+uint64_t cn_relay_client_probe_failures(const struct cn_relay_client *c)
+{
+	return c->probe_failures;
 }
 
 uint64_t cn_relay_client_drops(const struct cn_relay_client *c)
@@ -242,6 +358,8 @@ static void became_up(struct cn_relay_client *c)
 	struct cn_link_msg m;
 
 	c->state = CLIENT_UP;
+	c->hs_retry_ms = 0;
+	event_del(c->probe_ev);
 	/* The first packet confirms the session to the relay. */
 	if (c->o.held_serial) {
 		m = (struct cn_link_msg){.type = CN_LINK_HAVE_LIST, .serial = c->o.held_serial};
@@ -280,7 +398,7 @@ static void handle_packet(struct cn_relay_client *c, uint8_t *msg, size_t len)
 		/* The new session becomes current, the old one previous (receive only). */
 		if (cn_keyring_consume_response(&c->keys, msg, len, now) != 0)
 			return;
-		c->last_rx_ms = now;
+		heard(c, now);
 		if (c->state == CLIENT_HANDSHAKE)
 			became_up(c);
 		else
@@ -293,7 +411,7 @@ static void handle_packet(struct cn_relay_client *c, uint8_t *msg, size_t len)
 	if (!s || cn_session_decrypt(s, now, msg, len, msg + CN_SESSION_HEADER_LEN,
 				     len - CN_SESSION_HEADER_LEN, &pt_len) != 0)
 		return;
-	c->last_rx_ms = now;
+	heard(c, now);
 	if (pt_len == 0 || cn_link_decode(msg + CN_SESSION_HEADER_LEN, pt_len, &m) != 0)
 		return;
 	if (m.type == CN_LINK_PONG) {
@@ -467,7 +585,8 @@ struct cn_relay_client *cn_relay_client_new(struct event_base *base,
 	}
 	cn_cookie_jar_init(&c->jar, c->relay_x);
 	c->tick = event_new(base, -1, EV_PERSIST, tick_cb, c);
-	if (!c->tick || event_add(c->tick, &tv)) {
+	c->probe_ev = event_new(base, -1, 0, probe_cb, c);
+	if (!c->tick || !c->probe_ev || event_add(c->tick, &tv)) {
 		cn_errbuf_set(e, "cannot start the link timer");
 		goto fail;
 	}
@@ -490,6 +609,8 @@ struct cn_relay_client *cn_relay_client_new(struct event_base *base,
 			cn_errbuf_set(e, "udp: cannot send the handshake: %s", strerror(errno));
 			goto fail;
 		}
+		c->hs_retry_ms = HS_RETRY_MIN_MS;
+		probe_arm(c, c->hs_sent_ms + c->hs_retry_ms, c->hs_sent_ms);
 		return c;
 	}
 	c->bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
@@ -539,6 +660,8 @@ void cn_relay_client_free(struct cn_relay_client *c)
 		close(c->fd);
 	if (c->tick)
 		event_free(c->tick);
+	if (c->probe_ev)
+		event_free(c->probe_ev);
 	cn_keyring_clear(&c->keys);
 	free(c);
 }

@@ -16,9 +16,17 @@
  * CN_RELAY_CLIENT_TCP_QUEUE_MAX, past which the link goes down.
  *
  * Timers: handshake retry after CN_SESSION_REKEY_TIMEOUT_MS (a fresh
- * initiation each time, so the relay's replay check never refuses it);
+ * initiation each time, so the relay's replay check never refuses it), and
+ * for a UDP link that is not up yet also after 250, 500, 1000 and 2000 ms
+ * (a lost first datagram must not cost 5 s);
  * a PING after KEEPALIVE_MS without sending; the link is declared dead after
  * DEAD_MS without receiving anything; rekey when the session says so.
+ * While SENDs go out and nothing has come back for max(250 ms, 2 RTT), a
+ * PING goes at once (and a second half way); when nothing at all arrives
+ * within max(300 ms, 3 RTT) of the first, the link goes down ("no answer to
+ * a probe ... while carrying traffic"), so a relay that died or is
+ * blackholed under traffic is found in well under a second, and an idle
+ * link keeps the DEAD_MS rule. RTT is that of the last answered PING.
  */
 #ifndef CN_RELAY_RELAY_CLIENT_H
 #define CN_RELAY_RELAY_CLIENT_H
@@ -78,10 +86,14 @@ int cn_relay_client_publish(struct cn_relay_client *c, const uint8_t *list, size
 			    uint64_t serial);
 
 bool cn_relay_client_is_up(const struct cn_relay_client *c);
+/* The link's local address (getsockname); 0, or -CN_ESTATE before it has one. */
+int cn_relay_client_local(const struct cn_relay_client *c, struct cn_addr *out);
 /* Round-trip time of the last answered PING in microseconds, 0 if none yet. */
 uint64_t cn_relay_client_rtt_us(const struct cn_relay_client *c);
 /* Sends a PING now (the RTT is updated when its PONG arrives). */
 int cn_relay_client_ping(struct cn_relay_client *c);
+/* Links this client ended because a probe under traffic went unanswered (0 or 1). */
+uint64_t cn_relay_client_probe_failures(const struct cn_relay_client *c);
 /* SEND packets dropped because the TCP output queue was full. */
 uint64_t cn_relay_client_drops(const struct cn_relay_client *c);
 /* Bytes waiting in the TCP output queue (0 over UDP). */

@@ -22,6 +22,7 @@
 #include "crypto/session.h"
 #include "node/engine.h"
 #include "node/ippkt.h"
+#include "node/tai_floor.h"
 
 enum { NNODES = 3, QMAX = 512, PKTS = 128, MSG_MAX = 2048 };
 
@@ -38,6 +39,9 @@ struct node {
 	unsigned int ice_starts, gone, endpoints_changed;
 	uint64_t wake;
 	char last_log[512];
+	int64_t clock_off_s;	      /* its wall clock is this far off */
+	uint8_t floor[CN_TAI64N_LEN]; /* what persist_floor kept */
+	unsigned int floor_writes;
 };
 
 struct qmsg {
@@ -200,9 +204,19 @@ static uint64_t op_now_us(void *ctx)
 
 static void op_wall_clock(void *ctx, uint64_t *sec, uint32_t *nsec)
 {
-	(void)ctx;
-	*sec = 1800000000 + now / 1000;
+	struct node *n = ctx;
+
+	*sec = (uint64_t)(1800000000 + n->clock_off_s + (int64_t)(now / 1000));
 	*nsec = (uint32_t)(now % 1000) * 1000000;
+}
+
+static int op_persist_floor(void *ctx, const uint8_t floor[CN_TAI64N_LEN])
+{
+	struct node *n = ctx;
+
+	memcpy(n->floor, floor, CN_TAI64N_LEN);
+	n->floor_writes++;
+	return 0;
 }
 
 static void op_log(void *ctx, enum cn_log_level level, bool ratelimited, const char *msg)
@@ -230,6 +244,7 @@ static const struct cn_engine_ops ops = {
 	.wake_at = op_wake_at,
 	.now_us = op_now_us,
 	.wall_clock = op_wall_clock,
+	.persist_floor = op_persist_floor,
 	.log = op_log,
 };
 
@@ -833,6 +848,141 @@ static void test_cookie_under_load(void **state)
 	}
 }
 
+/* alpha sends to bravo every 50 ms from t0 until `until`; returns how many bravo got. */
+static unsigned int stream(uint64_t until)
+{
+	unsigned int before = nodes[1].ntun;
+
+	for (uint32_t k = 100; now < until; k++) {
+		send_tagged(0, 1, k);
+		run_until(now + 50);
+	}
+	return nodes[1].ntun - before;
+}
+
+static void test_renumbered_nat_under_traffic(void **state)
+{
+	struct sockaddr_in *s4 = (struct sockaddr_in *)&nodes[1].addr.ss;
+	unsigned int before, got;
+	uint64_t t0;
+
+	(void)state;
+	send_tagged(0, 1, 1);
+	go_direct(0, 1);
+	send_tagged(1, 0, 2); /* bravo's next keepalive is 2 s away */
+	/* bravo's NAT gets a new public address: what alpha sends to the old one is lost. */
+	t0 = now;
+	s4->sin_addr.s_addr = htonl(0xc6336401); /* 198.51.100.1 */
+	stream(t0 + 600);
+	/* Found within the probe bound (not DIRECT_DEAD_MS): alpha goes through the relay. */
+	assert_false(peer(0, 1)->direct_up);
+	assert_non_null(strstr(nodes[0].last_log, "probe"));
+	before = nodes[1].ntun;
+	got = stream(t0 + 1000);
+	assert_true(got >= 7);
+	assert_int_equal(nodes[1].ntun, before + got);
+	/* bravo's answer comes from its new address: alpha follows it there. */
+	send_tagged(1, 0, 3);
+	run_until(now + 10);
+	assert_true(cn_addr_equal((const struct sockaddr *)&peer(0, 1)->dremote.ss,
+				  (const struct sockaddr *)&nodes[1].addr.ss));
+	assert_true(peer(0, 1)->direct_up);
+	assert_true(now - t0 < 1100);
+}
+
+static void test_direct_one_way_stays(void **state)
+{
+	(void)state;
+	send_tagged(0, 1, 1);
+	go_direct(0, 1);
+	/* One-way traffic on a working path: the probes are answered, nothing moves. */
+	stream(now + 3000);
+	assert_true(peer(0, 1)->direct_up);
+	assert_int_equal(cn_engine_metrics(nodes[0].e)->path_changes, 1);
+}
+
+static void test_network_changed(void **state)
+{
+	uint64_t t0;
+	unsigned int starts;
+
+	(void)state;
+	/* alpha-bravo direct, alpha-charlie on the relay with ICE in backoff. */
+	send_tagged(0, 1, 1);
+	go_direct(0, 1);
+	send_tagged(0, 2, 1);
+	peer(0, 2)->ice_next_ms = peer(2, 0)->ice_next_ms = now + 60000;
+	starts = nodes[0].ice_starts;
+	/* alpha's address goes: bravo no longer hears it on the old one. */
+	direct_blocked = true;
+	t0 = now;
+	cn_engine_network_changed(nodes[0].e, now);
+	run_until(t0 + CN_ENGINE_DIRECT_PROBE_MS + 20);
+	/* The direct path is probed at once and lost within the bound, idle as it is. */
+	assert_false(peer(0, 1)->direct_up);
+	/* charlie: ICE gathers again now, not after its backoff. */
+	assert_true(nodes[0].ice_starts > starts);
+	assert_true(peer(0, 2)->ice);
+}
+
+/* alpha restarts (a new engine, its clock off by clock_off_s), with the floor it kept or none. */
+static void restart_alpha(int64_t clock_off_s, bool with_floor)
+{
+	struct cn_engine_config c = {.ops = &ops, .ctx = &nodes[0], .id = nodes[0].id, .ice = true};
+	struct cn_errbuf e = {{0}};
+	char text[CN_TAI_FLOOR_TEXT_LEN + 1];
+	struct cn_tai_floor f;
+
+	cn_engine_free(nodes[0].e);
+	nodes[0].wake = 0;
+	nodes[0].clock_off_s = clock_off_s;
+	nodes[0].e = cn_engine_new(&c, &e);
+	assert_non_null(nodes[0].e);
+	if (with_floor) {
+		/* As the shell does: the file's text, parsed. */
+		cn_tai_floor_format(nodes[0].floor, text);
+		assert_int_equal(cn_tai_floor_parse(&f, text, strlen(text)), 0);
+		cn_engine_set_tai_floor(nodes[0].e, &f);
+	}
+	assert_int_equal(cn_engine_set_list(nodes[0].e, pl,
+					    cn_peerlist_find_key(pl, nodes[0].id->ed_pk), now),
+			 0);
+	cn_engine_relay_add(nodes[0].e, 0, "relay1");
+	cn_engine_relay_up(nodes[0].e, 0, now);
+}
+
+static void test_restart_with_clock_behind(void **state)
+{
+	uint8_t kept[CN_TAI64N_LEN];
+	unsigned int writes;
+
+	(void)state;
+	send_tagged(0, 1, 1);
+	assert_int_equal(nodes[1].ntun, 1);
+	/* The first initiation kept a floor an hour ahead, before it was sent. */
+	assert_int_equal(nodes[0].floor_writes, 1);
+	memcpy(kept, nodes[0].floor, sizeof(kept));
+	run_until(now + 1000);
+	/* Restarted 10 minutes behind, without the floor: bravo refuses it (the old rule). */
+	restart_alpha(-600, false);
+	send_tagged(0, 1, 2);
+	run_until(now + 500);
+	assert_int_equal(nodes[1].ntun, 1);
+	assert_true(cn_engine_metrics(nodes[1].e)->handshakes_refused > 0);
+	/* With the floor the first run kept: accepted at once. */
+	memcpy(nodes[0].floor, kept, sizeof(kept));
+	writes = nodes[0].floor_writes;
+	restart_alpha(-600, true);
+	send_tagged(0, 1, 3);
+	assert_int_equal(nodes[1].ntun, 2);
+	assert_int_equal(tag_of(&nodes[1], 1), 3);
+	/* The first initiation after a restart passes the floor: a new one is kept first. */
+	assert_int_equal(nodes[0].floor_writes, writes + 1);
+	assert_true(memcmp(nodes[0].floor, kept, sizeof(kept)) > 0);
+	/* The floor in force says what the clock has certainly shown (the first run's time). */
+	assert_true(cn_engine_floor_seconds(nodes[0].e) >= 1800000001);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -854,6 +1004,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_cookie_under_load, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_presence_sends_the_waiting_initiation, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_renumbered_nat_under_traffic, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_direct_one_way_stays, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_network_changed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_restart_with_clock_behind, setup, teardown),
 	};
 
 	if (sodium_init() < 0)

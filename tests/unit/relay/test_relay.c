@@ -4,11 +4,15 @@
  * exchange packets through the relay over TCP, over UDP and mixed; an
  * unlisted key is refused; a removed key is disconnected when a new list
  * arrives; an uploaded list reaches connected nodes; garbage, half frames
- * and floods from one client leave the others' traffic flowing.
+ * and floods from one client leave the others' traffic flowing; a relay
+ * that goes silent (a UDP proxy that starts dropping everything, like an
+ * nftables drop rule) is found within about a second while traffic flows
+ * into it, and not at all while the link is idle or the traffic one-way.
  *
  * Everything runs in one process and one libevent loop on 127.0.0.1.
  * Every wait is bounded in time.
  */
+#include <arpa/inet.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -75,6 +79,14 @@ static bool run_until(const bool *flag, unsigned int max_ms)
 	while (!*flag && mono_ms() < end)
 		event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK), usleep(200);
 	return *flag;
+}
+
+/* Runs the loop for ms (a node's traffic and time passing, not a wait for a condition). */
+static void run_for(unsigned int ms)
+{
+	bool never = false;
+
+	run_until(&never, ms);
 }
 
 /* Runs the loop until cond holds (or max_ms); then the caller asserts cond. */
@@ -535,6 +547,175 @@ static void test_publish_and_push(void **state)
 	}
 }
 
+/*
+ * A UDP proxy between one client and the relay that can be switched to
+ * drop everything both ways (a blackhole: no RST, no ICMP).
+ */
+struct proxy {
+	int front, back; /* front: the client's side; back: connected to the relay */
+	struct sockaddr_storage client;
+	socklen_t client_len;
+	bool drop;
+	unsigned int drop_first; /* client datagrams still to drop */
+	struct event *fev, *bev;
+};
+
+static void proxy_front_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct proxy *px = arg;
+	uint8_t buf[2048];
+	ssize_t n;
+
+	(void)what;
+	px->client_len = sizeof(px->client);
+	n = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&px->client, &px->client_len);
+	if (n > 0 && px->drop_first) {
+		px->drop_first--;
+		return;
+	}
+	if (n > 0 && !px->drop)
+		(void)!send(px->back, buf, (size_t)n, 0);
+}
+
+static void proxy_back_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct proxy *px = arg;
+	uint8_t buf[2048];
+	ssize_t n;
+
+	(void)what;
+	n = recv(fd, buf, sizeof(buf), 0);
+	if (n > 0 && !px->drop && px->client_len)
+		(void)!sendto(px->front, buf, (size_t)n, 0, (struct sockaddr *)&px->client,
+			      px->client_len);
+}
+
+static int proxy_open(struct proxy *px)
+{
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(sin);
+
+	memset(px, 0, sizeof(*px));
+	px->front = socket(AF_INET, SOCK_DGRAM, 0);
+	px->back = socket(AF_INET, SOCK_DGRAM, 0);
+	assert_int_equal(bind(px->front, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	sin.sin_port = htons((uint16_t)cn_relay_udp_port(relay));
+	assert_int_equal(connect(px->back, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(getsockname(px->front, (struct sockaddr *)&sin, &len), 0);
+	px->fev = event_new(base, px->front, EV_READ | EV_PERSIST, proxy_front_cb, px);
+	px->bev = event_new(base, px->back, EV_READ | EV_PERSIST, proxy_back_cb, px);
+	event_add(px->fev, NULL);
+	event_add(px->bev, NULL);
+	return ntohs(sin.sin_port);
+}
+
+static void proxy_close(struct proxy *px)
+{
+	event_free(px->fev);
+	event_free(px->bev);
+	close(px->front);
+	close(px->back);
+}
+
+/* a's UDP link through the proxy (its first drop_first datagrams lost); b straight to the relay. */
+static void connect_through(struct proxy *px, unsigned int drop_first)
+{
+	struct cn_relay_client_opts o = {.id = a.id, .network = "test", .udp = true};
+	struct cn_errbuf e = {{0}};
+	char addr[64];
+
+	cn_relay_client_free(a.c);
+	usleep(20000); /* see connect_node */
+	a.up = a.down = false;
+	a.received = 0;
+	memcpy(o.relay_key, relay_id->ed_pk, CN_KEY_LEN);
+	snprintf(addr, sizeof(addr), "127.0.0.1:%d", proxy_open(px));
+	px->drop_first = drop_first;
+	assert_int_equal(cn_addr_parse(addr, &o.addr), 0);
+	connect_node(&b, b.id, true, false, 0);
+	a.c = cn_relay_client_new(base, &o, &cbs, &a, &e);
+	assert_non_null(a.c);
+	assert_true(run_until(&a.up, 3000));
+	assert_true(run_until(&b.up, 3000));
+	exchange();
+	/* An RTT, as a node has from its keepalives. */
+	assert_int_equal(cn_relay_client_ping(a.c), 0);
+	run_for(100);
+}
+
+/* a sends to b every 50 ms for at most ms, b answering when it is asked to; stops at a.down. */
+static void stream(unsigned int ms, bool b_answers)
+{
+	uint8_t pkt[200] = {0};
+	uint64_t end = mono_ms() + ms;
+
+	while (!a.down && mono_ms() < end) {
+		if (a.up)
+			(void)cn_relay_client_send_packet(a.c, b.id->ed_pk, pkt, sizeof(pkt));
+		if (b_answers && b.up)
+			(void)cn_relay_client_send_packet(b.c, a.id->ed_pk, pkt, 10);
+		run_for(50);
+	}
+}
+
+static void test_blackhole_under_traffic(void **state)
+{
+	struct proxy px;
+	uint64_t t0;
+
+	(void)state;
+	connect_through(&px, 0);
+	/* Traffic both ways, then one way only (the PONGs answer): the link stays. */
+	stream(500, true);
+	stream(1500, false);
+	assert_false(a.down);
+	assert_int_equal(cn_relay_client_probe_failures(a.c), 0);
+	/* The relay goes silent while a pushes traffic: down within about a second. */
+	px.drop = true;
+	t0 = mono_ms();
+	stream(3000, false);
+	assert_true(a.down);
+	assert_non_null(strstr(a.why, "probe"));
+	assert_true(mono_ms() - t0 < 4000); /* a hang bound: the old rule took 15 s */
+	print_message("blackholed relay found after %llu ms: %s\n",
+		      (unsigned long long)(mono_ms() - t0), a.why);
+	cn_relay_client_free(a.c);
+	a.c = NULL;
+	proxy_close(&px);
+}
+
+static void test_blackhole_idle(void **state)
+{
+	struct proxy px;
+
+	(void)state;
+	connect_through(&px, 0);
+	/* An idle link is left to the silence rule (15 s): still up after 2 s. */
+	px.drop = true;
+	run_for(2000);
+	assert_false(a.down);
+	assert_true(a.up);
+	cn_relay_client_free(a.c);
+	a.c = NULL;
+	proxy_close(&px);
+}
+
+static void test_first_initiation_lost(void **state)
+{
+	struct proxy px;
+	uint64_t t0 = mono_ms();
+
+	(void)state;
+	/* The first initiation is lost: the link is up after the 250 ms retry, not 5 s. */
+	connect_through(&px, 1);
+	assert_true(mono_ms() - t0 < 4000); /* a hang bound: the old rule took 15 s */
+	print_message("first initiation lost: link up after %llu ms\n",
+		      (unsigned long long)(mono_ms() - t0));
+	cn_relay_client_free(a.c);
+	a.c = NULL;
+	proxy_close(&px);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -545,6 +726,9 @@ int main(void)
 		cmocka_unit_test(test_garbage_and_stalls),
 		cmocka_unit_test(test_removed_key_disconnected),
 		cmocka_unit_test(test_publish_and_push),
+		cmocka_unit_test(test_blackhole_under_traffic),
+		cmocka_unit_test(test_blackhole_idle),
+		cmocka_unit_test(test_first_initiation_lost),
 	};
 
 	if (sodium_init() < 0)

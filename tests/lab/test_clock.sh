@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Clocks on boards (issue 13, docs/NODE.md "Clock"), with the node's
+# test-only clock offset (CN_TEST_CLOCK_OFFSET_S, read once at start):
+#   1. a board restarted with its clock 10 minutes behind the handshakes its
+#      peer saw reconnects at once (its timestamp floor, state_dir/tai_floor,
+#      keeps its initiations above the old ones): first ping after the
+#      restart printed, under 2 s asserted, no "replayed or stale" refusal;
+#   2. a board whose clock runs ahead of the peer list's expiry (the list
+#      expires in 1 day, the clock is 2 days ahead) stays reachable: it
+#      starts, warns clearly, `cairn status` says the list expired (text and
+#      JSON), and pings work both ways;
+#   3. the control: without its floor the board is refused.
+# Usage: test_clock.sh CAIRN CAIRN_NODE CAIRN_RELAY
+set -u
+CAIRN=${1:?usage: test_clock.sh CAIRN CAIRN_NODE CAIRN_RELAY}
+NODE=${2:?}
+RELAY=${3:?}
+here=$(cd "$(dirname "$0")" && pwd)
+export LAB_IPV6=1
+export LC_ALL=C
+# shellcheck source=tests/lab/lab.sh
+. "$here/lab.sh"
+. "$here/cairn_lab.sh"
+lab_init
+
+lab_public_host relay1 203.0.113.100
+lab_public_host pub 203.0.113.20
+lab_nat r_board cone 203.0.113.30 192.168.1.0/24
+lab_host board r_board 192.168.1.10
+
+cl_network clk relay1=203.0.113.100 -- pub board
+# The node writes its floor after dropping to its user (cairn, when that
+# user exists): it must be able to reach its state directory inside the
+# lab's directory (keys in it stay 0600).
+chmod 711 "$LAB_DIR"
+"$CAIRN" peers sign --expires-in 1 -l "$LAB_DIR/net/peers.conf" >/dev/null || exit 1
+cl_start_relay relay1
+cl_start_node pub
+cl_start_node board
+for n in pub board; do
+	cl_check "$n reaches the relay" cl_wait 15 cl_relay_up "$n"
+done
+cl_check "board reaches pub" cl_wait 10 lab_exec board ping -c 1 -W 1 -q 10.99.0.1
+cl_check "pub reaches board" lab_exec pub ping -c 1 -W 1 -q 10.99.0.2
+cl_check "board kept a timestamp floor (mode 0600)" \
+	test "$(stat -c %a "$LAB_DIR/board.state/tai_floor" 2>/dev/null)" = 600
+
+# first_ping: ms from now to board's first answered ping to pub (99999: none in 10 s).
+first_ping() {
+	local t0=${EPOCHREALTIME/./} now
+	while :; do
+		lab_exec board ping -n -q -c 1 -i 0.02 -w 2 10.99.0.1 >/dev/null 2>&1 && break
+		now=${EPOCHREALTIME/./}
+		[ $(((now - t0) / 1000)) -ge 10000 ] && echo 99999 && return
+		sleep 0.01
+	done
+	now=${EPOCHREALTIME/./}
+	echo $(((now - t0) / 1000))
+}
+
+# 1. The board restarts with its clock 10 minutes behind.
+cl_stop_node board
+export CN_TEST_CLOCK_OFFSET_S=-600
+cl_start_node board
+unset CN_TEST_CLOCK_OFFSET_S
+ms=$(first_ping)
+echo "clock 10 min behind: first ping after the restart in $ms ms"
+cl_check "clock 10 min behind: reconnects at once ($ms ms < 2000)" test "$ms" -lt 2000
+cl_check "the board runs with the offset" grep -q "test clock offset: .* 600 s behind" \
+	"$LAB_DIR/board.log"
+cl_check "pub reaches the board" lab_exec pub ping -c 1 -W 2 -q 10.99.0.2
+
+# 2. The board's clock runs 2 days ahead; the list expires in 1.
+cl_stop_node board
+export CN_TEST_CLOCK_OFFSET_S=172800
+cl_start_node board
+unset CN_TEST_CLOCK_OFFSET_S
+ms=$(first_ping)
+echo "clock 2 days ahead of a list expiring in 1: first ping in $ms ms"
+cl_check "clock ahead of the list's expiry: still reachable ($ms ms)" test "$ms" -lt 2000
+cl_check "pub reaches the board" lab_exec pub ping -c 1 -W 2 -q 10.99.0.2
+cl_check "a clear warning" grep -q "peer list serial .* expired at .*; fix the clock" \
+	"$LAB_DIR/board.log"
+grep -h "expired at" "$LAB_DIR/board.log" | head -1
+cl_check "cairn status says so" cl_wait 2 sh -c "'$CAIRN' status --socket '$LAB_DIR/board.sock' \
+	| grep -q '^peer list EXPIRED'"
+lab_exec board "$CAIRN" status --socket "$LAB_DIR/board.sock" | grep "EXPIRED"
+json_expired() {
+	cl_status board --json | python3 -c 'import json,sys; sys.exit(0 if json.load(sys.stdin)["list_expired"] else 1)'
+}
+cl_check "cairn status --json: list_expired" json_expired
+cl_check "pub's list is not expired" sh -c "! '$CAIRN' status --socket '$LAB_DIR/pub.sock' \
+	| grep -q EXPIRED"
+
+# 3. The control: without its floor (file deleted) and back on the true
+# clock, now behind the timestamps pub saw, the board is refused (the old
+# behaviour; it would be until its clock passed them).
+cl_stop_node board
+rm -f "$LAB_DIR/board.state/tai_floor"
+cl_start_node board
+cl_check "without the floor: refused (no ping within 3 s)" \
+	cl_fails lab_exec board ping -n -q -c 1 -i 0.1 -w 3 10.99.0.1
+cl_check "pub says why" grep -q "replayed or stale" "$LAB_DIR/pub.log"
+cl_done
