@@ -248,6 +248,11 @@ void cn_engine_peer_status(const struct cn_engine *e, const struct cn_peer *p, u
 		out->has_path = true;
 		out->relay = via;
 	}
+	if (e->cfg.mtu) {
+		out->mtu_relay = via >= 0 ? cn_engine_path_mtu(p, CN_CTL_PATH_RELAY) : 0;
+		out->mtu_direct = p->direct_up ? cn_engine_path_mtu(p, CN_CTL_PATH_DIRECT) : 0;
+		out->mtu = out->has_path ? cn_engine_path_mtu(p, out->path) : 0;
+	}
 }
 
 /* ---- relay slots ---- */

@@ -47,6 +47,7 @@
 #include "crypto/keyring.h"
 #include "crypto/peerlist.h"
 #include "node/ctlmsg.h"
+#include "node/pmtu.h"
 
 struct cn_engine;
 struct cn_peer;
@@ -69,6 +70,15 @@ enum {
 	CN_ENGINE_ICMP_PER_SECOND = 10,
 	CN_ENGINE_RETRY_LATER_MS = 250,
 	CN_ENGINE_CHALLENGE_INTERVAL_MS = 1000, /* at most one path challenge per peer per second */
+	/*
+	 * Path MTU (engine_pmtu.c): the size every path is assumed to carry
+	 * before its probes say more. Below the 1280 of node/pmtu.h so that a
+	 * relayed packet still fits a path of 1280-byte IP packets (IPv6's
+	 * minimum, and the lab's small-MTU site): a relayed packet adds 32
+	 * (session) + 33 (SEND) + 32 (relay link session) + 48 (UDP, IPv6)
+	 * bytes (docs/CONFIG.md "MTU"), 1100 + 145 = 1245.
+	 */
+	CN_ENGINE_PMTU_BASE = 1100,
 };
 
 /* The shell's side. ctx is cn_engine_config.ctx. */
@@ -110,6 +120,12 @@ struct cn_engine_config {
 	void *ctx;
 	const struct cn_identity *id; /* borrowed; outlives the engine */
 	bool ice;		      /* look for direct paths with ICE */
+	/*
+	 * The TUN's MTU: the largest packet the overlay sends and the top of
+	 * each path's MTU search (engine_pmtu.c). 0: no probing; every path
+	 * is taken to carry it and TCP MSS is not clamped.
+	 */
+	uint16_t mtu;
 };
 
 struct cn_staged {
@@ -151,6 +167,16 @@ struct cn_peer {
 	 */
 	uint64_t challenge_id, challenge_sent_ms;
 	struct cn_addr challenge_addr;
+	/*
+	 * Path MTU (RFC 8899), one search per path, indexed by enum
+	 * cn_ctl_path (relay, direct; TURN is not probed). The probe ids on
+	 * the wire are the state machine's plus a random salt per search, so
+	 * an ack names its path. pmtu_relay: the relay slot probed.
+	 */
+	struct cn_pmtu pmtu[2];
+	uint64_t pmtu_next_ms[2]; /* 0: nothing due */
+	uint32_t pmtu_salt[2];
+	int pmtu_relay;
 	/* ICE. */
 	bool ice; /* an agent runs */
 	uint32_t ice_gen, ice_remote_gen;
@@ -177,6 +203,8 @@ struct cn_peer_status {
 	bool has_path;	       /* a path is up to send on */
 	int relay;	       /* the relay slot used, -1 when none */
 	bool live;	       /* for group answers */
+	uint16_t mtu;	       /* the largest packet the path in use carries (0: no probing) */
+	uint16_t mtu_relay, mtu_direct; /* each path's (0: not up or no probing) */
 };
 
 /* ---- life ---- */
@@ -251,6 +279,13 @@ void cn_engine_ice_turn(struct cn_engine *e, struct cn_peer *p, uint64_t now);
 void cn_engine_ice_failed(struct cn_engine *e, struct cn_peer *p, uint64_t now, const char *why);
 void cn_engine_ice_local_sdp(struct cn_engine *e, struct cn_peer *p, uint64_t now, const char *sdp);
 void cn_engine_ice_local_done(struct cn_engine *e, struct cn_peer *p, uint64_t now);
+
+/*
+ * The largest overlay packet that path carries now (engine_pmtu.c): its
+ * probed PLPMTU, CN_ENGINE_PMTU_BASE until probes say more, cfg.mtu when
+ * probing is off.
+ */
+uint16_t cn_engine_path_mtu(const struct cn_peer *p, enum cn_ctl_path path);
 
 /* cairn ping: sends a PROBE with this id; the reply comes back through ops.probe_reply. */
 void cn_engine_probe(struct cn_engine *e, struct cn_peer *p, uint64_t now, uint64_t id);

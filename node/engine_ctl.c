@@ -133,6 +133,17 @@ void eng_handle_ctl(struct cn_peer *p, uint64_t now, const uint8_t *pt, size_t l
 		}
 		e->ops->probe_reply(e->ctx, p, m.id, m.path, via);
 		break;
+	case CN_CTL_PMTU_PROBE:
+		eng_pmtu_on_probe(p, now, &m, via, src);
+		break;
+	case CN_CTL_PMTU_ACK:
+		eng_pmtu_on_ack(p, now, &m);
+		break;
+	case CN_CTL_CANDIDATE:
+	case CN_CTL_BDAY_HARD:
+	case CN_CTL_BDAY_PROBE:
+	case CN_CTL_BDAY_ACK:
+		break; /* not handled yet: dropped */
 	}
 }
 

@@ -69,6 +69,17 @@ void eng_handle_ctl(struct cn_peer *p, uint64_t now, const uint8_t *pt, size_t l
 void eng_ice_start(struct cn_peer *p, uint64_t now);
 void eng_ice_stop(struct cn_peer *p);
 
+/* engine_pmtu.c */
+void eng_pmtu_start(struct cn_peer *p, enum cn_ctl_path path, uint64_t now);
+void eng_pmtu_stop(struct cn_peer *p, enum cn_ctl_path path);
+uint64_t eng_pmtu_deadline(const struct cn_peer *p);
+void eng_pmtu_tick(struct cn_peer *p, uint64_t now);
+void eng_pmtu_on_probe(struct cn_peer *p, uint64_t now, const struct cn_ctl_msg *m,
+		       enum cn_ctl_path via, const struct cn_addr *src);
+void eng_pmtu_on_ack(struct cn_peer *p, uint64_t now, const struct cn_ctl_msg *m);
+/* Lowers the MSS of a TCP SYN in pkt to what the path in use carries. */
+void eng_pmtu_clamp(struct cn_peer *p, uint8_t *pkt, size_t len, int ip_version);
+
 /* engine_timers.c */
 uint64_t eng_peer_deadline(const struct cn_peer *p, uint64_t now);
 void eng_peer_tick(struct cn_peer *p, uint64_t now);

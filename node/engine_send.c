@@ -269,6 +269,7 @@ void cn_engine_tun_packet(struct cn_engine *e, uint64_t now, uint8_t *pkt, size_
 			icmp_unreachable(e, now, pkt, ip.total_len, ip.dst);
 		return;
 	}
+	eng_pmtu_clamp(p, pkt, ip.total_len, ip.version);
 	eng_send_pt(p, now, pkt, ip.total_len);
 }
 

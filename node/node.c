@@ -161,6 +161,7 @@ struct cn_node *cn_node_new(struct event_base *base, const struct cn_node_config
 	ec.ctx = n;
 	ec.id = n->id;
 	ec.ice = cfg->ice;
+	ec.mtu = (uint16_t)cfg->mtu; /* 1280..9000 (node_config.c) */
 	/* The timer first: the engine reports deadlines from its first list on. */
 	if (node_timer_open(n)) {
 		cn_errbuf_set(e, "cannot start the timer");

@@ -57,6 +57,9 @@ static struct qmsg q[QMAX];
 static unsigned int qhead, qtail;
 static bool relay_up = true;
 static bool direct_blocked;
+/* The largest message each fake path carries (0: any), dropped silently above. */
+static size_t direct_max, relay_max;
+static uint16_t engine_mtu; /* cn_engine_config.mtu for the next setup */
 static unsigned int sent_relay, sent_direct;
 
 /* ---- the fake network ---- */
@@ -102,6 +105,8 @@ static int op_send_direct(void *ctx, struct cn_peer *p, const struct cn_addr *to
 
 	(void)p;
 	sent_direct++;
+	if (direct_max && len > direct_max)
+		return 0; /* no ICMP either */
 	if (dst >= 0 && !direct_blocked)
 		enqueue(ctx, dst, CN_CTL_PATH_DIRECT, -1, msg, len);
 	return 0; /* UDP: a lost datagram is no error */
@@ -121,6 +126,8 @@ static int op_send_relay(void *ctx, unsigned int relay, const uint8_t key[CN_KEY
 	if (!relay_up)
 		return -CN_ESTATE;
 	sent_relay++;
+	if (relay_max && len > relay_max)
+		return 0;
 	if (dst >= 0 && nodes[dst].on_relay)
 		enqueue(ctx, dst, CN_CTL_PATH_RELAY, (int)relay, msg, len);
 	return 0;
@@ -351,6 +358,7 @@ static int setup(void **state)
 	qhead = qtail = 0;
 	relay_up = true;
 	direct_blocked = false;
+	direct_max = relay_max = 0;
 	sent_relay = sent_direct = 0;
 	for (int i = 0; i < NNODES; i++) {
 		struct sockaddr_in *s4 = (struct sockaddr_in *)&nodes[i].addr.ss;
@@ -366,8 +374,11 @@ static int setup(void **state)
 	}
 	pl = make_list(-1);
 	for (int i = 0; i < NNODES; i++) {
-		struct cn_engine_config c = {
-			.ops = &ops, .ctx = &nodes[i], .id = nodes[i].id, .ice = true};
+		struct cn_engine_config c = {.ops = &ops,
+					     .ctx = &nodes[i],
+					     .id = nodes[i].id,
+					     .ice = true,
+					     .mtu = engine_mtu};
 		struct cn_errbuf e = {{0}};
 
 		nodes[i].e = cn_engine_new(&c, &e);
@@ -382,9 +393,17 @@ static int setup(void **state)
 	return 0;
 }
 
+/* The same with path MTU probing on (a 1340-byte TUN). */
+static int setup_pmtu(void **state)
+{
+	engine_mtu = 1340;
+	return setup(state);
+}
+
 static int teardown(void **state)
 {
 	(void)state;
+	engine_mtu = 0;
 	for (int i = 0; i < NNODES; i++) {
 		cn_engine_free(nodes[i].e);
 		cn_identity_free(nodes[i].id);
@@ -783,6 +802,106 @@ static void test_presence_sends_the_waiting_initiation(void **state)
 	assert_int_equal(now, t0 + 20);
 }
 
+/* A TCP SYN (IPv4) from `from` to `to` with an MSS option of mss. */
+static size_t tcp_syn(int from, int to, uint16_t mss, uint8_t *out)
+{
+	size_t len = 20 + 24;
+
+	memset(out, 0, len);
+	out[0] = 0x45;
+	out[3] = (uint8_t)len;
+	out[8] = 64;
+	out[9] = 6;
+	memcpy(out + 12, ip4_of(from), 4);
+	memcpy(out + 16, ip4_of(to), 4);
+	{
+		uint16_t c = cn_ip_csum_fold(cn_ip_csum_add(0, out, 20));
+
+		out[10] = (uint8_t)(c >> 8);
+		out[11] = (uint8_t)c;
+	}
+	out[20] = 0x30; /* ports 12345 -> 80 */
+	out[21] = 0x39;
+	out[23] = 80;
+	out[32] = 6 << 4; /* data offset: 24 bytes */
+	out[33] = 0x02;	  /* SYN */
+	out[34] = 0xff;	  /* window */
+	out[40] = 2;	  /* MSS option */
+	out[41] = 4;
+	out[42] = (uint8_t)(mss >> 8);
+	out[43] = (uint8_t)mss;
+	return len;
+}
+
+/*
+ * Each path's MTU is found by padded probes although the paths drop big
+ * packets without a word (no ICMP): direct carries 1220-byte packets, the
+ * relay 1150. Status shows the path in use's; a TCP SYN entering the TUN
+ * leaves with its MSS clamped to it.
+ */
+static void test_pmtu_per_path(void **state)
+{
+	struct cn_peer_status st;
+	uint16_t d, r;
+	uint8_t syn[64];
+
+	(void)state;
+	direct_max = 1220 + CN_SESSION_OVERHEAD;
+	relay_max = 1150 + CN_SESSION_OVERHEAD;
+	send_tagged(0, 1, 1);
+	go_direct(0, 1);
+	/* Before any probe came back, every path is taken to carry the base. */
+	assert_int_equal(cn_engine_path_mtu(peer(0, 1), CN_CTL_PATH_DIRECT), CN_ENGINE_PMTU_BASE);
+	run_until(now + 60000);
+	d = cn_engine_path_mtu(peer(0, 1), CN_CTL_PATH_DIRECT);
+	r = cn_engine_path_mtu(peer(0, 1), CN_CTL_PATH_RELAY);
+	assert_true(d <= 1220 && d > 1220 - CN_PMTU_STEP);
+	assert_true(r <= 1150 && r > 1150 - CN_PMTU_STEP);
+	assert_int_equal(peer(0, 1)->pmtu[CN_CTL_PATH_DIRECT].state, CN_PMTU_SEARCH_COMPLETE);
+	/* The other side found the same for its direction. */
+	assert_int_equal(cn_engine_path_mtu(peer(1, 0), CN_CTL_PATH_DIRECT), d);
+	cn_engine_peer_status(nodes[0].e, peer(0, 1), now, &st);
+	assert_int_equal(st.path, CN_CTL_PATH_DIRECT);
+	assert_int_equal(st.mtu, d);
+	assert_int_equal(st.mtu_direct, d);
+	assert_int_equal(st.mtu_relay, r);
+	/* A SYN asking for 1460 arrives asking for what the direct path carries. */
+	nodes[1].ntun = 0;
+	cn_engine_tun_packet(nodes[0].e, now, syn, tcp_syn(0, 1, 1460, syn));
+	pump();
+	assert_int_equal(nodes[1].ntun, 1);
+	assert_int_equal(nodes[1].tun[0][42] << 8 | nodes[1].tun[0][43], d - 40);
+	/* The direct path goes: the relay's MTU is the one in use, and clamps. */
+	direct_blocked = true;
+	run_until(now + CN_ENGINE_DIRECT_DEAD_MS + 1000);
+	assert_false(peer(0, 1)->direct_up);
+	cn_engine_peer_status(nodes[0].e, peer(0, 1), now, &st);
+	assert_int_equal(st.path, CN_CTL_PATH_RELAY);
+	assert_int_equal(st.mtu, r);
+	assert_int_equal(st.mtu_direct, 0);
+	cn_engine_tun_packet(nodes[0].e, now, syn, tcp_syn(0, 1, 1460, syn));
+	pump();
+	assert_int_equal(nodes[1].ntun, 2);
+	assert_int_equal(nodes[1].tun[1][42] << 8 | nodes[1].tun[1][43], r - 40);
+}
+
+/* With probing off (mtu 0) nothing is probed and no SYN is touched. */
+static void test_pmtu_off(void **state)
+{
+	uint8_t syn[64];
+
+	(void)state;
+	send_tagged(0, 1, 1);
+	go_direct(0, 1);
+	run_until(now + 20000);
+	assert_int_equal(peer(0, 1)->pmtu[CN_CTL_PATH_DIRECT].state, CN_PMTU_DISABLED);
+	cn_engine_tun_packet(nodes[0].e, now, syn, tcp_syn(0, 1, 1460, syn));
+	pump();
+	assert_int_equal(nodes[1].tun[nodes[1].ntun - 1][42] << 8 |
+				 nodes[1].tun[nodes[1].ntun - 1][43],
+			 1460);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -801,6 +920,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_ice_offer_heard_while_direct, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_first_packet_does_not_wait, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pmtu_per_path, setup_pmtu, teardown),
+		cmocka_unit_test_setup_teardown(test_pmtu_off, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_presence_sends_the_waiting_initiation, setup,
 						teardown),
 	};
