@@ -77,7 +77,10 @@ enum cn_ctl_cand {
 	CN_CTL_CAND_PCP = 1,
 	CN_CTL_CAND_NATPMP = 2,
 	CN_CTL_CAND_UPNP = 3,
-	CN_CTL_CAND_MAX_ = CN_CTL_CAND_UPNP,
+	/* The server-reflexive address of the sender's node-wide socket, whose
+	 * NAT maps it to one port whatever the destination (birthday's easy side). */
+	CN_CTL_CAND_REFLEXIVE = 4,
+	CN_CTL_CAND_MAX_ = CN_CTL_CAND_REFLEXIVE,
 };
 
 enum cn_ctl_path {

@@ -46,6 +46,7 @@
 #include "crypto/handshake.h"
 #include "crypto/keyring.h"
 #include "crypto/peerlist.h"
+#include "nat/birthday.h"
 #include "node/ctlmsg.h"
 #include "node/pmtu.h"
 
@@ -79,7 +80,18 @@ enum {
 	 * bytes (docs/CONFIG.md "MTU"), 1100 + 145 = 1245.
 	 */
 	CN_ENGINE_PMTU_BASE = 1100,
+	/* Birthday attempts (engine_bday.c): again after a failure, doubling. */
+	CN_ENGINE_BDAY_RETRY_MIN_MS = 30000,
+	CN_ENGINE_BDAY_RETRY_MAX_MS = 600000,
 };
+
+/*
+ * How this node's NAT maps the node-wide UDP socket (the shell's natsock.c
+ * learns it with STUN to a relay's two UDP ports): NONE, a public address;
+ * EASY, one external port whatever the destination; HARD, a new one per
+ * destination (symmetric).
+ */
+enum cn_nat_kind { CN_NAT_UNKNOWN, CN_NAT_NONE, CN_NAT_EASY, CN_NAT_HARD };
 
 /* The shell's side. ctx is cn_engine_config.ctx. */
 struct cn_engine_ops {
@@ -111,6 +123,19 @@ struct cn_engine_ops {
 	uint64_t (*now_us)(void *ctx);
 	/* Wall-clock time, for handshake timestamps and "last handshake". */
 	void (*wall_clock)(void *ctx, uint64_t *sec, uint32_t *nsec);
+	/*
+	 * The node-wide UDP socket (natsock.c): a session message to `to`.
+	 * Birthday, hard side (engine_bday.c): open p's socket number `index`
+	 * and send msg from it to `to`; send from that socket; make it p's
+	 * direct socket and close the others; close them all.
+	 */
+	int (*send_shared)(void *ctx, const struct cn_addr *to, const uint8_t *msg, size_t len);
+	int (*bday_open)(void *ctx, struct cn_peer *p, uint16_t index, const struct cn_addr *to,
+			 const uint8_t *msg, size_t len);
+	int (*bday_send)(void *ctx, struct cn_peer *p, uint16_t index, const struct cn_addr *to,
+			 const uint8_t *msg, size_t len);
+	void (*bday_adopt)(void *ctx, struct cn_peer *p, uint16_t index);
+	void (*bday_close)(void *ctx, struct cn_peer *p);
 	/* One log line; ratelimited for what a remote party can trigger. */
 	void (*log)(void *ctx, enum cn_log_level level, bool ratelimited, const char *msg);
 };
@@ -126,6 +151,8 @@ struct cn_engine_config {
 	 * is taken to carry it and TCP MSS is not clamped.
 	 */
 	uint16_t mtu;
+	/* Hard-NAT traversal (engine_bday.c); bday.enabled false: off. */
+	struct cn_bday_limits bday;
 };
 
 struct cn_staged {
@@ -160,6 +187,7 @@ struct cn_peer {
 	bool direct_up;
 	uint64_t d_last_rx_ms, d_last_tx_ms;
 	char d_type[32];
+	bool d_shared; /* the direct path is the node-wide socket's (send_shared) */
 	/*
 	 * Path validation (as QUIC's): an authentic packet from another address
 	 * moves nothing by itself; a PROBE with a fresh id goes there and the
@@ -177,6 +205,15 @@ struct cn_peer {
 	uint64_t pmtu_next_ms[2]; /* 0: nothing due */
 	uint32_t pmtu_salt[2];
 	int pmtu_relay;
+	/*
+	 * Birthday (engine_bday.c): the attempt, its next step, when another
+	 * may start; peer_refl: the reflexive address of the peer's node-wide
+	 * socket it announced (its NAT is easy); bday_hard_ip: the hard side's
+	 * external address (easy side).
+	 */
+	struct cn_bday bday;
+	uint64_t bday_next_ms, bday_retry_ms, bday_backoff_ms;
+	struct cn_addr peer_refl, bday_hard_ip;
 	/* ICE. */
 	bool ice; /* an agent runs */
 	uint32_t ice_gen, ice_remote_gen;
@@ -286,6 +323,20 @@ void cn_engine_ice_local_done(struct cn_engine *e, struct cn_peer *p, uint64_t n
  * probing is off.
  */
 uint16_t cn_engine_path_mtu(const struct cn_peer *p, enum cn_ctl_path path);
+
+/*
+ * The node-wide socket (natsock.c): its NAT's kind and the reflexive
+ * address STUN saw (NULL: unknown). Easy nodes announce the address to
+ * their peers; a hard node starts birthday attempts toward easy peers.
+ */
+void cn_engine_nat_kind(struct cn_engine *e, uint64_t now, enum cn_nat_kind kind,
+			const struct cn_addr *reflexive);
+/*
+ * A session message that arrived on the node-wide socket (p NULL, index
+ * -1) or on birthday socket `index` of p, from src.
+ */
+void cn_engine_receive_nat(struct cn_engine *e, uint64_t now, struct cn_peer *p, int index,
+			   uint8_t *msg, size_t len, const struct cn_addr *src);
 
 /* cairn ping: sends a PROBE with this id; the reply comes back through ops.probe_reply. */
 void cn_engine_probe(struct cn_engine *e, struct cn_peer *p, uint64_t now, uint64_t id);

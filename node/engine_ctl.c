@@ -141,9 +141,11 @@ void eng_handle_ctl(struct cn_peer *p, uint64_t now, const uint8_t *pt, size_t l
 		break;
 	case CN_CTL_CANDIDATE:
 	case CN_CTL_BDAY_HARD:
+		eng_bday_on_ctl(p, now, &m);
+		break;
 	case CN_CTL_BDAY_PROBE:
 	case CN_CTL_BDAY_ACK:
-		break; /* not handled yet: dropped */
+		break; /* count only on the birthday sockets (cn_engine_receive_nat) */
 	}
 }
 
@@ -175,9 +177,11 @@ void cn_engine_ice_direct(struct cn_engine *e, struct cn_peer *p, uint64_t now,
 	(void)e;
 	p->ice_backoff_ms = 0;
 	p->dsock = true;
+	p->d_shared = false;
 	p->dremote = *remote;
 	p->dlocal_port = local_port;
 	p->direct_up = false;
+	eng_bday_stop(p);
 	snprintf(p->d_type, sizeof(p->d_type), "%s", type);
 	eng_direct_up(p, now, p->d_type);
 	/* The agent has handed its socket over; it has nothing left to do. */
@@ -213,6 +217,7 @@ void cn_engine_direct_restored(struct cn_engine *e, struct cn_peer *p, uint64_t 
 {
 	(void)e;
 	p->dsock = true;
+	p->d_shared = false;
 	p->dremote = *remote;
 	p->dlocal_port = local_port;
 	eng_initiate(p, now);

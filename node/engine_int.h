@@ -31,6 +31,8 @@ struct cn_engine {
 	unsigned int icmp_count;
 	uint64_t wake;			/* the earliest deadline the shell was told of */
 	uint8_t last_ts[CN_TAI64N_LEN]; /* of the last initiation sent */
+	enum cn_nat_kind nat_kind;
+	struct cn_addr nat_refl; /* the node-wide socket's reflexive address */
 	uint8_t out[CN_ENGINE_PKT_MAX + 64];
 };
 
@@ -79,6 +81,13 @@ void eng_pmtu_on_probe(struct cn_peer *p, uint64_t now, const struct cn_ctl_msg 
 void eng_pmtu_on_ack(struct cn_peer *p, uint64_t now, const struct cn_ctl_msg *m);
 /* Lowers the MSS of a TCP SYN in pkt to what the path in use carries. */
 void eng_pmtu_clamp(struct cn_peer *p, uint8_t *pkt, size_t len, int ip_version);
+
+/* engine_bday.c */
+void eng_bday_session_up(struct cn_peer *p, uint64_t now);
+void eng_bday_on_ctl(struct cn_peer *p, uint64_t now, const struct cn_ctl_msg *m);
+void eng_bday_stop(struct cn_peer *p);
+uint64_t eng_bday_deadline(const struct cn_peer *p);
+void eng_bday_tick(struct cn_peer *p, uint64_t now);
 
 /* engine_timers.c */
 uint64_t eng_peer_deadline(const struct cn_peer *p, uint64_t now);

@@ -60,6 +60,7 @@ static void session_up(struct cn_peer *p, uint64_t now)
 	p->e->m.handshakes_ok++;
 	if (p->pmtu[CN_CTL_PATH_RELAY].state == CN_PMTU_DISABLED)
 		eng_pmtu_start(p, CN_CTL_PATH_RELAY, now);
+	eng_bday_session_up(p, now);
 	if (!p->ice && !p->direct_up && p->ice_next_ms == 0)
 		p->ice_next_ms = now + CN_ENGINE_ICE_START_DELAY_MS;
 }

@@ -32,7 +32,8 @@ int eng_direct_send(struct cn_peer *p, uint64_t now, const struct cn_addr *to, c
 
 	if (!p->dsock)
 		return -CN_ESTATE;
-	ret = p->e->ops->send_direct(p->e->ctx, p, to, msg, len);
+	ret = p->d_shared ? p->e->ops->send_shared(p->e->ctx, to, msg, len)
+			  : p->e->ops->send_direct(p->e->ctx, p, to, msg, len);
 	if (ret == 0)
 		p->d_last_tx_ms = now;
 	return ret;

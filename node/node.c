@@ -36,9 +36,9 @@ static void peer_gone(void *ctx, struct cn_peer *p)
 {
 	struct node_peer_io *io = p->io;
 
-	(void)ctx;
 	if (!io)
 		return;
+	node_bday_close(ctx, p);
 	node_direct_close(p);
 	free(io);
 	p->io = NULL;
@@ -94,6 +94,11 @@ const struct cn_engine_ops cn_node_engine_ops = {
 	.wake_at = wake_at,
 	.now_us = now_us,
 	.wall_clock = wall_clock,
+	.send_shared = node_natsock_send,
+	.bday_open = node_bday_open,
+	.bday_send = node_bday_send,
+	.bday_adopt = node_bday_adopt,
+	.bday_close = node_bday_close,
 	.log = engine_log,
 };
 
@@ -149,6 +154,7 @@ struct cn_node *cn_node_new(struct event_base *base, const struct cn_node_config
 	n->base = base;
 	n->cfg = *cfg;
 	n->tun_fd = -1;
+	n->natsock.fd = -1;
 	TAILQ_INIT(&n->relays);
 	LIST_INIT(&n->clients);
 	if (cn_keyfile_read(cfg->identity_key, &n->id, e))
@@ -162,6 +168,8 @@ struct cn_node *cn_node_new(struct event_base *base, const struct cn_node_config
 	ec.id = n->id;
 	ec.ice = cfg->ice;
 	ec.mtu = (uint16_t)cfg->mtu; /* 1280..9000 (node_config.c) */
+	cn_bday_limits_default(&ec.bday);
+	ec.bday.enabled = cfg->nat_birthday;
 	/* The timer first: the engine reports deadlines from its first list on. */
 	if (node_timer_open(n)) {
 		cn_errbuf_set(e, "cannot start the timer");
@@ -187,6 +195,8 @@ struct cn_node *cn_node_new(struct event_base *base, const struct cn_node_config
 			goto fail;
 		}
 	}
+	if (cfg->nat_birthday && node_natsock_open(n, e))
+		goto fail;
 	if (node_control_open(n, e))
 		goto fail;
 	if (cfg->metrics_on && node_metrics_open(n, e))
@@ -224,6 +234,7 @@ void cn_node_free(struct cn_node *n)
 		node_relay_free(n, r);
 	/* The engine frees every peer, and peer_gone their sockets and agents. */
 	cn_engine_free(n->eng);
+	node_natsock_close(n);
 	if (n->glib)
 		cn_glib_loop_free(n->glib);
 	if (n->timer)

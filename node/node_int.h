@@ -10,6 +10,8 @@
  *   endpoints.c   the endpoints file: save and restore (format in endpoints_fmt.c)
  *   ice_glue.c    libnice agents for the engine's ICE requests
  *   relays.c      relay links: resolve, connect, backoff, messages
+ *   natsock.c     the node-wide UDP socket (NAT kind by STUN, birthday's
+ *                 easy side) and the birthday sockets (hard side)
  *   list.c        the peer list: load, adopt, list chunks from relays
  *   control.c     the control socket and its commands
  *   status.c      `cairn status` text and JSON, from one snapshot
@@ -29,6 +31,7 @@
 #include "common/log.h"
 #include "common/queue_compat.h"
 #include "crypto/peerlist.h"
+#include "nat/stun.h"
 #include "node/dns.h"
 #include "node/engine.h"
 #include "node/node_config.h"
@@ -47,6 +50,7 @@ struct cn_dns_server;
 struct cn_deployd;
 struct cn_ice;
 struct cn_glib_loop;
+struct node_bday;
 
 enum {
 	NODE_BATCH = 32,
@@ -67,6 +71,21 @@ struct node_peer_io {
 	int dfd; /* -1: none */
 	struct event *dev;
 	struct cn_ice *ice;
+	struct node_bday *bday; /* birthday sockets (natsock.c), NULL: none */
+};
+
+/* The node-wide UDP socket (natsock.c). */
+struct node_natsock {
+	int fd; /* -1: none (nat.birthday off) */
+	struct event *ev;
+	uint16_t port;
+	enum cn_nat_kind kind;
+	/* The STUN round: to the relay's STUN port [0] and link port [1]. */
+	uint8_t tid[2][12];
+	struct cn_stun_addr mapped[2];
+	unsigned int tries;
+	bool round_done;
+	uint64_t next_ms;
 };
 
 struct node_relay {
@@ -124,6 +143,7 @@ struct cn_node {
 	struct event *tun_ev, *timer;
 	uint64_t timer_at; /* when the timer fires, 0: not armed */
 	struct cn_glib_loop *glib;
+	struct node_natsock natsock;
 	struct evconnlistener *control;
 	struct evhttp *http;
 	struct cn_resolver *resolver;
@@ -178,6 +198,21 @@ int node_relay_send(void *ctx, unsigned int relay, const uint8_t key[CN_KEY_LEN]
 		    const uint8_t *msg, size_t len);
 /* Retries and transport switches due at now; returns the next deadline. */
 uint64_t node_relays_tick(struct cn_node *n, uint64_t now);
+
+/* natsock.c */
+int node_natsock_open(struct cn_node *n, struct cn_errbuf *e);
+void node_natsock_close(struct cn_node *n);
+/* STUN rounds due at now; returns the next deadline. */
+uint64_t node_natsock_tick(struct cn_node *n, uint64_t now);
+/* A relay link came up: classify now if not yet done. */
+void node_natsock_relay_up(struct cn_node *n);
+int node_natsock_send(void *ctx, const struct cn_addr *to, const uint8_t *msg, size_t len);
+int node_bday_open(void *ctx, struct cn_peer *p, uint16_t index, const struct cn_addr *to,
+		   const uint8_t *msg, size_t len);
+int node_bday_send(void *ctx, struct cn_peer *p, uint16_t index, const struct cn_addr *to,
+		   const uint8_t *msg, size_t len);
+void node_bday_adopt(void *ctx, struct cn_peer *p, uint16_t index);
+void node_bday_close(void *ctx, struct cn_peer *p);
 
 /* list.c */
 /* Loads a signed list from a file if it is newer than the one in force. */
