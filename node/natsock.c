@@ -20,8 +20,9 @@
  * reflexive ports libnice gathered would need two STUN servers in every
  * ICE run and reaches the engine only after ICE has started; RFC 5780's
  * CHANGE-REQUEST needs a server with two addresses, which the relay is
- * not. The requests are repeated (three tries a round, 500 ms apart); a
- * round with an answer on one port only changes nothing.
+ * not. The requests are repeated (three tries a round, 500 ms apart; the
+ * next round after 2 s while the kind is still unknown); a round with an
+ * answer on one port only changes nothing.
  *
  * Birthday sockets (hard side): up to nat/birthday.h's 256 per attempt,
  * one at a time as the engine asks (bday_open); each is read for the
@@ -50,6 +51,7 @@ enum {
 	CLASSIFY_MS = 25000, /* also keeps the socket's mapping alive */
 	CLASSIFY_TRY_MS = 500,
 	CLASSIFY_TRIES = 3,
+	CLASSIFY_RETRY_MS = 2000,
 };
 
 struct node_bday_sock {
@@ -224,7 +226,10 @@ uint64_t node_natsock_tick(struct cn_node *n, uint64_t now)
 	}
 	classify_send(n, use);
 	ns->tries++;
-	ns->next_ms = now + (ns->tries < CLASSIFY_TRIES ? CLASSIFY_TRY_MS : CLASSIFY_MS);
+	if (ns->tries < CLASSIFY_TRIES)
+		ns->next_ms = now + CLASSIFY_TRY_MS;
+	else /* unanswered while the kind is unknown: again soon */
+		ns->next_ms = now + (ns->kind == CN_NAT_UNKNOWN ? CLASSIFY_RETRY_MS : CLASSIFY_MS);
 	return ns->next_ms;
 }
 
