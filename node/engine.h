@@ -80,6 +80,9 @@ enum {
 	 * bytes (docs/CONFIG.md "MTU"), 1100 + 145 = 1245.
 	 */
 	CN_ENGINE_PMTU_BASE = 1100,
+	/* A peer's mapped address is checked this often, this many times. */
+	CN_ENGINE_MAPPED_CHECK_MS = 1000,
+	CN_ENGINE_MAPPED_CHECKS = 5,
 	/* Birthday attempts (engine_bday.c): again after a failure, doubling. */
 	CN_ENGINE_BDAY_RETRY_MIN_MS = 30000,
 	CN_ENGINE_BDAY_RETRY_MAX_MS = 600000,
@@ -214,6 +217,14 @@ struct cn_peer {
 	struct cn_bday bday;
 	uint64_t bday_next_ms, bday_retry_ms, bday_backoff_ms;
 	struct cn_addr peer_refl, bday_hard_ip;
+	/*
+	 * Port mapping (engine_bday.c): the address the peer's gateway maps to
+	 * its node-wide socket (CANDIDATE 1-3), checked from ours with a PROBE
+	 * that only the peer can answer (nat_challenge_*), a few times.
+	 */
+	struct cn_addr peer_mapped, nat_challenge_addr;
+	uint64_t nat_challenge_id, nat_challenge_ms;
+	unsigned int nat_challenges;
 	/* ICE. */
 	bool ice; /* an agent runs */
 	uint32_t ice_gen, ice_remote_gen;
@@ -331,6 +342,12 @@ uint16_t cn_engine_path_mtu(const struct cn_peer *p, enum cn_ctl_path path);
  */
 void cn_engine_nat_kind(struct cn_engine *e, uint64_t now, enum cn_nat_kind kind,
 			const struct cn_addr *reflexive);
+/*
+ * The gateway maps `external` to the node-wide socket (proto: enum
+ * cn_ctl_cand 1-3), or no longer (external NULL): announced to every peer.
+ */
+void cn_engine_mapped(struct cn_engine *e, uint64_t now, const struct cn_addr *external,
+		      enum cn_ctl_cand proto);
 /*
  * A session message that arrived on the node-wide socket (p NULL, index
  * -1) or on birthday socket `index` of p, from src.

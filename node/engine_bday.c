@@ -154,11 +154,62 @@ static void maybe_start_hard(struct cn_peer *p, uint64_t now)
 	eng_peer_changed(p, now);
 }
 
+/* Tells p what the gateway maps to our node-wide socket. */
+static void announce_mapped(struct cn_peer *p, uint64_t now)
+{
+	struct cn_engine *e = p->e;
+	struct cn_ctl_msg m = {.type = CN_CTL_CANDIDATE, .cand = e->mapped_proto};
+
+	if (!addr_set(&e->mapped) || p->direct_up)
+		return;
+	m.port = addr_to_msg(&e->mapped, &m);
+	eng_send_ctl(p, now, &m);
+}
+
+/* A PROBE from our node-wide socket to `to`: the peer's answer from there proves the path. */
+static void nat_challenge(struct cn_peer *p, uint64_t now, const struct cn_addr *to)
+{
+	struct cn_engine *e = p->e;
+	struct cn_ctl_msg m = {.type = CN_CTL_PROBE};
+	size_t len = 0;
+
+	/* At most one a second per peer, answered or not: two nodes that keep
+	 * answering each other's checks never loop. */
+	if (!e->ops->send_shared || p->direct_up ||
+	    (p->nat_challenge_ms && now - p->nat_challenge_ms < CN_ENGINE_CHALLENGE_INTERVAL_MS))
+		return;
+	do {
+		p->nat_challenge_id = ((uint64_t)randombytes_random() << 32) | randombytes_random();
+	} while (p->nat_challenge_id == 0);
+	m.id = p->nat_challenge_id;
+	p->nat_challenge_ms = now;
+	p->nat_challenge_addr = *to;
+	p->e->m.path_challenges++;
+	if (seal(p, now, &m, &len) == 0)
+		e->ops->send_shared(e->ctx, to, e->out, len);
+	eng_peer_changed(p, now);
+}
+
+void cn_engine_mapped(struct cn_engine *e, uint64_t now, const struct cn_addr *external,
+		      enum cn_ctl_cand proto)
+{
+	if (external) {
+		e->mapped = *external;
+		e->mapped_proto = proto;
+	} else {
+		memset(&e->mapped, 0, sizeof(e->mapped));
+	}
+	for (size_t i = 0; i < e->npeers; i++)
+		if (cn_peer_has_session(e->peers[i], now))
+			announce_mapped(e->peers[i], now);
+}
+
 void eng_bday_session_up(struct cn_peer *p, uint64_t now)
 {
 	struct cn_engine *e = p->e;
 	struct cn_ctl_msg m = {.type = CN_CTL_CANDIDATE, .cand = CN_CTL_CAND_REFLEXIVE};
 
+	announce_mapped(p, now);
 	if (!bday_on(e) || p->direct_up)
 		return;
 	if (e->nat_kind == CN_NAT_EASY && addr_set(&e->nat_refl)) {
@@ -188,7 +239,8 @@ void cn_engine_nat_kind(struct cn_engine *e, uint64_t now, enum cn_nat_kind kind
 }
 
 /* The path is found: hard side on socket `index` toward src; easy side via the shared socket. */
-static void take_path(struct cn_peer *p, uint64_t now, const struct cn_addr *to, bool shared)
+static void take_path(struct cn_peer *p, uint64_t now, const struct cn_addr *to, bool shared,
+		      const char *type, const char *why)
 {
 	p->dsock = true;
 	p->d_shared = shared;
@@ -196,8 +248,8 @@ static void take_path(struct cn_peer *p, uint64_t now, const struct cn_addr *to,
 	p->dlocal_port = 0;
 	p->direct_up = false;
 	p->bday_backoff_ms = 0;
-	snprintf(p->d_type, sizeof(p->d_type), "birthday");
-	eng_direct_up(p, now, shared ? "birthday, easy side" : "birthday, hard side");
+	snprintf(p->d_type, sizeof(p->d_type), "%s", type);
+	eng_direct_up(p, now, why);
 	/* ICE is no longer needed; its socket (if any) is replaced. */
 	eng_ice_stop(p);
 }
@@ -218,6 +270,16 @@ void eng_bday_on_ctl(struct cn_peer *p, uint64_t now, const struct cn_ctl_msg *m
 {
 	struct cn_engine *e = p->e;
 
+	if (m->type == CN_CTL_CANDIDATE && m->cand != CN_CTL_CAND_REFLEXIVE) {
+		/* A port mapping of the peer's gateway: checked from our node-wide socket. */
+		addr_from_msg(&p->peer_mapped, m->addr, m->addr_len, m->port);
+		p->nat_challenges = 0;
+		if (!p->direct_up && e->ops->send_shared) {
+			p->nat_challenges++;
+			nat_challenge(p, now, &p->peer_mapped);
+		}
+		return;
+	}
 	if (!bday_on(e))
 		return;
 	if (m->type == CN_CTL_CANDIDATE && m->cand == CN_CTL_CAND_REFLEXIVE) {
@@ -252,6 +314,10 @@ uint64_t eng_bday_deadline(const struct cn_peer *p)
 {
 	uint64_t t = UINT64_MAX;
 
+	if (addr_set(&p->peer_mapped) && !p->direct_up &&
+	    p->nat_challenges < CN_ENGINE_MAPPED_CHECKS)
+		t = p->nat_challenge_ms + CN_ENGINE_MAPPED_CHECK_MS;
+
 	if (p->bday_next_ms)
 		t = p->bday_next_ms;
 	if (p->bday_retry_ms && !running(p) && !p->direct_up && addr_set(&p->peer_refl) &&
@@ -264,6 +330,12 @@ void eng_bday_tick(struct cn_peer *p, uint64_t now)
 {
 	struct cn_engine *e = p->e;
 
+	if (addr_set(&p->peer_mapped) && !p->direct_up &&
+	    p->nat_challenges < CN_ENGINE_MAPPED_CHECKS &&
+	    now >= p->nat_challenge_ms + CN_ENGINE_MAPPED_CHECK_MS) {
+		p->nat_challenges++;
+		nat_challenge(p, now, &p->peer_mapped);
+	}
 	if (p->bday_retry_ms && now >= p->bday_retry_ms && !running(p))
 		maybe_start_hard(p, now);
 	if (!p->bday_next_ms || now < p->bday_next_ms)
@@ -373,8 +445,25 @@ void cn_engine_receive_nat(struct cn_engine *e, uint64_t now, struct cn_peer *p,
 	    cn_ctl_decode(pt, pt_len, &m) != 0)
 		return;
 	owner->last_rx_ms = now;
-	if (index >= 0 && m.type == CN_CTL_BDAY_PROBE && owner->bday.role == CN_BDAY_HARD &&
-	    cn_bday_on_probe(&owner->bday, (uint16_t)index, m.token, m.seq, now) == 0) {
+	if (index < 0 && m.type == CN_CTL_PROBE) {
+		/* Back from the node-wide socket, the way it came; and check the way back. */
+		struct cn_ctl_msg reply = {
+			.type = CN_CTL_PROBE_REPLY, .id = m.id, .path = CN_CTL_PATH_DIRECT};
+		size_t out_len = 0;
+
+		if (seal(owner, now, &reply, &out_len) == 0)
+			e->ops->send_shared(e->ctx, src, e->out, out_len);
+		nat_challenge(owner, now, src);
+	} else if (index < 0 && m.type == CN_CTL_PROBE_REPLY && owner->nat_challenge_id &&
+		   m.id == owner->nat_challenge_id &&
+		   cn_addr_equal((const struct sockaddr *)&src->ss,
+				 (const struct sockaddr *)&owner->nat_challenge_addr.ss)) {
+		owner->nat_challenge_id = 0;
+		if (!owner->direct_up)
+			take_path(owner, now, src, true, "mapped",
+				  "node-wide socket, address validated");
+	} else if (index >= 0 && m.type == CN_CTL_BDAY_PROBE && owner->bday.role == CN_BDAY_HARD &&
+		   cn_bday_on_probe(&owner->bday, (uint16_t)index, m.token, m.seq, now) == 0) {
 		struct cn_ctl_msg ack = {
 			.type = CN_CTL_BDAY_ACK, .token = m.token, .seq = m.seq, .port = m.port};
 		size_t out_len = 0;
@@ -384,12 +473,12 @@ void cn_engine_receive_nat(struct cn_engine *e, uint64_t now, struct cn_peer *p,
 		e->ops->bday_adopt(e->ctx, owner, (uint16_t)index);
 		owner->bday = (struct cn_bday){0}; /* its sockets are the shell's now */
 		owner->bday_next_ms = 0;
-		take_path(owner, now, src, false);
+		take_path(owner, now, src, false, "birthday", "birthday, hard side");
 	} else if (index < 0 && m.type == CN_CTL_BDAY_ACK && owner->bday.role == CN_BDAY_EASY &&
 		   cn_bday_on_ack(&owner->bday, m.token, m.seq, m.port) == 0) {
 		/* The authenticated answer came from src: that is the path. */
 		owner->bday = (struct cn_bday){0};
 		owner->bday_next_ms = 0;
-		take_path(owner, now, src, true);
+		take_path(owner, now, src, true, "birthday", "birthday, easy side");
 	}
 }

@@ -33,6 +33,8 @@ struct cn_engine {
 	uint8_t last_ts[CN_TAI64N_LEN]; /* of the last initiation sent */
 	enum cn_nat_kind nat_kind;
 	struct cn_addr nat_refl; /* the node-wide socket's reflexive address */
+	struct cn_addr mapped;	 /* what the gateway maps to it (len 0: none) */
+	enum cn_ctl_cand mapped_proto;
 	uint8_t out[CN_ENGINE_PKT_MAX + 64];
 };
 

@@ -195,8 +195,10 @@ struct cn_node *cn_node_new(struct event_base *base, const struct cn_node_config
 			goto fail;
 		}
 	}
-	if (cfg->nat_birthday && node_natsock_open(n, e))
+	if ((cfg->nat_birthday || cfg->nat_port_mapping) && node_natsock_open(n, e))
 		goto fail;
+	if (cfg->nat_port_mapping)
+		node_portmap_open(n);
 	if (node_control_open(n, e))
 		goto fail;
 	if (cfg->metrics_on && node_metrics_open(n, e))
@@ -224,6 +226,7 @@ void cn_node_free(struct cn_node *n)
 	if (n->endpoints_dirty && n->pl)
 		node_endpoints_save(n);
 	node_control_close(n);
+	node_portmap_close(n);
 	if (n->http)
 		evhttp_free(n->http);
 	/* The resolver first: then no forwarded query calls back into the server. */

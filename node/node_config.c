@@ -34,12 +34,13 @@ void cn_node_config_defaults(struct cn_node_config *c)
 	c->udp_gso = true;
 	c->workers = 0;
 	c->nat_birthday = true;
+	c->nat_port_mapping = true;
 	c->nat_port = 0;
 }
 
 static int read_nat(const config_setting_t *g, struct cn_node_config *c, struct cn_errbuf *e)
 {
-	static const char *const names[] = {"birthday", "port", NULL};
+	static const char *const names[] = {"birthday", "port_mapping", "port", NULL};
 	uint32_t port = c->nat_port;
 
 	if (!config_setting_is_group(g)) {
@@ -48,6 +49,7 @@ static int read_nat(const config_setting_t *g, struct cn_node_config *c, struct 
 	}
 	if (cn_cfg_check_members(g, names, "nat.", e) ||
 	    cn_cfg_bool(g, "birthday", &c->nat_birthday, e) ||
+	    cn_cfg_bool(g, "port_mapping", &c->nat_port_mapping, e) ||
 	    cn_cfg_uint(g, "port", 0, 65535, &port, e))
 		return -CN_EFORMAT;
 	c->nat_port = (uint16_t)port;

@@ -12,6 +12,7 @@
  *   relays.c      relay links: resolve, connect, backoff, messages
  *   natsock.c     the node-wide UDP socket (NAT kind by STUN, birthday's
  *                 easy side) and the birthday sockets (hard side)
+ *   portmap_glue.c  the gateway's port mapping of the node-wide socket
  *   list.c        the peer list: load, adopt, list chunks from relays
  *   control.c     the control socket and its commands
  *   status.c      `cairn status` text and JSON, from one snapshot
@@ -51,6 +52,7 @@ struct cn_deployd;
 struct cn_ice;
 struct cn_glib_loop;
 struct node_bday;
+struct cn_portmap;
 
 enum {
 	NODE_BATCH = 32,
@@ -144,6 +146,7 @@ struct cn_node {
 	uint64_t timer_at; /* when the timer fires, 0: not armed */
 	struct cn_glib_loop *glib;
 	struct node_natsock natsock;
+	struct cn_portmap *portmap; /* NULL: off or no gateway */
 	struct evconnlistener *control;
 	struct evhttp *http;
 	struct cn_resolver *resolver;
@@ -213,6 +216,10 @@ int node_bday_send(void *ctx, struct cn_peer *p, uint16_t index, const struct cn
 		   const uint8_t *msg, size_t len);
 void node_bday_adopt(void *ctx, struct cn_peer *p, uint16_t index);
 void node_bday_close(void *ctx, struct cn_peer *p);
+
+/* portmap_glue.c */
+void node_portmap_open(struct cn_node *n);
+void node_portmap_close(struct cn_node *n);
 
 /* list.c */
 /* Loads a signed list from a file if it is newer than the one in force. */

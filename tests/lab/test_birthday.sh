@@ -7,6 +7,10 @@
 #   cone   port-restricted cone
 #   dbl    cone behind a carrier cone NAT (double NAT)
 #   sym2   a second symmetric NAT: sym-sym must stay relayed
+#   upnp   a symmetric NAT whose router runs miniupnpd (lab_nat_upnp): its
+#          node maps its node-wide socket there (node/portmap_glue.c), so
+#          sym -> upnp, two symmetric NATs, goes direct through the mapping
+#          (skipped without miniupnpd)
 #
 # Each round starts every node afresh, pings sym -> cone, sym -> dbl and
 # sym -> sym2 once, and times each pair from that ping until `cairn status`
@@ -37,8 +41,15 @@ lab_nat r_dbl cone 100.64.1.2 192.168.5.0/24 cgnat
 lab_host dbl r_dbl 192.168.5.10
 lab_nat r_sym2 symmetric 203.0.113.36 192.168.8.0/24
 lab_host sym2 r_sym2 192.168.8.10
-
 nodes=(sym cone dbl sym2)
+if [ -x /usr/sbin/miniupnpd ]; then
+	lab_nat_upnp r_upnp 203.0.113.37 192.168.9.0/24 symmetric
+	lab_host upnp r_upnp 192.168.9.10
+	nodes+=(upnp)
+else
+	echo "miniupnpd missing: the port-mapping pair is skipped"
+fi
+
 cl_network bday relay1=203.0.113.100 -- "${nodes[@]}"
 cl_start_relay relay1
 
@@ -46,19 +57,20 @@ now_s() { date +%s.%N; }
 since() { awk -v a="$1" -v b="$(now_s)" 'BEGIN { printf "%.1f", b - a }'; }
 
 round() { # EXTRA-CONFIG: one round; prints each pair's time to direct
-	local n peer t0 symlog pings extra=${1:-}
+	local n peer t0 symlog upnplog pings extra=${1:-}
 	for n in "${nodes[@]}"; do
 		rm -rf "$LAB_DIR/$n.state"
 		cl_node_conf "$n" "$extra"
 		cl_start_node "$n"
 		[ "$n" = sym ] && symlog=$LAB_DIR/sym.$CL_RUN.log
+		[ "$n" = upnp ] && upnplog=$LAB_DIR/upnp.$CL_RUN.log
 	done
 	for n in "${nodes[@]}"; do
 		cl_check "$n reaches a relay" cl_wait 15 cl_relay_up "$n"
 	done
 	t0=$(now_s)
 	pings=()
-	for peer in cone dbl sym2; do
+	for peer in "${nodes[@]:1}"; do
 		lab_exec sym ping -c 1 -W 3 -q "$peer.$CL_DOMAIN" >/dev/null 2>&1 &
 		pings+=($!)
 	done
@@ -78,7 +90,23 @@ round() { # EXTRA-CONFIG: one round; prints each pair's time to direct
 		cl_check "sym's log names the birthday path" \
 			grep -q "path is now direct via .* (birthday, hard side)" "$symlog"
 		cl_check "sym -> sym2 stays relayed" cl_path_is sym sym2 relay
-	else
+	fi
+	if [[ " ${nodes[*]} " == *" upnp "* ]]; then
+		# Two symmetric NATs, one of which maps: direct through the mapping,
+		# birthday on or off.
+		if cl_wait 10 cl_path_is sym upnp direct; then
+			echo "time to direct sym -> upnp (port mapping): $(since "$t0") s"
+			cl_check "sym -> upnp direct through the mapping within 10 s" true
+		else
+			cl_check "sym -> upnp direct through the mapping within 10 s" false
+		fi
+		cl_check "upnp -> sym direct" cl_wait 2 cl_path_is upnp sym direct
+		cl_check "upnp's gateway mapped its node-wide socket" \
+			grep -q "port mapping: 203.0.113.37:" "$upnplog"
+		cl_check "sym's log names the mapped path" \
+			grep -q "peer upnp: path is now direct via 203.0.113.37:.*(node-wide socket, address validated)" "$symlog"
+	fi
+	if [ -n "$extra" ]; then
 		sleep 12
 		for peer in cone dbl sym2; do
 			cl_check "birthday off: sym -> $peer relayed" cl_path_is sym "$peer" relay

@@ -70,7 +70,8 @@ static bool engine_bday;    /* cn_engine_config.bday.enabled for the next setup 
  * admits only node 0's easy_ext).
  */
 enum { EASY = 0, HARD = 1 };
-static struct cn_addr easy_ext, hard_ext;
+static struct cn_addr easy_ext, hard_ext, mapped_ext, other_ext;
+static bool mapped_on;
 static bool bday_opened[CN_BDAY_SOCKETS_MAX], easy_sent[65536];
 static int bday_adopted;
 static unsigned int bday_opens, bday_probes, bday_probes_first_s;
@@ -169,6 +170,20 @@ static int op_send_shared(void *ctx, const struct cn_addr *to, const uint8_t *ms
 	struct node *n = ctx;
 	uint16_t port = port_of(to);
 
+	/* The port-mapping fake: node 0's gateway maps mapped_ext to its node-wide
+	 * socket; node 1's node-wide socket is seen as other_ext. */
+	if (n == &nodes[1] && mapped_on &&
+	    cn_addr_equal((const struct sockaddr *)&to->ss,
+			  (const struct sockaddr *)&mapped_ext.ss)) {
+		enqueue_nat(n, 0, -1, &other_ext, msg, len);
+		return 0;
+	}
+	if (n == &nodes[0] && mapped_on &&
+	    cn_addr_equal((const struct sockaddr *)&to->ss,
+			  (const struct sockaddr *)&other_ext.ss)) {
+		enqueue_nat(n, 1, -1, &mapped_ext, msg, len);
+		return 0;
+	}
 	if (n != &nodes[EASY] || !same_ip(to, &hard_ext))
 		return 0;
 	if (bday_probes++ == 0)
@@ -515,6 +530,10 @@ static int setup(void **state)
 		h4->sin_addr.s_addr = htonl(0xc6336402); /* 198.51.100.2 */
 		h4->sin_port = htons(5555);		 /* what the relay's STUN saw */
 		easy_ext.len = hard_ext.len = sizeof(*e4);
+		mapped_ext = hard_at(7777);
+		((struct sockaddr_in *)&mapped_ext.ss)->sin_addr.s_addr = htonl(0xc6336403);
+		other_ext = hard_at(8888);
+		mapped_on = false;
 	}
 	sent_relay = sent_direct = 0;
 	for (int i = 0; i < NNODES; i++) {
@@ -1137,6 +1156,46 @@ static void test_bday_both_hard(void **state)
 	assert_false(peer(EASY, HARD)->direct_up);
 }
 
+/*
+ * Port mapping: node 0's gateway maps an address to its node-wide socket;
+ * node 1 hears of it (CANDIDATE), checks it from its own node-wide socket,
+ * and both take the path once the peer answered from there. Birthday is
+ * off: the mapping alone does it.
+ */
+static void test_mapped_candidate(void **state)
+{
+	unsigned int relay_before, at1;
+
+	(void)state;
+	send_tagged(0, 1, 1);
+	mapped_on = true;
+	cn_engine_mapped(nodes[0].e, now, &mapped_ext, CN_CTL_CAND_UPNP);
+	pump();
+	run_until(now + 3000);
+	assert_true(peer(1, 0)->direct_up);
+	assert_true(peer(1, 0)->d_shared);
+	assert_true(cn_addr_equal((const struct sockaddr *)&peer(1, 0)->dremote.ss,
+				  (const struct sockaddr *)&mapped_ext.ss));
+	assert_true(peer(0, 1)->direct_up);
+	assert_true(cn_addr_equal((const struct sockaddr *)&peer(0, 1)->dremote.ss,
+				  (const struct sockaddr *)&other_ext.ss));
+	relay_before = sent_relay;
+	at1 = nodes[1].ntun;
+	send_tagged(0, 1, 0x77);
+	send_tagged(1, 0, 0x88);
+	assert_int_equal(nodes[1].ntun, at1 + 1);
+	assert_int_equal(tag_of(&nodes[1], at1), 0x77);
+	assert_int_equal(tag_of(&nodes[0], nodes[0].ntun - 1), 0x88);
+	assert_int_equal(sent_relay, relay_before);
+	/* A mapping nobody answers at: a few checks, then nothing more. */
+	send_tagged(0, 2, 5);
+	cn_engine_mapped(nodes[2].e, now, &mapped_ext, CN_CTL_CAND_PCP);
+	pump();
+	run_until(now + 20000);
+	assert_false(peer(0, 2)->direct_up);
+	assert_int_equal(peer(0, 2)->nat_challenges, CN_ENGINE_MAPPED_CHECKS);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1159,6 +1218,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_bday_easy_hard, setup_bday, teardown),
 		cmocka_unit_test_setup_teardown(test_bday_off, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bday_both_hard, setup_bday, teardown),
+		cmocka_unit_test_setup_teardown(test_mapped_candidate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pmtu_off, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_presence_sends_the_waiting_initiation, setup,
 						teardown),

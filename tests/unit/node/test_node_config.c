@@ -210,9 +210,11 @@ static void test_node_nat(void **state)
 	(void)state;
 	node_ok(NODE_BASE, &c);
 	assert_true(c.nat_birthday);
+	assert_true(c.nat_port_mapping);
 	assert_int_equal(c.nat_port, 0);
-	node_ok(NODE_BASE "nat = { birthday = false; port = 41641; };", &c);
+	node_ok(NODE_BASE "nat = { birthday = false; port_mapping = false; port = 41641; };", &c);
 	assert_false(c.nat_birthday);
+	assert_false(c.nat_port_mapping);
 	assert_int_equal(c.nat_port, 41641);
 	node_refused(NODE_BASE "nat = true;", "'nat' must be a group");
 	node_refused(NODE_BASE "nat = { upnp = true; };", "unknown setting 'nat.upnp'");
