@@ -15,8 +15,9 @@
  *   - relay: through any relay link that is up; used first, so nobody
  *     waits for hole punching;
  *   - direct: a UDP socket (the shell's) towards dremote, taken over from
- *     ICE or restored from the endpoints file; up once an authenticated
- *     packet arrived over it;
+ *     ICE, restored from the endpoints file, or found by birthday probing
+ *     or a port mapping (engine_bday.c; d_shared: the node-wide socket);
+ *     up once an authenticated packet arrived over it;
  *   - TURN: ICE's relayed pair.
  * A session is bound to keys, not to a path: packets of one session may
  * arrive over any path, and the engine sends over the best path up.
@@ -31,7 +32,9 @@
  * snapshot), engine_send.c (staging, encryption, path choice, handshake
  * initiation, ICMP), engine_recv.c (one function per message type),
  * engine_ctl.c (node-to-node control messages, ICE signalling),
- * engine_timers.c (every per-peer deadline).
+ * engine_timers.c (every per-peer deadline), engine_pmtu.c (each path's
+ * MTU, TCP MSS clamping), engine_bday.c (hard NATs: birthday probing, and
+ * port-mapping candidates over the node-wide socket).
  */
 #ifndef CN_NODE_ENGINE_H
 #define CN_NODE_ENGINE_H

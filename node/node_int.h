@@ -220,6 +220,8 @@ void node_bday_close(void *ctx, struct cn_peer *p);
 /* portmap_glue.c */
 void node_portmap_open(struct cn_node *n);
 void node_portmap_close(struct cn_node *n);
+/* An address or route changed (netlink): map again, classify the NAT again. */
+void node_nat_network_changed(struct cn_node *n);
 
 /* list.c */
 /* Loads a signed list from a file if it is newer than the one in force. */

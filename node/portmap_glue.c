@@ -56,6 +56,20 @@ void node_portmap_open(struct cn_node *n)
 	n->portmap = cn_portmap_new(n->base, &c, mapped, n);
 }
 
+void node_nat_network_changed(struct cn_node *n)
+{
+	if (n->portmap)
+		cn_portmap_restart(n->portmap);
+	if (n->natsock.fd >= 0) {
+		/* The old kind and reflexive address may be wrong now: a new STUN round. */
+		n->natsock.tries = 0;
+		n->natsock.next_ms = 0;
+		n->natsock.kind = CN_NAT_UNKNOWN;
+		cn_engine_nat_kind(n->eng, cn_clock_ms(), CN_NAT_UNKNOWN, NULL);
+		node_timer_wake(n, cn_clock_ms());
+	}
+}
+
 void node_portmap_close(struct cn_node *n)
 {
 	cn_portmap_free(n->portmap); /* deletes the mapping; waits at most 2 s for UPnP */
