@@ -28,8 +28,8 @@
  *         that answered (d_shared).
  *
  * Either path is then an ordinary direct path: keepalives, the 6 s dead
- * rule, roaming by challenge. Bounds (birthday.h): 256 sockets, 200
- * packets per second, 2048 probes, 15 s per attempt; a failed attempt is
+ * rule, roaming by challenge. Bounds (birthday.h; the node sets the rate
+ * to 500): 256 sockets, 500 packets per second, 2048 probes, 15 s per attempt; a failed attempt is
  * tried again after 30 s, doubling to 10 minutes; a direct path from ICE
  * ends an attempt. Both sides' cfg.bday.enabled is the off switch.
  *
