@@ -79,7 +79,7 @@ int cn_ctl_decode(const uint8_t *buf, size_t len, struct cn_ctl_msg *m)
 	cn_rd_init(&r, buf, len);
 	t = cn_rd_u8(&r);
 	m->type = (enum cn_ctl_type)t;
-	switch (t) { /* the byte: types outside enum cn_ctl_type too (ctlmsg.h) */
+	switch (t) {
 	case CN_CTL_ICE_SDP:
 		m->gen = cn_rd_u32be(&r);
 		m->seen = cn_rd_u32be(&r);

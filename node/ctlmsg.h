@@ -63,31 +63,24 @@ enum cn_ctl_type {
 	CN_CTL_PROBE = 2,
 	CN_CTL_PROBE_REPLY = 3,
 	CN_CTL_ICE_DONE = 4,
+	CN_CTL_CANDIDATE = 5,
+	CN_CTL_BDAY_HARD = 6,
+	CN_CTL_BDAY_PROBE = 7,
+	CN_CTL_BDAY_ACK = 8,
+	CN_CTL_PMTU_PROBE = 9,
+	CN_CTL_PMTU_ACK = 10,
+	CN_CTL_TYPE_LAST = CN_CTL_PMTU_ACK,
 };
-
-/*
- * The messages of issue 13 (port mapping, birthday, PLPMTUD). They stay out
- * of enum cn_ctl_type until the peer engine handles them: its switch over
- * that enum has no default, so -Wswitch names every message it ignores, and
- * moving these into the enum is the wiring step. Decoded messages carry them
- * in cn_ctl_msg.type all the same (an enum holds any int value); a switch that
- * lacks them simply drops them. Macros, not enumerators, so that assigning
- * them to cn_ctl_msg.type is not an enum conversion.
- */
-#define CN_CTL_CANDIDATE  5
-#define CN_CTL_BDAY_HARD  6
-#define CN_CTL_BDAY_PROBE 7
-#define CN_CTL_BDAY_ACK	  8
-#define CN_CTL_PMTU_PROBE 9
-#define CN_CTL_PMTU_ACK	  10
-#define CN_CTL_TYPE_LAST  CN_CTL_PMTU_ACK
 
 /* Where an announced candidate comes from. */
 enum cn_ctl_cand {
 	CN_CTL_CAND_PCP = 1,
 	CN_CTL_CAND_NATPMP = 2,
 	CN_CTL_CAND_UPNP = 3,
-	CN_CTL_CAND_MAX_ = CN_CTL_CAND_UPNP,
+	/* The server-reflexive address of the sender's node-wide socket, whose
+	 * NAT maps it to one port whatever the destination (birthday's easy side). */
+	CN_CTL_CAND_REFLEXIVE = 4,
+	CN_CTL_CAND_MAX_ = CN_CTL_CAND_REFLEXIVE,
 };
 
 enum cn_ctl_path {

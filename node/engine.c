@@ -91,6 +91,7 @@ static void peer_free(struct cn_peer *p)
 	cn_keyring_clear(&p->keys);
 	eng_drop_staged(p);
 	eng_ice_stop(p);
+	eng_bday_stop(p);
 	p->e->ops->peer_gone(p->e->ctx, p);
 	sodium_memzero(p, sizeof(*p));
 	free(p);
@@ -258,6 +259,11 @@ void cn_engine_peer_status(const struct cn_engine *e, const struct cn_peer *p, u
 		out->path = CN_CTL_PATH_RELAY;
 		out->has_path = true;
 		out->relay = via;
+	}
+	if (e->cfg.mtu) {
+		out->mtu_relay = via >= 0 ? cn_engine_path_mtu(p, CN_CTL_PATH_RELAY) : 0;
+		out->mtu_direct = p->direct_up ? cn_engine_path_mtu(p, CN_CTL_PATH_DIRECT) : 0;
+		out->mtu = out->has_path ? cn_engine_path_mtu(p, out->path) : 0;
 	}
 }
 

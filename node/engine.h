@@ -15,8 +15,9 @@
  *   - relay: through any relay link that is up; used first, so nobody
  *     waits for hole punching;
  *   - direct: a UDP socket (the shell's) towards dremote, taken over from
- *     ICE or restored from the endpoints file; up once an authenticated
- *     packet arrived over it;
+ *     ICE, restored from the endpoints file, or found by birthday probing
+ *     or a port mapping (engine_bday.c; d_shared: the node-wide socket);
+ *     up once an authenticated packet arrived over it;
  *   - TURN: ICE's relayed pair.
  * A session is bound to keys, not to a path: packets of one session may
  * arrive over any path, and the engine sends over the best path up.
@@ -32,7 +33,9 @@
  * initiation, ICMP), engine_recv.c (one function per message type),
  * engine_ctl.c (node-to-node control messages, ICE signalling),
  * engine_timers.c (every per-peer deadline), engine_watch.c (fast failure
- * of a direct path under traffic, network changes).
+ * of a direct path under traffic, network changes), engine_pmtu.c (each
+ * path's MTU, TCP MSS clamping), engine_bday.c (hard NATs: birthday
+ * probing, and port-mapping candidates over the node-wide socket).
  */
 #ifndef CN_NODE_ENGINE_H
 #define CN_NODE_ENGINE_H
@@ -48,7 +51,9 @@
 #include "crypto/handshake.h"
 #include "crypto/keyring.h"
 #include "crypto/peerlist.h"
+#include "nat/birthday.h"
 #include "node/ctlmsg.h"
+#include "node/pmtu.h"
 
 struct cn_engine;
 struct cn_peer;
@@ -74,7 +79,30 @@ enum {
 	CN_ENGINE_ICMP_PER_SECOND = 10,
 	CN_ENGINE_RETRY_LATER_MS = 250,
 	CN_ENGINE_CHALLENGE_INTERVAL_MS = 1000, /* at most one path challenge per peer per second */
+	/*
+	 * Path MTU (engine_pmtu.c): the size every path is assumed to carry
+	 * before its probes say more. Below the 1280 of node/pmtu.h so that a
+	 * relayed packet still fits a path of 1280-byte IP packets (IPv6's
+	 * minimum, and the lab's small-MTU site): a relayed packet adds 32
+	 * (session) + 33 (SEND) + 32 (relay link session) + 48 (UDP, IPv6)
+	 * bytes (docs/CONFIG.md "MTU"), 1100 + 145 = 1245.
+	 */
+	CN_ENGINE_PMTU_BASE = 1100,
+	/* A peer's mapped address is checked this often, this many times. */
+	CN_ENGINE_MAPPED_CHECK_MS = 1000,
+	CN_ENGINE_MAPPED_CHECKS = 5,
+	/* Birthday attempts (engine_bday.c): again after a failure, doubling. */
+	CN_ENGINE_BDAY_RETRY_MIN_MS = 30000,
+	CN_ENGINE_BDAY_RETRY_MAX_MS = 600000,
 };
+
+/*
+ * How this node's NAT maps the node-wide UDP socket (the shell's natsock.c
+ * learns it with STUN to a relay's two UDP ports): NONE, a public address;
+ * EASY, one external port whatever the destination; HARD, a new one per
+ * destination (symmetric).
+ */
+enum cn_nat_kind { CN_NAT_UNKNOWN, CN_NAT_NONE, CN_NAT_EASY, CN_NAT_HARD };
 
 /* The shell's side. ctx is cn_engine_config.ctx. */
 struct cn_engine_ops {
@@ -113,6 +141,19 @@ struct cn_engine_ops {
 	 * within this process only).
 	 */
 	int (*persist_floor)(void *ctx, const uint8_t floor[CN_TAI64N_LEN]);
+	/*
+	 * The node-wide UDP socket (natsock.c): a session message to `to`.
+	 * Birthday, hard side (engine_bday.c): open p's socket number `index`
+	 * and send msg from it to `to`; send from that socket; make it p's
+	 * direct socket and close the others; close them all.
+	 */
+	int (*send_shared)(void *ctx, const struct cn_addr *to, const uint8_t *msg, size_t len);
+	int (*bday_open)(void *ctx, struct cn_peer *p, uint16_t index, const struct cn_addr *to,
+			 const uint8_t *msg, size_t len);
+	int (*bday_send)(void *ctx, struct cn_peer *p, uint16_t index, const struct cn_addr *to,
+			 const uint8_t *msg, size_t len);
+	void (*bday_adopt)(void *ctx, struct cn_peer *p, uint16_t index);
+	void (*bday_close)(void *ctx, struct cn_peer *p);
 	/* One log line; ratelimited for what a remote party can trigger. */
 	void (*log)(void *ctx, enum cn_log_level level, bool ratelimited, const char *msg);
 };
@@ -125,6 +166,14 @@ struct cn_engine_config {
 	/* Handshakes per second past which a direct-path initiator must show a
 	 * cookie (mac2); 0: CN_COOKIE_LOAD_DEFAULT. */
 	uint32_t cookie_load;
+	/*
+	 * The TUN's MTU: the largest packet the overlay sends and the top of
+	 * each path's MTU search (engine_pmtu.c). 0: no probing; every path
+	 * is taken to carry it and TCP MSS is not clamped.
+	 */
+	uint16_t mtu;
+	/* Hard-NAT traversal (engine_bday.c); bday.enabled false: off. */
+	struct cn_bday_limits bday;
 };
 
 struct cn_staged {
@@ -163,6 +212,7 @@ struct cn_peer {
 	uint64_t dprobe_ms; /* a probe of the silent direct path started then (0: none) */
 	bool dprobe_again;  /* its second PROBE is still to go */
 	char d_type[32];
+	bool d_shared; /* the direct path is the node-wide socket's (send_shared) */
 	/*
 	 * Path validation (as QUIC's): an authentic packet from another address
 	 * moves nothing by itself; a PROBE with a fresh id goes there and the
@@ -170,6 +220,33 @@ struct cn_peer {
 	 */
 	uint64_t challenge_id, challenge_sent_ms;
 	struct cn_addr challenge_addr;
+	/*
+	 * Path MTU (RFC 8899), one search per path, indexed by enum
+	 * cn_ctl_path (relay, direct; TURN is not probed). The probe ids on
+	 * the wire are the state machine's plus a random salt per search, so
+	 * an ack names its path. pmtu_relay: the relay slot probed.
+	 */
+	struct cn_pmtu pmtu[2];
+	uint64_t pmtu_next_ms[2]; /* 0: nothing due */
+	uint32_t pmtu_salt[2];
+	int pmtu_relay;
+	/*
+	 * Birthday (engine_bday.c): the attempt, its next step, when another
+	 * may start; peer_refl: the reflexive address of the peer's node-wide
+	 * socket it announced (its NAT is easy); bday_hard_ip: the hard side's
+	 * external address (easy side).
+	 */
+	struct cn_bday bday;
+	uint64_t bday_next_ms, bday_retry_ms, bday_backoff_ms;
+	struct cn_addr peer_refl, bday_hard_ip;
+	/*
+	 * Port mapping (engine_bday.c): the address the peer's gateway maps to
+	 * its node-wide socket (CANDIDATE 1-3), checked from ours with a PROBE
+	 * that only the peer can answer (nat_challenge_*), a few times.
+	 */
+	struct cn_addr peer_mapped, nat_challenge_addr;
+	uint64_t nat_challenge_id, nat_challenge_ms;
+	unsigned int nat_challenges;
 	/* ICE. */
 	bool ice; /* an agent runs */
 	uint32_t ice_gen, ice_remote_gen;
@@ -197,6 +274,8 @@ struct cn_peer_status {
 	bool has_path;	       /* a path is up to send on */
 	int relay;	       /* the relay slot used, -1 when none */
 	bool live;	       /* for group answers */
+	uint16_t mtu;	       /* the largest packet the path in use carries (0: no probing) */
+	uint16_t mtu_relay, mtu_direct; /* each path's (0: not up or no probing) */
 };
 
 /* ---- life ---- */
@@ -287,6 +366,33 @@ void cn_engine_ice_local_done(struct cn_engine *e, struct cn_peer *p, uint64_t n
  * if they broke), and peers without one gather candidates again now.
  */
 void cn_engine_network_changed(struct cn_engine *e, uint64_t now);
+
+/*
+ * The largest overlay packet that path carries now (engine_pmtu.c): its
+ * probed PLPMTU, CN_ENGINE_PMTU_BASE until probes say more, cfg.mtu when
+ * probing is off.
+ */
+uint16_t cn_engine_path_mtu(const struct cn_peer *p, enum cn_ctl_path path);
+
+/*
+ * The node-wide socket (natsock.c): its NAT's kind and the reflexive
+ * address STUN saw (NULL: unknown). Easy nodes announce the address to
+ * their peers; a hard node starts birthday attempts toward easy peers.
+ */
+void cn_engine_nat_kind(struct cn_engine *e, uint64_t now, enum cn_nat_kind kind,
+			const struct cn_addr *reflexive);
+/*
+ * The gateway maps `external` to the node-wide socket (proto: enum
+ * cn_ctl_cand 1-3), or no longer (external NULL): announced to every peer.
+ */
+void cn_engine_mapped(struct cn_engine *e, uint64_t now, const struct cn_addr *external,
+		      enum cn_ctl_cand proto);
+/*
+ * A session message that arrived on the node-wide socket (p NULL, index
+ * -1) or on birthday socket `index` of p, from src.
+ */
+void cn_engine_receive_nat(struct cn_engine *e, uint64_t now, struct cn_peer *p, int index,
+			   uint8_t *msg, size_t len, const struct cn_addr *src);
 
 /* cairn ping: sends a PROBE with this id; the reply comes back through ops.probe_reply. */
 void cn_engine_probe(struct cn_engine *e, struct cn_peer *p, uint64_t now, uint64_t id);

@@ -133,6 +133,19 @@ void eng_handle_ctl(struct cn_peer *p, uint64_t now, const uint8_t *pt, size_t l
 		}
 		e->ops->probe_reply(e->ctx, p, m.id, m.path, via);
 		break;
+	case CN_CTL_PMTU_PROBE:
+		eng_pmtu_on_probe(p, now, &m, via, src);
+		break;
+	case CN_CTL_PMTU_ACK:
+		eng_pmtu_on_ack(p, now, &m);
+		break;
+	case CN_CTL_CANDIDATE:
+	case CN_CTL_BDAY_HARD:
+		eng_bday_on_ctl(p, now, &m);
+		break;
+	case CN_CTL_BDAY_PROBE:
+	case CN_CTL_BDAY_ACK:
+		break; /* count only on the birthday sockets (cn_engine_receive_nat) */
 	}
 }
 
@@ -164,9 +177,11 @@ void cn_engine_ice_direct(struct cn_engine *e, struct cn_peer *p, uint64_t now,
 	(void)e;
 	p->ice_backoff_ms = 0;
 	p->dsock = true;
+	p->d_shared = false;
 	p->dremote = *remote;
 	p->dlocal_port = local_port;
 	p->direct_up = false;
+	eng_bday_stop(p);
 	snprintf(p->d_type, sizeof(p->d_type), "%s", type);
 	eng_direct_up(p, now, p->d_type);
 	/* The agent has handed its socket over; it has nothing left to do. */
@@ -202,6 +217,7 @@ void cn_engine_direct_restored(struct cn_engine *e, struct cn_peer *p, uint64_t 
 {
 	(void)e;
 	p->dsock = true;
+	p->d_shared = false;
 	p->dremote = *remote;
 	p->dlocal_port = local_port;
 	eng_initiate(p, now);

@@ -35,6 +35,10 @@ struct cn_engine {
 	unsigned int icmp_count;
 	uint64_t wake;		   /* the earliest deadline the shell was told of */
 	struct cn_tai_floor floor; /* initiation timestamps: never below it (tai_floor.h) */
+	enum cn_nat_kind nat_kind;
+	struct cn_addr nat_refl; /* the node-wide socket's reflexive address */
+	struct cn_addr mapped;	 /* what the gateway maps to it (len 0: none) */
+	enum cn_ctl_cand mapped_proto;
 	uint8_t out[CN_ENGINE_PKT_MAX + 64];
 };
 
@@ -78,6 +82,23 @@ void eng_ice_stop(struct cn_peer *p);
 void eng_watch_sent(struct cn_peer *p, uint64_t now);
 uint64_t eng_watch_deadline(const struct cn_peer *p);
 void eng_watch_tick(struct cn_peer *p, uint64_t now);
+/* engine_pmtu.c */
+void eng_pmtu_start(struct cn_peer *p, enum cn_ctl_path path, uint64_t now);
+void eng_pmtu_stop(struct cn_peer *p, enum cn_ctl_path path);
+uint64_t eng_pmtu_deadline(const struct cn_peer *p);
+void eng_pmtu_tick(struct cn_peer *p, uint64_t now);
+void eng_pmtu_on_probe(struct cn_peer *p, uint64_t now, const struct cn_ctl_msg *m,
+		       enum cn_ctl_path via, const struct cn_addr *src);
+void eng_pmtu_on_ack(struct cn_peer *p, uint64_t now, const struct cn_ctl_msg *m);
+/* Lowers the MSS of a TCP SYN in pkt to what the path in use carries. */
+void eng_pmtu_clamp(struct cn_peer *p, uint8_t *pkt, size_t len, int ip_version);
+
+/* engine_bday.c */
+void eng_bday_session_up(struct cn_peer *p, uint64_t now);
+void eng_bday_on_ctl(struct cn_peer *p, uint64_t now, const struct cn_ctl_msg *m);
+void eng_bday_stop(struct cn_peer *p);
+uint64_t eng_bday_deadline(const struct cn_peer *p);
+void eng_bday_tick(struct cn_peer *p, uint64_t now);
 
 /* engine_timers.c */
 uint64_t eng_peer_deadline(const struct cn_peer *p, uint64_t now);

@@ -23,6 +23,7 @@ void eng_direct_up(struct cn_peer *p, uint64_t now, const char *why)
 		return;
 	p->direct_up = true;
 	p->d_last_rx_ms = now;
+	eng_pmtu_start(p, CN_CTL_PATH_DIRECT, now);
 	p->e->m.path_changes++;
 	p->e->ops->endpoints_changed(p->e->ctx);
 	cn_addr_format((const struct sockaddr *)&p->dremote.ss, a);
@@ -37,6 +38,7 @@ void eng_direct_down(struct cn_peer *p, uint64_t now, const char *why)
 		return;
 	p->direct_up = false;
 	p->e->m.path_changes++;
+	eng_pmtu_stop(p, CN_CTL_PATH_DIRECT);
 	/* The socket stays open: the peer may come back to it (restart). */
 	p->ice_backoff_ms = p->ice_backoff_ms ? p->ice_backoff_ms : CN_ENGINE_ICE_BACKOFF_MIN_MS;
 	p->ice_next_ms = now + eng_jitter(p->ice_backoff_ms);
@@ -56,6 +58,9 @@ static void session_up(struct cn_peer *p, uint64_t now)
 	p->last_handshake_unix = (int64_t)sec;
 	p->handshakes++;
 	p->e->m.handshakes_ok++;
+	if (p->pmtu[CN_CTL_PATH_RELAY].state == CN_PMTU_DISABLED)
+		eng_pmtu_start(p, CN_CTL_PATH_RELAY, now);
+	eng_bday_session_up(p, now);
 	if (!p->ice && !p->direct_up && p->ice_next_ms == 0)
 		p->ice_next_ms = now + CN_ENGINE_ICE_START_DELAY_MS;
 }

@@ -34,7 +34,8 @@ int eng_direct_send(struct cn_peer *p, uint64_t now, const struct cn_addr *to, c
 
 	if (!p->dsock)
 		return -CN_ESTATE;
-	ret = p->e->ops->send_direct(p->e->ctx, p, to, msg, len);
+	ret = p->d_shared ? p->e->ops->send_shared(p->e->ctx, to, msg, len)
+			  : p->e->ops->send_direct(p->e->ctx, p, to, msg, len);
 	if (ret == 0)
 		p->d_last_tx_ms = now;
 	return ret;
@@ -280,6 +281,7 @@ void cn_engine_tun_packet(struct cn_engine *e, uint64_t now, uint8_t *pkt, size_
 			icmp_unreachable(e, now, pkt, ip.total_len, ip.dst);
 		return;
 	}
+	eng_pmtu_clamp(p, pkt, ip.total_len, ip.version);
 	eng_send_pt(p, now, pkt, ip.total_len);
 }
 

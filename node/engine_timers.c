@@ -21,7 +21,9 @@
  *                      path is probed and lost within DIRECT_PROBE_MS;
  *   ICE start          ice_next_ms (after a session came up, a failure or a
  *                      lost direct path);
- *   RTT probe          PROBE_INTERVAL_MS while a session is up.
+ *   RTT probe          PROBE_INTERVAL_MS while a session is up;
+ *   path MTU probes    each path's search (engine_pmtu.c, node/pmtu.h);
+ *   birthday           the attempt's next packet, a retry (engine_bday.c).
  */
 #include "node/engine.h"
 
@@ -64,6 +66,8 @@ uint64_t eng_peer_deadline(const struct cn_peer *p, uint64_t now)
 	if (p->e->cfg.ice && !p->direct_up && !p->ice && p->ice_next_ms)
 		t = earliest(t, p->ice_next_ms);
 	t = earliest(t, p->last_probe_ms + CN_ENGINE_PROBE_INTERVAL_MS);
+	t = earliest(t, eng_pmtu_deadline(p));
+	t = earliest(t, eng_bday_deadline(p));
 	/* The session itself: when it expires, the next send initiates. */
 	t = earliest(t, p->keys.cur->created_ms + CN_SESSION_REJECT_AFTER_TIME_MS);
 	return t;
@@ -116,6 +120,8 @@ void eng_peer_tick(struct cn_peer *p, uint64_t now)
 		p->probe_sent_us = e->ops->now_us(e->ctx);
 		eng_send_ctl(p, now, &m);
 	}
+	eng_pmtu_tick(p, now);
+	eng_bday_tick(p, now);
 }
 
 uint64_t cn_engine_tick(struct cn_engine *e, uint64_t now)

@@ -33,6 +33,27 @@ void cn_node_config_defaults(struct cn_node_config *c)
 	c->offload = true;
 	c->udp_gso = true;
 	c->workers = 0;
+	c->nat_birthday = true;
+	c->nat_port_mapping = true;
+	c->nat_port = 0;
+}
+
+static int read_nat(const config_setting_t *g, struct cn_node_config *c, struct cn_errbuf *e)
+{
+	static const char *const names[] = {"birthday", "port_mapping", "port", NULL};
+	uint32_t port = c->nat_port;
+
+	if (!config_setting_is_group(g)) {
+		cn_errbuf_set(e, "line %d: 'nat' must be a group", config_setting_source_line(g));
+		return -CN_EFORMAT;
+	}
+	if (cn_cfg_check_members(g, names, "nat.", e) ||
+	    cn_cfg_bool(g, "birthday", &c->nat_birthday, e) ||
+	    cn_cfg_bool(g, "port_mapping", &c->nat_port_mapping, e) ||
+	    cn_cfg_uint(g, "port", 0, 65535, &port, e))
+		return -CN_EFORMAT;
+	c->nat_port = (uint16_t)port;
+	return 0;
 }
 
 static int read_dataplane(const config_setting_t *g, struct cn_node_config *c, struct cn_errbuf *e)
@@ -239,10 +260,22 @@ static int read_ice(const config_setting_t *ice, struct cn_node_config *c, struc
 
 static int from_config(const config_t *cfg, struct cn_node_config *c, struct cn_errbuf *e)
 {
-	static const char *const top[] = {
-		"identity_key", "root_key", "peer_list", "state_dir", "control_socket",
-		"log_level",	"tun",	    "relays",	 "ice",	      "dns",
-		"metrics",	"deploy",   "user",	 "dataplane", NULL};
+	static const char *const top[] = {"identity_key",
+					  "root_key",
+					  "peer_list",
+					  "state_dir",
+					  "control_socket",
+					  "log_level",
+					  "tun",
+					  "relays",
+					  "ice",
+					  "dns",
+					  "metrics",
+					  "deploy",
+					  "user",
+					  "dataplane",
+					  "nat",
+					  NULL};
 	static const char *const tun_names[] = {"name", "mtu", NULL};
 	static const char *const relay_names[] = {"transport", NULL};
 	const config_setting_t *root = config_root_setting(cfg), *g;
@@ -304,6 +337,9 @@ static int from_config(const config_t *cfg, struct cn_node_config *c, struct cn_
 		return -CN_EFORMAT;
 	g = config_setting_get_member(root, "dataplane");
 	if (g && read_dataplane(g, c, e))
+		return -CN_EFORMAT;
+	g = config_setting_get_member(root, "nat");
+	if (g && read_nat(g, c, e))
 		return -CN_EFORMAT;
 	{
 		char metrics[CN_ADDR_TEXT_MAX] = "";

@@ -21,6 +21,7 @@
  *              max_mb = 4096; hook_timeout = 60;
  *              hook_user = "cairn-hook"; };                    # docs/DEPLOY.md
  *   dataplane = { offload = true; udp_gso = true; workers = 0; };   # 0 = one per CPU
+ *   nat = { birthday = true; port_mapping = true; port = 0; };   # 0 = any port
  *
  * Which peer this node is follows from its key's place in the peer list.
  */
@@ -94,6 +95,11 @@ struct cn_node_config {
 	bool offload;	  /* TUN with TSO/USO super-packets and daemon-side GRO */
 	bool udp_gso;	  /* UDP_SEGMENT sends and UDP_GRO receives on underlay sockets */
 	uint32_t workers; /* crypto worker threads; 0 = one per online CPU */
+	/* Hard-NAT traversal (docs/NODE.md "Hard NATs"). */
+	bool nat_birthday;     /* the birthday technique (and the node-wide socket it uses) */
+	bool nat_port_mapping; /* ask the gateway to map the node-wide socket (PCP, NAT-PMP, UPnP)
+				*/
+	uint16_t nat_port;     /* the node-wide UDP socket's port; 0: any */
 };
 
 enum { CN_NODE_WORKERS_MAX = 64 };

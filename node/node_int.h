@@ -11,6 +11,9 @@
  *   ice_glue.c    libnice agents for the engine's ICE requests
  *   relays.c      relay links: resolve, connect, backoff, messages
  *   netwatch.c    address and route changes (rtnetlink): probe, gather again
+ *   natsock.c     the node-wide UDP socket (NAT kind by STUN, birthday's
+ *                 easy side) and the birthday sockets (hard side)
+ *   portmap_glue.c  the gateway's port mapping of the node-wide socket
  *   list.c        the peer list: load, adopt, list chunks from relays
  *   control.c     the control socket and its commands
  *   status.c      `cairn status` text and JSON, from one snapshot
@@ -32,6 +35,7 @@
 #include "common/log.h"
 #include "common/queue_compat.h"
 #include "crypto/peerlist.h"
+#include "nat/stun.h"
 #include "node/dns.h"
 #include "node/engine.h"
 #include "node/listclock.h"
@@ -52,6 +56,8 @@ struct cn_dns_server;
 struct cn_deployd;
 struct cn_ice;
 struct cn_glib_loop;
+struct node_bday;
+struct cn_portmap;
 
 enum {
 	NODE_BATCH = 32,
@@ -82,6 +88,21 @@ struct node_peer_io {
 	int dfd; /* -1: none */
 	struct event *dev;
 	struct cn_ice *ice;
+	struct node_bday *bday; /* birthday sockets (natsock.c), NULL: none */
+};
+
+/* The node-wide UDP socket (natsock.c). */
+struct node_natsock {
+	int fd; /* -1: none (nat.birthday off) */
+	struct event *ev;
+	uint16_t port;
+	enum cn_nat_kind kind;
+	/* The STUN round: to the relay's STUN port [0] and link port [1]. */
+	uint8_t tid[2][12];
+	struct cn_stun_addr mapped[2];
+	unsigned int tries;
+	bool round_done;
+	uint64_t next_ms;
 };
 
 struct node_relay {
@@ -137,6 +158,8 @@ struct cn_node {
 	struct event *tun_ev, *timer;
 	uint64_t timer_at; /* when the timer fires, 0: not armed */
 	struct cn_glib_loop *glib;
+	struct node_natsock natsock;
+	struct cn_portmap *portmap; /* NULL: off or no gateway */
 	struct evconnlistener *control;
 	struct evhttp *http;
 	struct cn_resolver *resolver;
@@ -220,6 +243,26 @@ void node_netwatch_close(struct cn_node *n);
 uint64_t node_netwatch_tick(struct cn_node *n, uint64_t now);
 /* fn(n, arg) runs after each settled change; -CN_ETOOBIG past NODE_NETWATCH_HOOKS_MAX. */
 int node_netwatch_hook_add(struct cn_node *n, node_netwatch_fn fn, void *arg);
+/* natsock.c */
+int node_natsock_open(struct cn_node *n, struct cn_errbuf *e);
+void node_natsock_close(struct cn_node *n);
+/* STUN rounds due at now; returns the next deadline. */
+uint64_t node_natsock_tick(struct cn_node *n, uint64_t now);
+/* A relay link came up: classify now if not yet done. */
+void node_natsock_relay_up(struct cn_node *n);
+int node_natsock_send(void *ctx, const struct cn_addr *to, const uint8_t *msg, size_t len);
+int node_bday_open(void *ctx, struct cn_peer *p, uint16_t index, const struct cn_addr *to,
+		   const uint8_t *msg, size_t len);
+int node_bday_send(void *ctx, struct cn_peer *p, uint16_t index, const struct cn_addr *to,
+		   const uint8_t *msg, size_t len);
+void node_bday_adopt(void *ctx, struct cn_peer *p, uint16_t index);
+void node_bday_close(void *ctx, struct cn_peer *p);
+
+/* portmap_glue.c */
+void node_portmap_open(struct cn_node *n);
+void node_portmap_close(struct cn_node *n);
+/* An address or route changed (netlink): map again, classify the NAT again. */
+void node_nat_network_changed(struct cn_node *n);
 
 /* list.c */
 /* Loads a signed list from a file if it is newer than the one in force. */

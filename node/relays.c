@@ -107,9 +107,10 @@ static void update_in_use(struct node_relay *r)
 	r->c = r->up ? r->t[tr].c : NULL;
 	if (r->up)
 		r->use_tcp = tr == TCP;
-	if (r->up && !was_up)
+	if (r->up && !was_up) {
 		cn_engine_relay_up(r->n->eng, r->idx, cn_clock_ms());
-	else if (!r->up && was_up)
+		node_natsock_relay_up(r->n);
+	} else if (!r->up && was_up)
 		cn_engine_relay_down(r->n->eng, r->idx);
 }
 

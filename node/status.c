@@ -3,7 +3,8 @@
  * `cairn status` (node_int.h): the node, its relays and each peer's path,
  * as JSON (the "status" command; the CLI and tests read it) and as a table
  * ("status text"). Both render the same snapshot of each peer
- * (cn_engine_peer_status), so they never disagree.
+ * (cn_engine_peer_status), so they never disagree. MTU is the largest
+ * packet the path in use carries (engine_pmtu.c); JSON also has each path's.
  */
 #include <arpa/inet.h>
 #include <inttypes.h>
@@ -84,13 +85,17 @@ static json_t *peers_json(struct cn_node *n, uint64_t now)
 		inet_ntop(AF_INET, p->pl->ip4, a4, sizeof(a4));
 		inet_ntop(AF_INET6, p->pl->ip6, a6, sizeof(a6));
 		json_array_append_new(
-			a, json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I}", "name",
-				     p->name, "ipv4", a4, "ipv6", a6, "path",
-				     v.path ? v.path : "none", "endpoint", v.endpoint, "rtt_us",
-				     (json_int_t)p->rtt_us, "rx_bytes", (json_int_t)p->rx_bytes,
-				     "tx_bytes", (json_int_t)p->tx_bytes, "last_handshake",
-				     (json_int_t)p->last_handshake_unix, "handshakes",
-				     (json_int_t)p->handshakes));
+			a,
+			json_pack(
+				"{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:i, s:i, s:i}",
+				"name", p->name, "ipv4", a4, "ipv6", a6, "path",
+				v.path ? v.path : "none", "endpoint", v.endpoint, "rtt_us",
+				(json_int_t)p->rtt_us, "rx_bytes", (json_int_t)p->rx_bytes,
+				"tx_bytes", (json_int_t)p->tx_bytes, "last_handshake",
+				(json_int_t)p->last_handshake_unix, "handshakes",
+				(json_int_t)p->handshakes, "mtu", v.path ? (int)v.st.mtu : 0,
+				"mtu_relay", (int)v.st.mtu_relay, "mtu_direct",
+				(int)v.st.mtu_direct));
 	}
 	return a;
 }
@@ -141,7 +146,7 @@ static void human_bytes(uint64_t v, char out[16])
 
 void node_status_text(struct cn_node *n, struct evbuffer *b)
 {
-	char a4[INET_ADDRSTRLEN], a6[INET6_ADDRSTRLEN], rx[16], tx[16], rtt[16], hs[24];
+	char a4[INET_ADDRSTRLEN], a6[INET6_ADDRSTRLEN], rx[16], tx[16], rtt[16], hs[24], mtu[8];
 	struct node_relay *r;
 	uint64_t now = cn_clock_ms(), wall = 0;
 	uint32_t nsec = 0;
@@ -173,8 +178,8 @@ void node_status_text(struct cn_node *n, struct evbuffer *b)
 					    r->up ? (r->use_tcp ? "up over TCP" : "up over UDP")
 						  : "down");
 	}
-	evbuffer_add_printf(b, "\n%-16s %-15s %-7s %-28s %9s %10s %10s %s\n", "PEER", "ADDRESS",
-			    "PATH", "ENDPOINT", "RTT", "RX", "TX", "HANDSHAKE");
+	evbuffer_add_printf(b, "\n%-16s %-15s %-7s %-28s %5s %9s %10s %10s %s\n", "PEER", "ADDRESS",
+			    "PATH", "ENDPOINT", "MTU", "RTT", "RX", "TX", "HANDSHAKE");
 	for (size_t i = 0; i < cn_engine_npeers(n->eng); i++) {
 		const struct cn_peer *p = cn_engine_peer(n->eng, i);
 		struct peer_view v;
@@ -192,7 +197,11 @@ void node_status_text(struct cn_node *n, struct evbuffer *b)
 			snprintf(hs, sizeof(hs), "never");
 		human_bytes(p->rx_bytes, rx);
 		human_bytes(p->tx_bytes, tx);
-		evbuffer_add_printf(b, "%-16s %-15s %-7s %-28s %9s %10s %10s %s\n", p->name, a4,
-				    v.path ? v.path : "-", v.endpoint, rtt, rx, tx, hs);
+		if (v.path && v.st.mtu)
+			snprintf(mtu, sizeof(mtu), "%u", v.st.mtu);
+		else
+			snprintf(mtu, sizeof(mtu), "-");
+		evbuffer_add_printf(b, "%-16s %-15s %-7s %-28s %5s %9s %10s %10s %s\n", p->name, a4,
+				    v.path ? v.path : "-", v.endpoint, mtu, rtt, rx, tx, hs);
 	}
 }

@@ -3,8 +3,9 @@
  * cairn-node's one timer (node_int.h). It is armed to the earliest of the
  * engine's deadlines (cn_engine_tick), the relay links' retries and
  * transport switches (node_relays_tick), the control socket's ping
- * timeouts (node_control_tick) and a settled network change
- * (node_netwatch_tick); anything that makes a new deadline reports
+ * timeouts (node_control_tick), a settled network change
+ * (node_netwatch_tick) and the node-wide socket's STUN rounds
+ * (node_natsock_tick); anything that makes a new deadline reports
  * it with node_timer_wake. An idle node wakes only when something is due.
  * The endpoints file is written from here, once per batch of changes.
  */
@@ -49,6 +50,7 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 	next = earliest(next, node_control_tick(n, now));
 	next = earliest(next, node_netwatch_tick(n, now));
 	next = earliest(next, node_list_clock_tick(n, now));
+	next = earliest(next, node_natsock_tick(n, now));
 	if (n->endpoints_dirty)
 		node_endpoints_save(n);
 	/* A wake reported while this ran may have armed the timer earlier. */

@@ -940,7 +940,8 @@ lab_verify_nat() {
 
 # ---- a router that grants port mappings (PCP, NAT-PMP, UPnP-IGD) ----------
 
-# lab_nat_upnp NAME PUBLIC_IP LAN_CIDR: a `cone` router (lab_nat) that also
+# lab_nat_upnp NAME PUBLIC_IP LAN_CIDR [TYPE]: a `cone` (or TYPE: symmetric)
+# router (lab_nat) that also
 # runs Debian's miniupnpd (package miniupnpd-nftables) inside its namespace,
 # serving PCP and NAT-PMP (UDP 5351) and UPnP-IGD (SSDP and HTTP) on its LAN
 # bridge only. The daemon's config names only the namespace's own interfaces
@@ -953,13 +954,20 @@ lab_verify_nat() {
 # anything lab_spawn starts); the log is $LAB_DIR/upnp-NAME.log.
 lab_nat_upnp() {
 	_lab_need
-	[ $# -eq 3 ] || _lab_die "usage: lab_nat_upnp NAME PUBLIC_IP LAN_CIDR"
-	local name=$1 ns conf log i
+	[ $# -eq 3 ] || [ $# -eq 4 ] || _lab_die "usage: lab_nat_upnp NAME PUBLIC_IP LAN_CIDR [TYPE]"
+	local name=$1 type=${4:-cone} ns conf log i
+	[ "$type" = cone ] || [ "$type" = symmetric ] || _lab_die "lab_nat_upnp: TYPE cone or symmetric"
 	command -v miniupnpd >/dev/null || [ -x /usr/sbin/miniupnpd ] ||
 		_lab_die "needs miniupnpd (deploy/scripts/install-deps.sh installs miniupnpd-nftables)"
 	lab_stun_servers
-	lab_nat "$name" cone "$2" "$3"
+	lab_nat "$name" "$type" "$2" "$3"
 	ns=$LAB_PREFIX$name
+	# The router's own packets keep their ports, so miniupnpd's STUN check
+	# (below) sees an unfiltered WAN; the LAN's are still randomized.
+	if [ "$type" = symmetric ]; then
+		_lab_nsx "$ns" nft insert rule ip lab postrouting oifname "wan" ip saddr "$2" accept ||
+			_lab_die "router $name: postrouting exemption rejected"
+	fi
 	conf=$LAB_DIR/upnp-$name.conf
 	log=$LAB_DIR/upnp-$name.log
 	_lab_nsx "$ns" nft -f - <<-EOF || _lab_die "miniupnpd tables in $name rejected"

@@ -29,8 +29,9 @@ nodes=(pub cone full sym block dbl same1 same2)
 declare -A kind=([pub]=none [cone]=cone [full]=fullcone [sym]=symmetric [block]=udpblock
 	[dbl]=double [same1]=cone [same2]=cone)
 
-# Whether ICE can find a direct path between two NAT kinds (host and
-# server-reflexive candidates, no TURN).
+# Whether a direct path exists between two NAT kinds: ICE (host and
+# server-reflexive candidates, no TURN), or birthday probing for a
+# symmetric NAT facing an endpoint-independent one.
 expect() { # A B -> direct|relay
 	local a=${kind[$1]} b=${kind[$2]}
 	if [ "$1" = same1 ] && [ "$2" = same2 ] || [ "$1" = same2 ] && [ "$2" = same1 ]; then
@@ -40,11 +41,11 @@ expect() { # A B -> direct|relay
 	elif [ "$a" = symmetric ] && [ "$b" = symmetric ]; then
 		echo relay
 	elif [ "$a" = symmetric ] || [ "$b" = symmetric ]; then
-		# A symmetric NAT punches through only to a peer that accepts any
-		# source: a public host or a full cone.
-		local other=$a
-		[ "$a" = symmetric ] && other=$b
-		case $other in none | fullcone) echo direct ;; *) echo relay ;; esac
+		# A symmetric NAT punches through with ICE to a peer that accepts
+		# any source (a public host, a full cone), and with the birthday
+		# technique (engine_bday.c) to any endpoint-independent mapping:
+		# a cone, a double cone NAT.
+		echo direct
 	else
 		echo direct
 	fi

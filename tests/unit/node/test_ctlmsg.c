@@ -127,7 +127,7 @@ static void test_hostile_new(void **state)
 	size_t len;
 
 	(void)state;
-	/* CANDIDATE: kinds 0 and 4, port 0, 0.0.0.0, multicast, ::, ff02::1, odd lengths. */
+	/* CANDIDATE: kinds 0 and 5, port 0, 0.0.0.0, multicast, ::, ff02::1, odd lengths. */
 	uint8_t cand[] = {CN_CTL_CANDIDATE, CN_CTL_CAND_NATPMP, 0xc3, 0x50, 4, 203, 0, 113, 10};
 	memcpy(buf, cand, sizeof(cand));
 	assert_int_equal(cn_ctl_decode(buf, 9, &m), 0);
@@ -135,7 +135,9 @@ static void test_hostile_new(void **state)
 	assert_int_equal(m.port, 50000);
 	buf[1] = 0;
 	assert_int_equal(cn_ctl_decode(buf, 9, &m), -CN_EFORMAT);
-	buf[1] = 4;
+	buf[1] = CN_CTL_CAND_REFLEXIVE;
+	assert_int_equal(cn_ctl_decode(buf, 9, &m), 0);
+	buf[1] = CN_CTL_CAND_REFLEXIVE + 1;
 	assert_int_equal(cn_ctl_decode(buf, 9, &m), -CN_EFORMAT);
 	buf[1] = 1;
 	buf[2] = buf[3] = 0;

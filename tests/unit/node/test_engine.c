@@ -50,6 +50,8 @@ struct qmsg {
 	int relay;
 	uint8_t from_key[CN_KEY_LEN];
 	struct cn_addr src;
+	bool nat; /* to the node-wide socket (nat_index -1) or a birthday socket */
+	int nat_index;
 	uint8_t data[MSG_MAX];
 	size_t len;
 };
@@ -61,6 +63,23 @@ static struct qmsg q[QMAX];
 static unsigned int qhead, qtail;
 static bool relay_up = true;
 static bool direct_blocked;
+/* The largest message each fake path carries (0: any), dropped silently above. */
+static size_t direct_max, relay_max;
+static uint16_t engine_mtu; /* cn_engine_config.mtu for the next setup */
+static bool engine_bday;    /* cn_engine_config.bday.enabled for the next setup */
+/*
+ * The birthday fake: node 0 behind an easy NAT (its node-wide socket is
+ * easy_ext everywhere, inbound only from where it sent), node 1 behind a
+ * hard one (birthday socket k is hard_ip:hard_port(k) toward node 0, and
+ * admits only node 0's easy_ext).
+ */
+enum { EASY = 0, HARD = 1 };
+static struct cn_addr easy_ext, hard_ext, mapped_ext, other_ext;
+static bool mapped_on;
+static bool bday_opened[CN_BDAY_SOCKETS_MAX], easy_sent[65536];
+static int bday_adopted;
+static unsigned int bday_opens, bday_probes, bday_probes_first_s;
+static uint64_t bday_first_probe_ms;
 static unsigned int sent_relay, sent_direct;
 static size_t direct_lens[64]; /* sizes of the datagrams sent over direct sockets, in order */
 
@@ -98,6 +117,127 @@ static void enqueue(struct node *from, int to, enum cn_ctl_path via, int relay, 
 	m->src = from->addr;
 	memcpy(m->data, msg, len);
 	m->len = len;
+	m->nat = false;
+}
+
+static uint16_t hard_port(unsigned int k)
+{
+	return (uint16_t)(20000 + k * 97);
+}
+
+static struct cn_addr hard_at(uint16_t port)
+{
+	struct cn_addr a = hard_ext;
+
+	((struct sockaddr_in *)&a.ss)->sin_port = htons(port);
+	return a;
+}
+
+static uint16_t port_of(const struct cn_addr *a)
+{
+	return ntohs(((const struct sockaddr_in *)&a->ss)->sin_port);
+}
+
+static bool same_ip(const struct cn_addr *a, const struct cn_addr *b)
+{
+	return ((const struct sockaddr_in *)&a->ss)->sin_addr.s_addr ==
+	       ((const struct sockaddr_in *)&b->ss)->sin_addr.s_addr;
+}
+
+/* A datagram that reaches a node's node-wide socket or birthday socket `index`. */
+static void enqueue_nat(struct node *from, int to, int index, const struct cn_addr *src,
+			const uint8_t *msg, size_t len)
+{
+	struct qmsg *m;
+
+	enqueue(from, to, CN_CTL_PATH_DIRECT, -1, msg, len);
+	m = &q[(qtail - 1) % QMAX];
+	m->nat = true;
+	m->nat_index = index;
+	m->src = *src;
+}
+
+/* From node 1's birthday socket k (or its adopted direct socket) to `to`. */
+static void from_hard_socket(unsigned int k, const struct cn_addr *to, const uint8_t *msg,
+			     size_t len)
+{
+	struct cn_addr src = hard_at(hard_port(k));
+
+	/* Node 0's NAT admits it only from where node 0 sent. */
+	if (cn_addr_equal((const struct sockaddr *)&to->ss,
+			  (const struct sockaddr *)&easy_ext.ss) &&
+	    easy_sent[hard_port(k)])
+		enqueue_nat(&nodes[HARD], EASY, -1, &src, msg, len);
+}
+
+static int op_send_shared(void *ctx, const struct cn_addr *to, const uint8_t *msg, size_t len)
+{
+	struct node *n = ctx;
+	uint16_t port = port_of(to);
+
+	/* The port-mapping fake: node 0's gateway maps mapped_ext to its node-wide
+	 * socket; node 1's node-wide socket is seen as other_ext. */
+	if (n == &nodes[1] && mapped_on &&
+	    cn_addr_equal((const struct sockaddr *)&to->ss,
+			  (const struct sockaddr *)&mapped_ext.ss)) {
+		enqueue_nat(n, 0, -1, &other_ext, msg, len);
+		return 0;
+	}
+	if (n == &nodes[0] && mapped_on &&
+	    cn_addr_equal((const struct sockaddr *)&to->ss,
+			  (const struct sockaddr *)&other_ext.ss)) {
+		enqueue_nat(n, 1, -1, &mapped_ext, msg, len);
+		return 0;
+	}
+	if (n != &nodes[EASY] || !same_ip(to, &hard_ext))
+		return 0;
+	if (bday_probes++ == 0)
+		bday_first_probe_ms = now;
+	if (now - bday_first_probe_ms < 1000)
+		bday_probes_first_s++;
+	easy_sent[port] = true;
+	for (unsigned int k = 0; k < CN_BDAY_SOCKETS_MAX; k++) {
+		if (hard_port(k) != port)
+			continue;
+		if ((int)k == bday_adopted)
+			enqueue_nat(n, HARD, -2, &easy_ext, msg, len); /* its direct socket now */
+		else if (bday_opened[k])
+			enqueue_nat(n, HARD, (int)k, &easy_ext, msg, len);
+	}
+	return 0;
+}
+
+static int op_bday_open(void *ctx, struct cn_peer *p, uint16_t index, const struct cn_addr *to,
+			const uint8_t *msg, size_t len)
+{
+	(void)ctx, (void)p;
+	assert_true(index < CN_BDAY_SOCKETS_MAX);
+	bday_opened[index] = true;
+	bday_opens++;
+	from_hard_socket(index, to, msg, len);
+	return 0;
+}
+
+static int op_bday_send(void *ctx, struct cn_peer *p, uint16_t index, const struct cn_addr *to,
+			const uint8_t *msg, size_t len)
+{
+	(void)ctx, (void)p;
+	assert_true(bday_opened[index]);
+	from_hard_socket(index, to, msg, len);
+	return 0;
+}
+
+static void op_bday_adopt(void *ctx, struct cn_peer *p, uint16_t index)
+{
+	(void)ctx, (void)p;
+	bday_adopted = index;
+	memset(bday_opened, 0, sizeof(bday_opened));
+}
+
+static void op_bday_close(void *ctx, struct cn_peer *p)
+{
+	(void)ctx, (void)p;
+	memset(bday_opened, 0, sizeof(bday_opened));
 }
 
 static int op_send_direct(void *ctx, struct cn_peer *p, const struct cn_addr *to,
@@ -107,6 +247,14 @@ static int op_send_direct(void *ctx, struct cn_peer *p, const struct cn_addr *to
 
 	(void)p;
 	direct_lens[sent_direct++ % 64] = len;
+	if (ctx == &nodes[HARD] && bday_adopted >= 0 &&
+	    cn_addr_equal((const struct sockaddr *)&to->ss,
+			  (const struct sockaddr *)&easy_ext.ss)) {
+		from_hard_socket((unsigned int)bday_adopted, to, msg, len);
+		return 0;
+	}
+	if (direct_max && len > direct_max)
+		return 0; /* no ICMP either */
 	if (dst >= 0 && !direct_blocked)
 		enqueue(ctx, dst, CN_CTL_PATH_DIRECT, -1, msg, len);
 	return 0; /* UDP: a lost datagram is no error */
@@ -126,6 +274,8 @@ static int op_send_relay(void *ctx, unsigned int relay, const uint8_t key[CN_KEY
 	if (!relay_up)
 		return -CN_ESTATE;
 	sent_relay++;
+	if (relay_max && len > relay_max)
+		return 0;
 	if (dst >= 0 && nodes[dst].on_relay)
 		enqueue(ctx, dst, CN_CTL_PATH_RELAY, (int)relay, msg, len);
 	return 0;
@@ -245,6 +395,11 @@ static const struct cn_engine_ops ops = {
 	.now_us = op_now_us,
 	.wall_clock = op_wall_clock,
 	.persist_floor = op_persist_floor,
+	.send_shared = op_send_shared,
+	.bday_open = op_bday_open,
+	.bday_send = op_bday_send,
+	.bday_adopt = op_bday_adopt,
+	.bday_close = op_bday_close,
 	.log = op_log,
 };
 
@@ -257,8 +412,15 @@ static void pump(void)
 		struct cn_peer *from = cn_engine_find_key(to->e, m->from_key);
 
 		assert_true(guard < 10000);
-		cn_engine_receive(to->e, now, from, m->via, m->relay, m->data, m->len,
-				  m->via == CN_CTL_PATH_DIRECT ? &m->src : NULL);
+		if (m->nat && m->nat_index == -2) /* node 1's adopted birthday socket */
+			cn_engine_receive(to->e, now, from, CN_CTL_PATH_DIRECT, -1, m->data, m->len,
+					  &m->src);
+		else if (m->nat)
+			cn_engine_receive_nat(to->e, now, m->nat_index >= 0 ? from : NULL,
+					      m->nat_index, m->data, m->len, &m->src);
+		else
+			cn_engine_receive(to->e, now, from, m->via, m->relay, m->data, m->len,
+					  m->via == CN_CTL_PATH_DIRECT ? &m->src : NULL);
 	}
 }
 
@@ -367,6 +529,28 @@ static int setup(void **state)
 	qhead = qtail = 0;
 	relay_up = true;
 	direct_blocked = false;
+	direct_max = relay_max = 0;
+	memset(bday_opened, 0, sizeof(bday_opened));
+	memset(easy_sent, 0, sizeof(easy_sent));
+	bday_adopted = -1;
+	bday_opens = bday_probes = bday_probes_first_s = 0;
+	{
+		struct sockaddr_in *e4 = (struct sockaddr_in *)&easy_ext.ss;
+		struct sockaddr_in *h4 = (struct sockaddr_in *)&hard_ext.ss;
+
+		memset(&easy_ext, 0, sizeof(easy_ext));
+		memset(&hard_ext, 0, sizeof(hard_ext));
+		e4->sin_family = h4->sin_family = AF_INET;
+		e4->sin_addr.s_addr = htonl(0xc6336401); /* 198.51.100.1:41000 */
+		e4->sin_port = htons(41000);
+		h4->sin_addr.s_addr = htonl(0xc6336402); /* 198.51.100.2 */
+		h4->sin_port = htons(5555);		 /* what the relay's STUN saw */
+		easy_ext.len = hard_ext.len = sizeof(*e4);
+		mapped_ext = hard_at(7777);
+		((struct sockaddr_in *)&mapped_ext.ss)->sin_addr.s_addr = htonl(0xc6336403);
+		other_ext = hard_at(8888);
+		mapped_on = false;
+	}
 	sent_relay = sent_direct = 0;
 	for (int i = 0; i < NNODES; i++) {
 		struct sockaddr_in *s4 = (struct sockaddr_in *)&nodes[i].addr.ss;
@@ -382,10 +566,15 @@ static int setup(void **state)
 	}
 	pl = make_list(-1);
 	for (int i = 0; i < NNODES; i++) {
-		struct cn_engine_config c = {
-			.ops = &ops, .ctx = &nodes[i], .id = nodes[i].id, .ice = true};
+		struct cn_engine_config c = {.ops = &ops,
+					     .ctx = &nodes[i],
+					     .id = nodes[i].id,
+					     .ice = true,
+					     .mtu = engine_mtu};
 		struct cn_errbuf e = {{0}};
 
+		cn_bday_limits_default(&c.bday);
+		c.bday.enabled = engine_bday;
 		nodes[i].e = cn_engine_new(&c, &e);
 		assert_non_null(nodes[i].e);
 		assert_int_equal(cn_engine_set_list(nodes[i].e, pl,
@@ -398,9 +587,25 @@ static int setup(void **state)
 	return 0;
 }
 
+/* The same with path MTU probing on (a 1340-byte TUN). */
+static int setup_pmtu(void **state)
+{
+	engine_mtu = 1340;
+	return setup(state);
+}
+
+/* The same with hard-NAT traversal on. */
+static int setup_bday(void **state)
+{
+	engine_bday = true;
+	return setup(state);
+}
+
 static int teardown(void **state)
 {
 	(void)state;
+	engine_mtu = 0;
+	engine_bday = false;
 	for (int i = 0; i < NNODES; i++) {
 		cn_engine_free(nodes[i].e);
 		cn_identity_free(nodes[i].id);
@@ -983,6 +1188,214 @@ static void test_restart_with_clock_behind(void **state)
 	assert_true(cn_engine_floor_seconds(nodes[0].e) >= 1800000001);
 }
 
+/* A TCP SYN (IPv4) from `from` to `to` with an MSS option of mss. */
+static size_t tcp_syn(int from, int to, uint16_t mss, uint8_t *out)
+{
+	size_t len = 20 + 24;
+
+	memset(out, 0, len);
+	out[0] = 0x45;
+	out[3] = (uint8_t)len;
+	out[8] = 64;
+	out[9] = 6;
+	memcpy(out + 12, ip4_of(from), 4);
+	memcpy(out + 16, ip4_of(to), 4);
+	{
+		uint16_t c = cn_ip_csum_fold(cn_ip_csum_add(0, out, 20));
+
+		out[10] = (uint8_t)(c >> 8);
+		out[11] = (uint8_t)c;
+	}
+	out[20] = 0x30; /* ports 12345 -> 80 */
+	out[21] = 0x39;
+	out[23] = 80;
+	out[32] = 6 << 4; /* data offset: 24 bytes */
+	out[33] = 0x02;	  /* SYN */
+	out[34] = 0xff;	  /* window */
+	out[40] = 2;	  /* MSS option */
+	out[41] = 4;
+	out[42] = (uint8_t)(mss >> 8);
+	out[43] = (uint8_t)mss;
+	return len;
+}
+
+/*
+ * Each path's MTU is found by padded probes although the paths drop big
+ * packets without a word (no ICMP): direct carries 1220-byte packets, the
+ * relay 1150. Status shows the path in use's; a TCP SYN entering the TUN
+ * leaves with its MSS clamped to it.
+ */
+static void test_pmtu_per_path(void **state)
+{
+	struct cn_peer_status st;
+	uint16_t d, r;
+	uint8_t syn[64];
+
+	(void)state;
+	direct_max = 1220 + CN_SESSION_OVERHEAD;
+	relay_max = 1150 + CN_SESSION_OVERHEAD;
+	send_tagged(0, 1, 1);
+	go_direct(0, 1);
+	/* Before any probe came back, every path is taken to carry the base. */
+	assert_int_equal(cn_engine_path_mtu(peer(0, 1), CN_CTL_PATH_DIRECT), CN_ENGINE_PMTU_BASE);
+	run_until(now + 60000);
+	d = cn_engine_path_mtu(peer(0, 1), CN_CTL_PATH_DIRECT);
+	r = cn_engine_path_mtu(peer(0, 1), CN_CTL_PATH_RELAY);
+	assert_true(d <= 1220 && d > 1220 - CN_PMTU_STEP);
+	assert_true(r <= 1150 && r > 1150 - CN_PMTU_STEP);
+	assert_int_equal(peer(0, 1)->pmtu[CN_CTL_PATH_DIRECT].state, CN_PMTU_SEARCH_COMPLETE);
+	/* The other side found the same for its direction. */
+	assert_int_equal(cn_engine_path_mtu(peer(1, 0), CN_CTL_PATH_DIRECT), d);
+	cn_engine_peer_status(nodes[0].e, peer(0, 1), now, &st);
+	assert_int_equal(st.path, CN_CTL_PATH_DIRECT);
+	assert_int_equal(st.mtu, d);
+	assert_int_equal(st.mtu_direct, d);
+	assert_int_equal(st.mtu_relay, r);
+	/* A SYN asking for 1460 arrives asking for what the direct path carries. */
+	nodes[1].ntun = 0;
+	cn_engine_tun_packet(nodes[0].e, now, syn, tcp_syn(0, 1, 1460, syn));
+	pump();
+	assert_int_equal(nodes[1].ntun, 1);
+	assert_int_equal(nodes[1].tun[0][42] << 8 | nodes[1].tun[0][43], d - 40);
+	/* The direct path goes: the relay's MTU is the one in use, and clamps. */
+	direct_blocked = true;
+	run_until(now + CN_ENGINE_DIRECT_DEAD_MS + 1000);
+	assert_false(peer(0, 1)->direct_up);
+	cn_engine_peer_status(nodes[0].e, peer(0, 1), now, &st);
+	assert_int_equal(st.path, CN_CTL_PATH_RELAY);
+	assert_int_equal(st.mtu, r);
+	assert_int_equal(st.mtu_direct, 0);
+	cn_engine_tun_packet(nodes[0].e, now, syn, tcp_syn(0, 1, 1460, syn));
+	pump();
+	assert_int_equal(nodes[1].ntun, 2);
+	assert_int_equal(nodes[1].tun[1][42] << 8 | nodes[1].tun[1][43], r - 40);
+}
+
+/* With probing off (mtu 0) nothing is probed and no SYN is touched. */
+static void test_pmtu_off(void **state)
+{
+	uint8_t syn[64];
+
+	(void)state;
+	send_tagged(0, 1, 1);
+	go_direct(0, 1);
+	run_until(now + 20000);
+	assert_int_equal(peer(0, 1)->pmtu[CN_CTL_PATH_DIRECT].state, CN_PMTU_DISABLED);
+	cn_engine_tun_packet(nodes[0].e, now, syn, tcp_syn(0, 1, 1460, syn));
+	pump();
+	assert_int_equal(nodes[1].tun[nodes[1].ntun - 1][42] << 8 |
+				 nodes[1].tun[nodes[1].ntun - 1][43],
+			 1460);
+}
+
+/*
+ * Hard-NAT traversal: node 0's NAT is easy, node 1's hard. Once both know
+ * (cn_engine_nat_kind), node 0 announces its reflexive address, node 1
+ * opens its sockets and asks to be probed; a probe hits one of them, the
+ * ack comes back, and both take the direct path. Bounded: the sockets, the
+ * probe rate.
+ */
+static void test_bday_easy_hard(void **state)
+{
+	unsigned int relay_before, at1;
+
+	(void)state;
+	send_tagged(0, 1, 1);
+	cn_engine_nat_kind(nodes[HARD].e, now, CN_NAT_HARD, &hard_ext);
+	cn_engine_nat_kind(nodes[EASY].e, now, CN_NAT_EASY, &easy_ext);
+	pump();
+	run_until(now + 20000);
+	assert_true(peer(EASY, HARD)->direct_up);
+	assert_true(peer(EASY, HARD)->d_shared);
+	assert_true(peer(HARD, EASY)->direct_up);
+	assert_false(peer(HARD, EASY)->d_shared);
+	assert_true(bday_adopted >= 0);
+	assert_true(bday_opens <= 256);
+	assert_true(bday_probes > 0 && bday_probes <= 2048);
+	assert_true(bday_probes_first_s <= 201); /* 200 per second */
+	/* Packets flow over it both ways, none through the relay. */
+	relay_before = sent_relay;
+	at1 = nodes[HARD].ntun;
+	send_tagged(EASY, HARD, 0xbd);
+	send_tagged(HARD, EASY, 0xdb);
+	assert_int_equal(nodes[HARD].ntun, at1 + 1);
+	assert_int_equal(tag_of(&nodes[HARD], at1), 0xbd);
+	assert_int_equal(tag_of(&nodes[EASY], nodes[EASY].ntun - 1), 0xdb);
+	assert_int_equal(sent_relay, relay_before);
+	/* And it stays up on keepalives. */
+	run_until(now + 20000);
+	assert_true(peer(EASY, HARD)->direct_up);
+	assert_true(peer(HARD, EASY)->direct_up);
+}
+
+/* The off switch: nothing is opened or probed, the pair stays relayed. */
+static void test_bday_off(void **state)
+{
+	(void)state;
+	send_tagged(0, 1, 1);
+	cn_engine_nat_kind(nodes[HARD].e, now, CN_NAT_HARD, &hard_ext);
+	cn_engine_nat_kind(nodes[EASY].e, now, CN_NAT_EASY, &easy_ext);
+	pump();
+	run_until(now + 20000);
+	assert_int_equal(bday_opens, 0);
+	assert_int_equal(bday_probes, 0);
+	assert_false(peer(EASY, HARD)->direct_up);
+}
+
+/* Two hard NATs: the technique cannot work, and nothing is tried. */
+static void test_bday_both_hard(void **state)
+{
+	(void)state;
+	send_tagged(0, 1, 1);
+	cn_engine_nat_kind(nodes[HARD].e, now, CN_NAT_HARD, &hard_ext);
+	cn_engine_nat_kind(nodes[EASY].e, now, CN_NAT_HARD, &easy_ext);
+	pump();
+	run_until(now + 20000);
+	assert_int_equal(bday_opens, 0);
+	assert_int_equal(bday_probes, 0);
+	assert_false(peer(EASY, HARD)->direct_up);
+}
+
+/*
+ * Port mapping: node 0's gateway maps an address to its node-wide socket;
+ * node 1 hears of it (CANDIDATE), checks it from its own node-wide socket,
+ * and both take the path once the peer answered from there. Birthday is
+ * off: the mapping alone does it.
+ */
+static void test_mapped_candidate(void **state)
+{
+	unsigned int relay_before, at1;
+
+	(void)state;
+	send_tagged(0, 1, 1);
+	mapped_on = true;
+	cn_engine_mapped(nodes[0].e, now, &mapped_ext, CN_CTL_CAND_UPNP);
+	pump();
+	run_until(now + 3000);
+	assert_true(peer(1, 0)->direct_up);
+	assert_true(peer(1, 0)->d_shared);
+	assert_true(cn_addr_equal((const struct sockaddr *)&peer(1, 0)->dremote.ss,
+				  (const struct sockaddr *)&mapped_ext.ss));
+	assert_true(peer(0, 1)->direct_up);
+	assert_true(cn_addr_equal((const struct sockaddr *)&peer(0, 1)->dremote.ss,
+				  (const struct sockaddr *)&other_ext.ss));
+	relay_before = sent_relay;
+	at1 = nodes[1].ntun;
+	send_tagged(0, 1, 0x77);
+	send_tagged(1, 0, 0x88);
+	assert_int_equal(nodes[1].ntun, at1 + 1);
+	assert_int_equal(tag_of(&nodes[1], at1), 0x77);
+	assert_int_equal(tag_of(&nodes[0], nodes[0].ntun - 1), 0x88);
+	assert_int_equal(sent_relay, relay_before);
+	/* A mapping nobody answers at: a few checks, then nothing more. */
+	send_tagged(0, 2, 5);
+	cn_engine_mapped(nodes[2].e, now, &mapped_ext, CN_CTL_CAND_PCP);
+	pump();
+	run_until(now + 20000);
+	assert_false(peer(0, 2)->direct_up);
+	assert_int_equal(peer(0, 2)->nat_challenges, CN_ENGINE_MAPPED_CHECKS);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1002,6 +1415,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ice_offer_heard_while_direct, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_first_packet_does_not_wait, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cookie_under_load, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pmtu_per_path, setup_pmtu, teardown),
+		cmocka_unit_test_setup_teardown(test_bday_easy_hard, setup_bday, teardown),
+		cmocka_unit_test_setup_teardown(test_bday_off, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bday_both_hard, setup_bday, teardown),
+		cmocka_unit_test_setup_teardown(test_mapped_candidate, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pmtu_off, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_presence_sends_the_waiting_initiation, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_renumbered_nat_under_traffic, setup, teardown),

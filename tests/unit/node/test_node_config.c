@@ -203,6 +203,25 @@ static void test_node_dataplane(void **state)
 	node_refused(NODE_BASE "dataplane = { workers = -1; };", "workers");
 }
 
+static void test_node_nat(void **state)
+{
+	struct cn_node_config c;
+
+	(void)state;
+	node_ok(NODE_BASE, &c);
+	assert_true(c.nat_birthday);
+	assert_true(c.nat_port_mapping);
+	assert_int_equal(c.nat_port, 0);
+	node_ok(NODE_BASE "nat = { birthday = false; port_mapping = false; port = 41641; };", &c);
+	assert_false(c.nat_birthday);
+	assert_false(c.nat_port_mapping);
+	assert_int_equal(c.nat_port, 41641);
+	node_refused(NODE_BASE "nat = true;", "'nat' must be a group");
+	node_refused(NODE_BASE "nat = { upnp = true; };", "unknown setting 'nat.upnp'");
+	node_refused(NODE_BASE "nat = { birthday = 1; };", "'birthday' must be true or false");
+	node_refused(NODE_BASE "nat = { port = 65536; };", "'port' must be between 0 and 65535");
+}
+
 static void test_relay_config(void **state)
 {
 	struct cn_relay_config c;
@@ -261,6 +280,7 @@ int main(void)
 		cmocka_unit_test(test_node_refusals),
 		cmocka_unit_test(test_node_deploy),
 		cmocka_unit_test(test_node_dataplane),
+		cmocka_unit_test(test_node_nat),
 		cmocka_unit_test(test_relay_config),
 	};
 
