@@ -147,8 +147,12 @@ path_of() { # NODE PEER
 	status_of "$1" | awk -v p="$2" '$1 == p { print $3 }'
 }
 
-cpu_ticks() { # PID: utime + stime, clock ticks (0 when gone)
+cpu_ticks() { # PID: utime + stime, clock ticks (0 when gone or none)
 	local s
+	[ -n "$1" ] || {
+		echo 0
+		return
+	}
 	s=$(cat "/proc/$1/stat" 2>/dev/null) || {
 		echo 0
 		return
@@ -158,6 +162,10 @@ cpu_ticks() { # PID: utime + stime, clock ticks (0 when gone)
 }
 
 mem_of() { # PID: "VmRSS VmHWM" in KiB
+	[ -n "$1" ] || {
+		echo "0 0"
+		return
+	}
 	awk '/^VmRSS:/ { r = $2 } /^VmHWM:/ { h = $2 } END { print r + 0, h + 0 }' \
 		"/proc/$1/status" 2>/dev/null || echo "0 0"
 }
@@ -287,16 +295,15 @@ try:
     d = json.load(open(sys.argv[1]))
     e = d["end"]
     c = e.get("cpu_utilization_percent", {})
-    if "sum_received" in e:
-        bps = e["sum_received"]["bits_per_second"]
+    r = e["sum_received"]
+    bps = r["bits_per_second"]
+    if d["start"]["test_start"]["protocol"] == "UDP":
+        # datagrams received of 1300 bytes each; "retr": those lost
+        pps = "%.0f" % (r["bytes"] / 1300 / r["seconds"])
+        retr = e.get("sum", {}).get("lost_packets", 0)
+    else:
         retr = e["sum_sent"].get("retransmits", 0)
         pps = "-"
-    else:  # UDP: the server-side figures the client reports in "sum"
-        s = e["sum"]
-        got = s["packets"] - s["lost_packets"]
-        bps = got * 1300 * 8 / s["seconds"]
-        retr = s["lost_packets"]
-        pps = "%.0f" % (got / s["seconds"])
     print("%.0f %d %.0f %.0f %s" % (bps / 1e6, retr, c.get("host_total", -1),
           c.get("remote_total", -1), pps))
 except Exception as x:
