@@ -227,7 +227,9 @@ int node_dp_tun_queue(void *ctx, const uint8_t *pkt, size_t len)
 
 	if (!dp)
 		return node_tun_write(ctx, pkt, len);
-	if (dp->gro.npkt == CN_GRO_BATCH_MAX)
+	/* Full, or this packet would not fit the arena with what is held: write those first. */
+	if (dp->gro.npkt == CN_GRO_BATCH_MAX ||
+	    cn_gro_arena_need(&dp->gro) + len + CN_VNET_HDR_LEN > sizeof(dp->arena))
 		node_dp_tun_flush(ctx);
 	if (cn_gro_add(&dp->gro, pkt, len) != 0)
 		return node_tun_write(ctx, pkt, len);

@@ -53,7 +53,11 @@ int node_tun_open(struct cn_node *n, struct cn_errbuf *e)
 	const struct cn_node_config *cfg = &n->cfg;
 	enum cn_tun_offload got = CN_TUN_OFFLOAD_NONE;
 
-	if (cfg->offload) {
+	/* The fast path's datagram buffers hold NODE_DGRAM_MAX bytes, as the old receive path's. */
+	if (cfg->offload && cfg->mtu + CN_ENGINE_TX_OVERHEAD > NODE_DGRAM_MAX)
+		cn_log_warn("dataplane: tun.mtu %u is over the fast path's %d; offloads off",
+			    (unsigned)cfg->mtu, NODE_DGRAM_MAX - CN_ENGINE_TX_OVERHEAD);
+	else if (cfg->offload) {
 		if (cn_tun_open_offload(cfg->tun_name, n->tun_name, &n->tun_fd, &got, e) == 0) {
 			n->tun_vnet = true;
 		} else {
