@@ -45,6 +45,10 @@ static void direct_read_cb(evutil_socket_t fd, short what, void *arg)
 	int got;
 
 	(void)what;
+	if (n->dp) {
+		node_dp_direct_read(n, p, fd);
+		return;
+	}
 	memset(msgs, 0, sizeof(msgs));
 	for (int i = 0; i < NODE_BATCH; i++) {
 		iov[i].iov_base = n->bufs[i];
@@ -98,10 +102,14 @@ int node_direct_adopt(struct cn_node *n, struct cn_peer *p, int fd)
 	}
 	node_direct_close(p);
 	io->dfd = fd;
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bufsz, sizeof(bufsz)) != 0)
-		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bufsz, sizeof(bufsz));
-	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &bufsz, sizeof(bufsz)) != 0)
-		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bufsz, sizeof(bufsz));
+	if (n->dp) {
+		node_dp_socket(n, fd); /* larger buffers, UDP_GRO */
+	} else {
+		if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bufsz, sizeof(bufsz)) != 0)
+			setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bufsz, sizeof(bufsz));
+		if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &bufsz, sizeof(bufsz)) != 0)
+			setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bufsz, sizeof(bufsz));
+	}
 	evutil_make_socket_nonblocking(fd);
 	io->dev = event_new(n->base, fd, EV_READ | EV_PERSIST, direct_read_cb, p);
 	if (!io->dev || event_add(io->dev, NULL) != 0) {

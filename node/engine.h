@@ -35,7 +35,9 @@
  * engine_timers.c (every per-peer deadline), engine_watch.c (fast failure
  * of a direct path under traffic, network changes), engine_pmtu.c (each
  * path's MTU, TCP MSS clamping), engine_bday.c (hard NATs: birthday
- * probing, and port-mapping candidates over the node-wide socket).
+ * probing, and port-mapping candidates over the node-wide socket),
+ * engine_batch.c (the batch inputs of the fast data path: many packets
+ * per call, sealed and opened through ops.parallel, sent per peer in runs).
  */
 #ifndef CN_NODE_ENGINE_H
 #define CN_NODE_ENGINE_H
@@ -57,11 +59,14 @@
 
 struct cn_engine;
 struct cn_peer;
+struct cn_engine_tx;
 
 enum {
 	CN_ENGINE_MAX_RELAYS = 32, /* bits of cn_peer.present */
 	CN_ENGINE_STAGED_MAX = 64,
 	CN_ENGINE_PKT_MAX = 65535,
+	CN_ENGINE_BATCH_MAX = 256, /* items sealed or opened per ops.parallel call */
+	CN_ENGINE_BATCH_KEYS = 8,  /* sessions per such call (more: the batch is cut) */
 	/* Timers (engine_timers.c has what each does). */
 	CN_ENGINE_HANDSHAKE_RETRY_MS = 5000,
 	CN_ENGINE_HANDSHAKE_GIVEUP_MS = 90000,
@@ -116,6 +121,29 @@ struct cn_engine_ops {
 			  const uint8_t *msg, size_t len);
 	/* An IP packet for the local stack. */
 	int (*tun_write)(void *ctx, const uint8_t *pkt, size_t len);
+	/*
+	 * Batch data path (engine_batch.c); each may be NULL.
+	 * send_direct_batch: the sealed datagrams dg[0..n) (buf, len) to p over
+	 * its direct socket, to `to`, in order; *sent = how many the socket
+	 * took (the engine sends the rest through a relay). NULL: send_direct
+	 * per datagram.
+	 */
+	int (*send_direct_batch)(void *ctx, struct cn_peer *p, const struct cn_addr *to,
+				 struct cn_engine_tx *const *dg, size_t n, size_t *sent);
+	/*
+	 * tun_queue: as tun_write, but pkt stays valid until tun_flush, which
+	 * the engine calls before cn_engine_receive_batch returns: the shell
+	 * may hold packets to coalesce them (daemon-side GRO). NULL: tun_write.
+	 */
+	int (*tun_queue)(void *ctx, const uint8_t *pkt, size_t len);
+	void (*tun_flush)(void *ctx);
+	/*
+	 * parallel: runs fn(arg, items[i]) once for every i, on any threads,
+	 * concurrently, and returns when all are done (crypto workers). fn
+	 * touches only its item and reads arg. NULL: the engine runs them.
+	 */
+	void (*parallel)(void *ctx, void (*fn)(void *arg, void *item), void *arg,
+			 void *const *items, size_t n);
 	/* ICE: start an agent for p (controlling or not); stop it; feed the peer's SDP / done. */
 	int (*ice_start)(void *ctx, struct cn_peer *p, bool controlling);
 	void (*ice_stop)(void *ctx, struct cn_peer *p);
@@ -328,6 +356,53 @@ void cn_engine_tun_packet(struct cn_engine *e, uint64_t now, uint8_t *pkt, size_
 void cn_engine_receive(struct cn_engine *e, uint64_t now, struct cn_peer *from_peer,
 		       enum cn_ctl_path via, int relay, uint8_t *msg, size_t len,
 		       const struct cn_addr *src);
+/*
+ * Batch inputs (engine_batch.c): the same rules as the single-packet calls
+ * above, per packet (routing, staging, cryptokey routing, replay window,
+ * path validation), with the crypto of a batch done in one ops.parallel
+ * call and the datagrams to one peer sent in one ops.send_direct_batch.
+ * Per peer the order is kept; bookkeeping is per batch.
+ *
+ * A send item: the IP packet read from the TUN lies at
+ * buf + CN_ENGINE_TX_HEADROOM, len bytes; buf holds cap bytes in all, so
+ * the datagram is sealed in place (cap >= len + CN_ENGINE_TX_OVERHEAD, or
+ * the packet takes the single-packet path). The other fields are the
+ * engine's.
+ */
+enum { CN_ENGINE_TX_HEADROOM = 16, CN_ENGINE_TX_OVERHEAD = 32 };
+
+struct cn_engine_tx {
+	uint8_t *buf;
+	size_t len; /* in: IP packet bytes; sealed: datagram bytes */
+	size_t cap;
+	/* The engine's. */
+	struct cn_peer *p;
+	uint64_t counter;
+	size_t pt_len;
+	unsigned int key;
+	int ret;
+};
+
+/* A receive item: one datagram (decrypted in place) and where it came from. */
+struct cn_engine_rx {
+	uint8_t *msg;
+	size_t len;
+	struct cn_addr src;
+	/* The engine's. */
+	struct cn_peer *p;
+	uint32_t index;
+	uint64_t counter;
+	size_t pt_len;
+	unsigned int key;
+	int ret;
+};
+
+/* Packets read from the TUN: tx[0..n) (any n; buffers may be modified). */
+void cn_engine_tun_batch(struct cn_engine *e, uint64_t now, struct cn_engine_tx *tx, size_t n);
+/* Datagrams that came over one path (as cn_engine_receive, for each in order). */
+void cn_engine_receive_batch(struct cn_engine *e, uint64_t now, struct cn_peer *from_peer,
+			     enum cn_ctl_path via, int relay, struct cn_engine_rx *rx, size_t n);
+
 /* Runs every deadline due at now; returns the next one (monotonic ms). */
 uint64_t cn_engine_tick(struct cn_engine *e, uint64_t now);
 

@@ -6,6 +6,7 @@
 #ifndef CN_NODE_ENGINE_INT_H
 #define CN_NODE_ENGINE_INT_H
 
+#include "crypto/session_batch.h"
 #include "node/engine.h"
 #include "node/tai_floor.h"
 #include "relay/hsguard.h"
@@ -40,6 +41,12 @@ struct cn_engine {
 	struct cn_addr mapped;	 /* what the gateway maps to it (len 0: none) */
 	enum cn_ctl_cand mapped_proto;
 	uint8_t out[CN_ENGINE_PKT_MAX + 64];
+	/* Batch crypto (engine_batch.c): key snapshots of one parallel call. */
+	struct cn_session_seal_key skeys[CN_ENGINE_BATCH_KEYS];
+	struct cn_session_open_key okeys[CN_ENGINE_BATCH_KEYS];
+	struct cn_session *ksess[CN_ENGINE_BATCH_KEYS];
+	void *items[CN_ENGINE_BATCH_MAX];
+	bool rx_batch; /* deliveries go through ops.tun_queue */
 };
 
 extern const char *const cn_engine_path_names[3];
@@ -52,6 +59,8 @@ uint32_t eng_fresh_index(struct cn_engine *e);
 void eng_peer_changed(struct cn_peer *p, uint64_t now);
 
 /* engine_send.c */
+/* The peer an IP packet from the TUN goes to (*len: its IP length), or NULL (dropped, ICMP). */
+struct cn_peer *eng_route(struct cn_engine *e, uint64_t now, uint8_t *pkt, size_t *len);
 int eng_path_send(struct cn_peer *p, uint64_t now, const uint8_t *msg, size_t len);
 int eng_direct_send(struct cn_peer *p, uint64_t now, const struct cn_addr *to, const uint8_t *msg,
 		    size_t len);
@@ -68,6 +77,15 @@ void eng_flush_staged(struct cn_peer *p, uint64_t now);
 void eng_drop_staged(struct cn_peer *p);
 
 /* engine_recv.c */
+/*
+ * What follows an authenticated data message from p in session s (counter
+ * already in the replay window; newest: it was the highest yet): session
+ * confirmation, path bookkeeping, rekey, then delivery of pt.
+ * changed: tell the shell about p's deadlines now (else the caller does).
+ */
+void eng_rx_data_after(struct cn_peer *p, struct cn_session *s, uint64_t now, enum cn_ctl_path via,
+		       int relay, uint8_t *pt, size_t pt_len, const struct cn_addr *src,
+		       bool newest, bool changed);
 void eng_direct_up(struct cn_peer *p, uint64_t now, const char *why);
 void eng_direct_down(struct cn_peer *p, uint64_t now, const char *why);
 

@@ -166,7 +166,8 @@ static void deliver_ip(struct cn_peer *p, uint64_t now, const uint8_t *pt, size_
 		(void)now;
 		return;
 	}
-	if (e->ops->tun_write(e->ctx, pt, ip.total_len) != 0)
+	if ((e->rx_batch && e->ops->tun_queue ? e->ops->tun_queue
+					      : e->ops->tun_write)(e->ctx, pt, ip.total_len) != 0)
 		e->m.drop_bad_packet++;
 }
 
@@ -218,13 +219,21 @@ static void rx_data(struct cn_engine *e, uint64_t now, struct cn_peer *from_peer
 		return;
 	}
 	newest = counter >= next_before;
+	eng_rx_data_after(p, s, now, via, relay, pt, pt_len, src, newest, true);
+}
+
+void eng_rx_data_after(struct cn_peer *p, struct cn_session *s, uint64_t now, enum cn_ctl_path via,
+		       int relay, uint8_t *pt, size_t pt_len, const struct cn_addr *src,
+		       bool newest, bool changed)
+{
 	if (cn_keyring_received(&p->keys, s)) {
 		/* The initiator's first packet confirms the session we answered. */
 		session_up(p, now);
-		eng_log(e, CN_LOG_INFO, false, "peer %s: session established via %s", p->name,
+		eng_log(p->e, CN_LOG_INFO, false, "peer %s: session established via %s", p->name,
 			cn_engine_path_names[via]);
 		if (p->nstaged)
 			eng_flush_staged(p, now);
+		changed = true;
 	}
 	p->last_rx_ms = now;
 	p->rx_bytes += pt_len;
@@ -249,7 +258,8 @@ static void rx_data(struct cn_engine *e, uint64_t now, struct cn_peer *from_peer
 	if (s == p->keys.cur && s->initiator && !cn_keyring_pending(&p->keys) &&
 	    cn_session_should_rekey_on_receive(s, now))
 		eng_initiate(p, now);
-	eng_peer_changed(p, now);
+	if (changed)
+		eng_peer_changed(p, now);
 	if (pt_len == 0)
 		return; /* keepalive */
 	if (cn_ctl_is_control(pt, pt_len))

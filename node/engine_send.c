@@ -264,14 +264,14 @@ static void icmp_unreachable(struct cn_engine *e, uint64_t now, const uint8_t *p
 	}
 }
 
-void cn_engine_tun_packet(struct cn_engine *e, uint64_t now, uint8_t *pkt, size_t len)
+struct cn_peer *eng_route(struct cn_engine *e, uint64_t now, uint8_t *pkt, size_t *len)
 {
 	struct cn_ip_info ip;
 	const struct cn_pl_peer *pp;
 	struct cn_peer *p;
 
-	if (!e->pl || cn_ip_parse(pkt, len, &ip) != 0)
-		return;
+	if (!e->pl || cn_ip_parse(pkt, *len, &ip) != 0)
+		return NULL;
 	pp = ip.version == 4 ? cn_peerlist_find_ip4(e->pl, ip.dst)
 			     : cn_peerlist_find_ip6(e->pl, ip.dst);
 	p = cn_engine_find_pl(e, pp);
@@ -279,10 +279,19 @@ void cn_engine_tun_packet(struct cn_engine *e, uint64_t now, uint8_t *pkt, size_
 		e->m.drop_no_peer++;
 		if (pp != e->self || !e->self)
 			icmp_unreachable(e, now, pkt, ip.total_len, ip.dst);
-		return;
+		return NULL;
 	}
 	eng_pmtu_clamp(p, pkt, ip.total_len, ip.version);
-	eng_send_pt(p, now, pkt, ip.total_len);
+	*len = ip.total_len;
+	return p;
+}
+
+void cn_engine_tun_packet(struct cn_engine *e, uint64_t now, uint8_t *pkt, size_t len)
+{
+	struct cn_peer *p = eng_route(e, now, pkt, &len);
+
+	if (p)
+		eng_send_pt(p, now, pkt, len);
 }
 
 void cn_engine_probe(struct cn_engine *e, struct cn_peer *p, uint64_t now, uint64_t id)

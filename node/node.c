@@ -165,6 +165,10 @@ const struct cn_engine_ops cn_node_engine_ops = {
 	.send_turn = node_ice_send,
 	.send_relay = node_relay_send,
 	.tun_write = node_tun_write,
+	.send_direct_batch = node_dp_send_direct_batch,
+	.tun_queue = node_dp_tun_queue,
+	.tun_flush = node_dp_tun_flush,
+	.parallel = node_dp_parallel,
 	.ice_start = node_ice_start,
 	.ice_stop = node_ice_stop,
 	.ice_remote_sdp = node_ice_remote_sdp,
@@ -351,6 +355,7 @@ void cn_node_free(struct cn_node *n)
 		event_free(n->tun_ev);
 	if (n->tun_fd >= 0)
 		close(n->tun_fd);
+	node_dp_free(n);
 	cn_peerlist_free(n->pl);
 	free(n->pl_text);
 	cn_identity_free(n->id);

@@ -7,6 +7,8 @@
  *                 pings, the endpoints file
  *   tun_io.c      the TUN device: batch reads into the engine, writes
  *   direct.c      direct sockets: adopt, read, send, close
+ *   dataplane.c   the fast data path (dataplane.offload): super-packet TUN
+ *                 reads, UDP GSO/GRO batches, coalesced TUN writes, workers
  *   endpoints.c   the endpoints file: save and restore (format in endpoints_fmt.c)
  *   ice_glue.c    libnice agents for the engine's ICE requests
  *   relays.c      relay links: resolve, connect, backoff, messages
@@ -58,6 +60,7 @@ struct cn_ice;
 struct cn_glib_loop;
 struct node_bday;
 struct cn_portmap;
+struct node_dp;
 
 enum {
 	NODE_BATCH = 32,
@@ -154,6 +157,8 @@ struct cn_node {
 	uint8_t self_ip4[4], self_ip6[16];
 	TAILQ_HEAD(, node_relay) relays;
 	int tun_fd;
+	bool tun_vnet;	    /* every TUN packet has a virtio header (offload on) */
+	struct node_dp *dp; /* the fast data path's state, NULL when off */
 	char tun_name[IFNAMSIZ];
 	struct event *tun_ev, *timer;
 	uint64_t timer_at; /* when the timer fires, 0: not armed */
@@ -204,6 +209,23 @@ void node_timer_wake(struct cn_node *n, uint64_t when);
 /* tun_io.c */
 int node_tun_open(struct cn_node *n, struct cn_errbuf *e);
 int node_tun_write(void *ctx, const uint8_t *pkt, size_t len);
+
+/* dataplane.c (only with n->dp) */
+enum cn_tun_offload;
+/* Allocates n->dp for a TUN opened with offloads `got`; logs what is in use. */
+int node_dp_open(struct cn_node *n, enum cn_tun_offload got, struct cn_errbuf *e);
+void node_dp_free(struct cn_node *n);
+/* Sizes a direct socket's buffers and switches UDP_GRO on it. */
+void node_dp_socket(struct cn_node *n, int fd);
+void node_dp_tun_read(struct cn_node *n, int fd);
+void node_dp_direct_read(struct cn_node *n, struct cn_peer *p, int fd);
+/* Engine ops of the batch path. */
+int node_dp_send_direct_batch(void *ctx, struct cn_peer *p, const struct cn_addr *to,
+			      struct cn_engine_tx *const *dg, size_t n, size_t *sent);
+int node_dp_tun_queue(void *ctx, const uint8_t *pkt, size_t len);
+void node_dp_tun_flush(void *ctx);
+void node_dp_parallel(void *ctx, void (*fn)(void *arg, void *item), void *arg, void *const *items,
+		      size_t n);
 
 /* direct.c */
 struct node_peer_io *node_peer_io(struct cn_node *n, struct cn_peer *p);

@@ -591,14 +591,18 @@ struct cn_relay_client *cn_relay_client_new(struct event_base *base,
 		goto fail;
 	}
 	if (o->udp) {
-		int bufsz = 1 << 20;
+		/* Bursts of a TSO read's segments leave at once: buffers the force variants allow. */
+		int bufsz = 8 << 20;
 
 		c->fd = socket(sa->sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		if (c->fd < 0 || connect(c->fd, sa, o->addr.len) != 0) {
 			cn_errbuf_set(e, "udp: %s", strerror(errno));
 			goto fail;
 		}
-		setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &bufsz, sizeof(bufsz));
+		if (setsockopt(c->fd, SOL_SOCKET, SO_RCVBUFFORCE, &bufsz, sizeof(bufsz)) != 0)
+			setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &bufsz, sizeof(bufsz));
+		if (setsockopt(c->fd, SOL_SOCKET, SO_SNDBUFFORCE, &bufsz, sizeof(bufsz)) != 0)
+			setsockopt(c->fd, SOL_SOCKET, SO_SNDBUF, &bufsz, sizeof(bufsz));
 		c->udp_ev = event_new(base, c->fd, EV_READ | EV_PERSIST, udp_read_cb, c);
 		if (!c->udp_ev || event_add(c->udp_ev, NULL)) {
 			cn_errbuf_set(e, "cannot watch the UDP socket");

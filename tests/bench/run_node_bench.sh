@@ -1,23 +1,33 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # cairn-node benchmark in the NAT lab (tests/lab). Builds cairn, cairn-node
-# and cairn-relay in Release (build/bench, shared with run_relay_bench.sh;
-# incremental) and, as root, prints in one run:
-#   - iperf3 TCP throughput board -> cloud, and ping RTT (min/avg/max), over
-#       raw      the underlay: board connects to cloud's public address
-#                through its NAT (no cairn);
-#       direct   cairn's direct path (overlay addresses, ICE on);
-#       relayed  cairn's relayed path: both nodes restarted with
-#                `ice = { enabled = false; };` and fresh state, so every
-#                packet crosses the relay (same two hosts as raw and direct,
-#                so the ratios compare like with like);
-#     with the ratio of each overlay path to raw, and cairn-node's (and the
-#     relay's) CPU use during the transfer;
+# and cairn-relay in Release (build/release; incremental) and, as root,
+# prints in one run, side by side on the same two hosts:
+#   - iperf3 board -> cloud: one TCP stream, 4 TCP streams (Mbit/s at the
+#     receiver) and UDP flat out (-u -b 0, 1300-byte payload; datagrams/s
+#     received), and ping RTT (min/avg/max) with no load, over
+#       raw         the underlay: board connects to cloud's public address
+#                   through its NAT (no overlay);
+#       wg-go       wireguard-go from Debian's package (the baseline; static
+#                   endpoints, board -> cloud's public address, its default
+#                   MTU 1420), when installed (apt-get install wireguard-go
+#                   wireguard-tools);
+#       direct      cairn's direct path (overlay addresses, ICE on), with
+#                   the node's default data path (offloads, UDP GSO/GRO,
+#                   crypto workers: dataplane defaults);
+#       relayed     cairn's relayed path: both nodes restarted with
+#                   `ice = { enabled = false; };` and fresh state, so every
+#                   packet crosses the relay;
+#       direct-old, relayed-old  the same with the old single-packet data
+#                   path (`dataplane = { offload = false; udp_gso = false;
+#                   workers = 1; };`): before and after in one run;
+#     with the ratio of each path to raw and to wireguard-go, and each
+#     daemon's CPU use (and the relay's) during the one-stream transfer;
 #   - start-up times, from spawning the nodes: each relay link up, the first
 #     answered ping board -> cloud (ping -D timestamps), and the direct path
 #     as each side's `cairn status` shows it (polled every 50 ms);
-#   - cairn-node's idle VmRSS (and VmHWM, the peak) after the tests, for
-#     both nodes in both modes, and the relay's;
+#   - each daemon's VmRSS idle before the transfers and after them (and the
+#     peak VmHWM), per path, and the relay's;
 #   - the counters that explain a figure: UDP buffer errors and IP
 #     fragmentation (/proc/net/snmp) in every namespace on the way, TUN
 #     drops, cairn's drop counters (`cairn status --json`) and the relay's
@@ -39,15 +49,19 @@
 #                          for other processes to use < 10% of a core (0: off)
 #   CN_BENCH_TUN_MTU=      the nodes' tun.mtu (default: the node's, 1340), e.g.
 #                          1340 to see the relayed path without fragmentation
+#   CN_BENCH_OLD=1         also measure the old single-packet path (0: skip)
+#   CN_BENCH_WORKERS=      the nodes' dataplane.workers (default: the node's)
 set -uo pipefail
 export LC_ALL=C # ping's and EPOCHREALTIME's decimal point
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
-build=$top/build/bench
+build=$top/build/release
 SECS=${CN_BENCH_SECS:-5}
 PINGS=${CN_BENCH_PINGS:-50}
 QUIET=${CN_BENCH_WAIT_QUIET:-30}
 TUN_MTU=${CN_BENCH_TUN_MTU:-}
+OLD=${CN_BENCH_OLD:-1}
+WORKERS=${CN_BENCH_WORKERS:-}
 
 die() {
 	echo "run_node_bench: $*" >&2
@@ -62,8 +76,11 @@ done
 [[ $PINGS =~ ^[1-9][0-9]{0,3}$ ]] || die "CN_BENCH_PINGS must be 1..9999"
 [[ $QUIET =~ ^[0-9]{1,4}$ ]] || die "CN_BENCH_WAIT_QUIET must be a number of seconds"
 [[ $TUN_MTU =~ ^([0-9]{4})?$ ]] || die "CN_BENCH_TUN_MTU must be 1280..9000"
+[[ $OLD =~ ^[01]$ ]] || die "CN_BENCH_OLD must be 0 or 1"
+[[ $WORKERS =~ ^([0-9]{1,2})?$ ]] || die "CN_BENCH_WORKERS must be 0..64"
+WGGO=$(command -v wireguard-go) && WG=$(command -v wg) || WGGO=""
 
-# ---- build (Release, shared with run_relay_bench.sh) -------------------------
+# ---- build (Release) ------------------------------------------------------------
 mkdir -p "$build"
 blog=$(mktemp /tmp/cn_node_bench_build.XXXXXX)
 b0=${EPOCHREALTIME/./}
@@ -130,8 +147,12 @@ path_of() { # NODE PEER
 	status_of "$1" | awk -v p="$2" '$1 == p { print $3 }'
 }
 
-cpu_ticks() { # PID: utime + stime, clock ticks (0 when gone)
+cpu_ticks() { # PID: utime + stime, clock ticks (0 when gone or none)
 	local s
+	[ -n "$1" ] || {
+		echo 0
+		return
+	}
 	s=$(cat "/proc/$1/stat" 2>/dev/null) || {
 		echo 0
 		return
@@ -141,9 +162,27 @@ cpu_ticks() { # PID: utime + stime, clock ticks (0 when gone)
 }
 
 mem_of() { # PID: "VmRSS VmHWM" in KiB
+	[ -n "$1" ] || {
+		echo "0 0"
+		return
+	}
 	awk '/^VmRSS:/ { r = $2 } /^VmHWM:/ { h = $2 } END { print r + 0, h + 0 }' \
 		"/proc/$1/status" 2>/dev/null || echo "0 0"
 }
+
+# dpid PID: the daemon a lab_spawn wrapper (cl_start_*: bash around it) runs.
+dpid() {
+	local p=$1 c i
+	for ((i = 0; i < 3; i++)); do
+		c=$(pgrep -P "$p" | head -1) || break
+		[ -n "$c" ] || break
+		p=$c
+	done
+	echo "$p"
+}
+
+# The daemons whose CPU a row reports: A (cloud), B (board), the relay.
+PID_A="" PID_B="" PID_R=""
 
 busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat; }
 
@@ -224,11 +263,13 @@ ping_stats() { # FROM DEST: "min avg max loss%" (or "- - - 100%")
 	echo "$rtt ${loss:-100}%"
 }
 
-# iperf ROW DEST: iperf3 TCP board -> cloud (server in cloud); sets
-# BW[ROW] (Mbit/s at the receiver), RETR[ROW], CPU[ROW], DIAG[ROW].
-declare -A BW=() RETR=() CPU=() DIAG=() PING=() PATHSEEN=()
+# iperf_row ROW DEST [IPERF3 ARGS]: iperf3 board -> cloud (server in cloud);
+# sets BW[ROW] (Mbit/s at the receiver), PPS[ROW] (UDP: datagrams/s
+# received), RETR[ROW], CPU[ROW], DIAG[ROW].
+declare -A BW=() PPS=() RETR=() CPU=() DIAG=() PING=() PATHSEEN=() MEM=()
 iperf_row() {
 	local row=$1 dest=$2 srv i c0a c0b c0r c1a c1b c1r m0 m1 t0 t1 out
+	shift 2
 	wait_quiet "$row"
 	snap "$LAB_DIR/snap.$row.pre"
 	srv=$(lab_spawn cloud "iperf3.$row.server.log" iperf3 -s -1 -p 5201)
@@ -236,15 +277,15 @@ iperf_row() {
 		grep -q "listening" "$LAB_DIR/iperf3.$row.server.log" 2>/dev/null && break
 		sleep 0.05
 	done
-	c0a=$(cpu_ticks "${CL_PID[cloud]}") c0b=$(cpu_ticks "${CL_PID[board]}") c0r=$(cpu_ticks "${CL_PID[relay1]}")
+	c0a=$(cpu_ticks "$PID_A") c0b=$(cpu_ticks "$PID_B") c0r=$(cpu_ticks "$PID_R")
 	m0=$(busy_ticks)
 	now_ms
 	t0=$NOW
-	lab_exec board timeout $((SECS + 20)) iperf3 -c "$dest" -p 5201 -t "$SECS" -J \
+	lab_exec board timeout $((SECS + 20)) iperf3 -c "$dest" -p 5201 -t "$SECS" -J "$@" \
 		>"$LAB_DIR/iperf3.$row.json" 2>"$LAB_DIR/iperf3.$row.err"
 	now_ms
 	t1=$NOW
-	c1a=$(cpu_ticks "${CL_PID[cloud]}") c1b=$(cpu_ticks "${CL_PID[board]}") c1r=$(cpu_ticks "${CL_PID[relay1]}")
+	c1a=$(cpu_ticks "$PID_A") c1b=$(cpu_ticks "$PID_B") c1r=$(cpu_ticks "$PID_R")
 	m1=$(busy_ticks)
 	lab_kill "$srv" >/dev/null 2>&1
 	snap "$LAB_DIR/snap.$row.post"
@@ -254,18 +295,27 @@ try:
     d = json.load(open(sys.argv[1]))
     e = d["end"]
     c = e.get("cpu_utilization_percent", {})
-    print("%.0f %d %.0f %.0f" % (e["sum_received"]["bits_per_second"] / 1e6,
-          e["sum_sent"].get("retransmits", 0), c.get("host_total", -1), c.get("remote_total", -1)))
+    r = e["sum_received"]
+    bps = r["bits_per_second"]
+    if d["start"]["test_start"]["protocol"] == "UDP":
+        # datagrams received of 1300 bytes each; "retr": those lost
+        pps = "%.0f" % (r["bytes"] / 1300 / r["seconds"])
+        retr = e.get("sum", {}).get("lost_packets", 0)
+    else:
+        retr = e["sum_sent"].get("retransmits", 0)
+        pps = "-"
+    print("%.0f %d %.0f %.0f %s" % (bps / 1e6, retr, c.get("host_total", -1),
+          c.get("remote_total", -1), pps))
 except Exception as x:
-    print("- - - -")' "$LAB_DIR/iperf3.$row.json")
+    print("- - - - -")' "$LAB_DIR/iperf3.$row.json")
 	local isnd ircv
-	read -r "BW[$row]" "RETR[$row]" isnd ircv <<<"$out"
+	read -r "BW[$row]" "RETR[$row]" isnd ircv "PPS[$row]" <<<"$out"
 	if [ "${BW[$row]}" = - ]; then
 		echo "# $row: iperf3 failed: $(grep -o '"error":.*' "$LAB_DIR/iperf3.$row.json" | head -1)$(tail -2 "$LAB_DIR/iperf3.$row.err")"
 	fi
 	local dt=$((t1 - t0))
 	((dt > 0)) || dt=1
-	# % of one core: cairn-node A, B, relay, iperf3 sender, receiver; then
+	# % of one core: daemon A, B, relay, iperf3 sender, receiver; then
 	# the whole machine in % of all its CPUs (anything else running shows here).
 	CPU[$row]=$(awk -v a=$((c1a - c0a)) -v b=$((c1b - c0b)) -v r=$((c1r - c0r)) -v m=$((m1 - m0)) \
 		-v hz="$HZ" -v dt="$dt" -v n="$(nproc)" -v is="$isnd" -v ir="$ircv" '
@@ -282,6 +332,8 @@ startup() {
 	local tag=$1 ice=$2 extra="" i t line ts sb sa pp="" respawn=0 logf
 	[ "$ice" = 1 ] || extra='ice = { enabled = false; };'
 	rm -rf "$LAB_DIR/cloud.state" "$LAB_DIR/board.state"
+	[ -z "$WORKERS" ] || [ "${CL_DATAPLANE:-}" = off ] ||
+		extra+=" dataplane = { workers = $WORKERS; };"
 	cl_node_conf cloud "$extra"
 	cl_node_conf board "$extra"
 	if [ -n "$TUN_MTU" ]; then
@@ -343,16 +395,27 @@ startup() {
 	START_VIA=$(grep -m1 -o "session established via [a-z]*" "$LAB_DIR/board.log" | awk '{ print $4 }')
 }
 
-# measure ROW DEST: ping, then iperf3; the overlay rows note the path
-# board's status shows before and after.
+# measure ROW DEST: ping (no load), then iperf3 one stream, 4 streams and
+# UDP; the overlay rows note the path board's status shows before and
+# after, and the daemons' memory idle before and after the load.
 measure() {
-	local row=$1 dest=$2 p0="" p1=""
-	[ "$row" = raw ] || p0=$(path_of board cloud)
+	local row=$1 dest=$2 p0="" p1="" ma0 mb0 ma1 mb1 ha hb
+	case $row in raw | wg-go) ;; *) p0=$(path_of board cloud) ;; esac
+	read -r ma0 _ <<<"$(mem_of "$PID_A")"
+	read -r mb0 _ <<<"$(mem_of "$PID_B")"
 	PING[$row]=$(ping_stats board "$dest")
 	iperf_row "$row" "$dest"
-	[ "$row" = raw ] || p1=$(path_of board cloud)
+	iperf_row "$row.p4" "$dest" -P 4
+	iperf_row "$row.udp" "$dest" -u -b 0 -l 1300
+	sleep 2 # idle again
+	read -r ma1 ha <<<"$(mem_of "$PID_A")"
+	read -r mb1 hb <<<"$(mem_of "$PID_B")"
+	MEM[$row]="$ma0 $ma1 $ha $mb0 $mb1 $hb"
+	case $row in raw | wg-go) p1=${p0:-} ;; *) p1=$(path_of board cloud) ;; esac
 	if [ "$row" = raw ]; then
 		PATHSEEN[$row]="underlay"
+	elif [ "$row" = wg-go ]; then
+		PATHSEEN[$row]="direct"
 	elif [ "$p0" = "$p1" ]; then
 		PATHSEEN[$row]=$p0
 	else
@@ -360,21 +423,58 @@ measure() {
 	fi
 }
 
+nodes_pids() {
+	PID_A=$(dpid "${CL_PID[cloud]}") PID_B=$(dpid "${CL_PID[board]}") PID_R=$(dpid "${CL_PID[relay1]}")
+}
+
+# wg_row: wireguard-go on cloud (wgc, 10.98.0.1) and board (wgb, 10.98.0.2),
+# board -> cloud's public address through the NAT, keys made for the run.
+wg_row() {
+	local ka kb pa pb wa wb i
+	ka=$("$WG" genkey) kb=$("$WG" genkey)
+	pa=$("$WG" pubkey <<<"$ka") pb=$("$WG" pubkey <<<"$kb")
+	printf '%s\n' "$ka" >"$LAB_DIR/wg.a.key"
+	printf '%s\n' "$kb" >"$LAB_DIR/wg.b.key"
+	chmod 600 "$LAB_DIR"/wg.?.key
+	export WG_I_PREFER_BUGGY_USERSPACE_TO_POLISHED_KMOD=1 # Debian's wireguard-go refuses Linux otherwise
+	wa=$(lab_spawn cloud wg.cloud.log "$WGGO" -f wgc)
+	wb=$(lab_spawn board wg.board.log "$WGGO" -f wgb)
+	for ((i = 0; i < 100; i++)); do
+		[ -S /var/run/wireguard/wgc.sock ] && [ -S /var/run/wireguard/wgb.sock ] && break
+		sleep 0.05
+	done
+	lab_exec cloud "$WG" set wgc private-key "$LAB_DIR/wg.a.key" listen-port 51820 \
+		peer "$pb" allowed-ips 10.98.0.2/32 &&
+		lab_exec board "$WG" set wgb private-key "$LAB_DIR/wg.b.key" \
+			peer "$pa" endpoint "$CLOUD_IP:51820" allowed-ips 10.98.0.1/32 persistent-keepalive 5 &&
+		lab_exec cloud ip addr add 10.98.0.1/24 dev wgc && lab_exec cloud ip link set wgc up &&
+		lab_exec board ip addr add 10.98.0.2/24 dev wgb && lab_exec board ip link set wgb up ||
+		echo "# wg-go: could not configure wireguard-go: $(tail -3 "$LAB_DIR/wg.board.log")"
+	lab_exec board ping -n -q -c 3 -i 0.2 -W 1 10.98.0.1 >/dev/null 2>&1 # handshake
+	PID_A=$wa PID_B=$wb PID_R=""
+	measure wg-go 10.98.0.1
+	lab_kill "$wa" >/dev/null 2>&1
+	lab_kill "$wb" >/dev/null 2>&1
+}
+
+# ---- raw and wireguard-go (cairn not running; the relay idles) --------------------
+PID_R=$(dpid "${CL_PID[relay1]}")
+measure raw "$CLOUD_IP"
+[ -z "$WGGO" ] || wg_row
+
 # ---- phase 1: ICE on -------------------------------------------------------------
 CLOUD_OV=10.99.0.1 # cl_network numbers the nodes in order
 startup ice 1
+nodes_pids
 S_RELAY_A=$T_RELAY_A S_RELAY_B=$T_RELAY_B S_TUN_B=$T_TUN_B S_FIRST=$T_FIRST S_GAP=$T_GAP
 S_DIRECT_A=$T_DIRECT_A S_DIRECT_B=$T_DIRECT_B S_VIA=$START_VIA S_PINGS=$T_PINGS
+DPLINE=$(grep -m1 -o "dataplane: .*" "$LAB_DIR/board.log")
 if [ "$S_FIRST" = - ]; then
 	FATAL="no ping answered over the overlay within 30 s (ICE on)"
 else
 	ov=$(status_of cloud --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["ipv4"])' 2>/dev/null) &&
 		[ "$ov" = "$CLOUD_OV" ] || echo "# note: cloud's overlay address is '$ov', expected $CLOUD_OV"
-	measure raw "$CLOUD_IP"
 	measure direct "$CLOUD_OV"
-	sleep 2 # idle
-	read -r M_A1 H_A1 <<<"$(mem_of "${CL_PID[cloud]}")"
-	read -r M_B1 H_B1 <<<"$(mem_of "${CL_PID[board]}")"
 fi
 cl_stop_node cloud
 cl_stop_node board
@@ -383,17 +483,31 @@ cl_stop_node board
 R_FIRST=- R_RELAY_A=- R_RELAY_B=- R_TUN_B=- R_VIA="" R_PINGS=-
 if [ -z "$FATAL" ]; then
 	startup relay 0
+	nodes_pids
 	R_RELAY_A=$T_RELAY_A R_RELAY_B=$T_RELAY_B R_TUN_B=$T_TUN_B R_FIRST=$T_FIRST R_VIA=$START_VIA R_PINGS=$T_PINGS
 	if [ "$R_FIRST" = - ]; then
 		FATAL="no ping answered over the overlay within 30 s (ICE off)"
 	else
 		measure relayed "$CLOUD_OV"
-		sleep 2
-		read -r M_A2 H_A2 <<<"$(mem_of "${CL_PID[cloud]}")"
-		read -r M_B2 H_B2 <<<"$(mem_of "${CL_PID[board]}")"
 	fi
+	cl_stop_node cloud
+	cl_stop_node board
 fi
-read -r M_R H_R <<<"$(mem_of "${CL_PID[relay1]}")"
+
+# ---- phase 3: the old single-packet path, direct and relayed ----------------------
+if [ -z "$FATAL" ] && [ "$OLD" = 1 ]; then
+	export CL_DATAPLANE=off
+	startup old 1
+	nodes_pids
+	[ "$T_FIRST" = - ] || [ "$T_DIRECT_B" = - ] || measure direct-old "$CLOUD_OV"
+	cl_stop_node cloud
+	cl_stop_node board
+	startup oldrelay 0
+	nodes_pids
+	[ "$T_FIRST" = - ] || measure relayed-old "$CLOUD_OV"
+	unset CL_DATAPLANE
+fi
+read -r M_R H_R <<<"$(mem_of "$(dpid "${CL_PID[relay1]}")")"
 linkinfo() { # NODE DEV: "mtu N qlen N"
 	ip -n "$(lab_ns "$1")" -o link show dev "$2" 2>/dev/null | grep -o 'mtu [0-9]*\|qlen [0-9]*' | paste -sd' '
 }
@@ -411,31 +525,64 @@ echo "machine: $ncpu CPU(s) ${model:+($model)}, kernel $(uname -r), load average
 echo "build:   $btype ($bflags), CN_SANITIZE=$bsan, $sanlib; built/checked in $(((b1 - b0) / 1000000)) s"
 echo "lab:     relay1 $RELAY_IP, cloud (A) $CLOUD_IP public, board (B) 192.168.1.10 behind a cone NAT"
 echo "         (203.0.113.30); board's veth ${ETHINFO:-?}, TUN ${TUNINFO:-?}; iperf3 -t $SECS board -> cloud,"
-echo "         ping -c $PINGS -i 0.05 board -> cloud; relayed = both nodes restarted with ICE off"
+echo "         ping -c $PINGS -i 0.05 board -> cloud; relayed = both nodes restarted with ICE off;"
+echo "         wg-go = $( [ -n "$WGGO" ] && dpkg-query -W -f='wireguard-go ${Version}' wireguard-go 2>/dev/null || echo 'not installed')"
 echo "         $NATCHECK"
 [ -z "$QUIET_NOTE" ] || echo "note:    the machine stayed busy before:$QUIET_NOTE of a core (figures include that load)"
 echo
-printf '%-9s %-9s %11s %6s %6s %24s %5s\n' "path" "seen" "TCP Mbit/s" "x raw" "retr" \
-	"ping RTT ms min/avg/max" "loss"
-for row in raw direct relayed; do
-	bw=${BW[$row]:--}
-	ratio=-
-	if [ "$bw" != - ] && [ "${BW[raw]:--}" != - ] && [ "${BW[raw]}" -gt 0 ]; then
-		ratio=$(awk -v a="$bw" -v b="${BW[raw]}" 'BEGIN { printf "%.2f", a / b }')
+ROWS="raw wg-go direct relayed direct-old relayed-old"
+ratio() { # A B: A/B with 2 decimals, or -
+	if [ "${1:--}" != - ] && [ "${2:--}" != - ] && [ "${2:-0}" != 0 ]; then
+		awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'
+	else
+		echo -
 	fi
+}
+printf '%-11s %-9s %9s %6s %6s %9s %6s %6s %9s %6s %6s %6s %22s %5s\n' "path" "seen" \
+	"TCP1 Mb/s" "x raw" "x wg" "TCP4 Mb/s" "x raw" "x wg" "UDP pkt/s" "x raw" "x wg" "retr" \
+	"RTT ms min/avg/max" "loss"
+for row in $ROWS; do
+	[ -n "${BW[$row]+set}" ] || continue
 	read -r pmin pavg pmax ploss <<<"${PING[$row]:-- - - -}"
-	printf '%-9s %-9s %11s %6s %6s %24s %5s\n' "$row" "${PATHSEEN[$row]:--}" "$bw" "$ratio" \
+	printf '%-11s %-9s %9s %6s %6s %9s %6s %6s %9s %6s %6s %6s %22s %5s\n' "$row" \
+		"${PATHSEEN[$row]:--}" \
+		"${BW[$row]:--}" "$(ratio "${BW[$row]:-}" "${BW[raw]:-}")" \
+		"$(ratio "${BW[$row]:-}" "${BW[wg-go]:-}")" \
+		"${BW[$row.p4]:--}" "$(ratio "${BW[$row.p4]:-}" "${BW[raw.p4]:-}")" \
+		"$(ratio "${BW[$row.p4]:-}" "${BW[wg-go.p4]:-}")" \
+		"${PPS[$row.udp]:--}" "$(ratio "${PPS[$row.udp]:-}" "${PPS[raw.udp]:-}")" \
+		"$(ratio "${PPS[$row.udp]:-}" "${PPS[wg-go.udp]:-}")" \
 		"${RETR[$row]:--}" "$pmin/$pavg/$pmax" "$ploss"
 done
-echo "(seen: board's path to cloud before and after; retr: TCP retransmissions of the sender)"
+echo "(TCP1/TCP4: one / four TCP streams, Mbit/s at the receiver; UDP: iperf3 -u -b 0 -l 1300,"
+echo " datagrams/s received; x raw / x wg: ratio to raw and to wireguard-go; retr: TCP1 retransmissions;"
+echo " RTT: ping with no load; seen: board's path to cloud before and after)"
+echo "RTT over raw (avg, ms):$(for row in $ROWS; do
+	[ "$row" != raw ] && [ -n "${PING[$row]+set}" ] || continue
+	awk -v r="$row" -v a="$(cut -d' ' -f2 <<<"${PING[$row]}")" -v b="$(cut -d' ' -f2 <<<"${PING[raw]}")" \
+		'BEGIN { if (a != "-" && b != "-") printf " %s %+.3f", r, a - b }'
+done)"
+echo "cairn data path (board's log): ${DPLINE:-?}"
 echo
-echo "CPU during each transfer, % of one core (machine: % of all $(nproc) CPUs, softirq included)"
-printf '%-9s %12s %12s %12s %12s %12s %9s\n' "path" "cairn-node A" "cairn-node B" "cairn-relay" \
+echo "CPU during the one-stream TCP transfer, % of one core (machine: % of all $(nproc) CPUs, softirq included)"
+printf '%-11s %12s %12s %12s %12s %12s %9s\n' "path" "daemon A" "daemon B" "cairn-relay" \
 	"iperf3 send" "iperf3 recv" "machine"
-for row in raw direct relayed; do
+for row in $ROWS; do
+	[ -n "${CPU[$row]+set}" ] || continue
 	read -r ca cb cr cs cv cm <<<"${CPU[$row]:-- - - - - -}"
-	printf '%-9s %12s %12s %12s %12s %12s %9s\n' "$row" "$ca" "$cb" "$cr" "$cs" "$cv" "$cm"
+	printf '%-11s %12s %12s %12s %12s %12s %9s\n' "$row" "$ca" "$cb" "$cr" "$cs" "$cv" "$cm"
 done
+echo "(daemon: cairn-node, or wireguard-go on the wg-go row; A = cloud, B = board)"
+echo
+echo "daemon memory, VmRSS KiB idle before the transfers -> idle 2 s after them (+delta), peak VmHWM"
+printf '%-11s %28s %28s\n' "path" "cloud (A)" "board (B)"
+for row in $ROWS; do
+	[ -n "${MEM[$row]+set}" ] || continue
+	[ "$row" != raw ] || continue
+	read -r a0 a1 ah b0m b1m bh <<<"${MEM[$row]}"
+	printf '%-11s %28s %28s\n' "$row" "$a0->$a1 ($((a1 - a0))) $ah" "$b0m->$b1m ($((b1m - b0m))) $bh"
+done
+printf '%-11s %28s\n' "cairn-relay" "${M_R:--} (peak ${H_R:--}) after everything"
 echo
 echo "start-up, ms after spawning the first node (the second $S_GAP ms later; status polled every 50 ms,"
 echo "first ping from ping -D timestamps, pinging every 20 ms from the moment board's TUN is up)"
@@ -446,14 +593,8 @@ printf '%-34s %10s %10s\n' "first ping answered (session via)" "$S_FIRST (${S_VI
 printf '%-34s %10s %10s\n' "direct path: board sees / cloud sees" "$S_DIRECT_B/$S_DIRECT_A" "-"
 printf '%-34s %10s %10s\n' "start-up pings answered/sent" "$S_PINGS" "$R_PINGS"
 echo
-echo "idle memory after the tests (VmRSS, peak VmHWM in parentheses), KiB"
-printf '%-34s %18s %18s\n' "" "cloud (A)" "board (B)"
-printf '%-34s %18s %18s\n' "cairn-node, ICE on (after direct)" "${M_A1:--} (${H_A1:--})" "${M_B1:--} (${H_B1:--})"
-printf '%-34s %18s %18s\n' "cairn-node, ICE off (after relayed)" "${M_A2:--} (${H_A2:--})" "${M_B2:--} (${H_B2:--})"
-printf '%-34s %18s\n' "cairn-relay (after everything)" "${M_R:--} (${H_R:--})"
-echo
 echo "counters that moved during each transfer (namespace.group.counter +delta; Ip/Udp from /proc/net/snmp):"
-for row in raw direct relayed; do
+for row in $(for r in $ROWS; do echo "$r $r.p4 $r.udp"; done); do
 	[ -n "${DIAG[$row]+set}" ] || continue
 	if [ -z "${DIAG[$row]}" ]; then
 		echo "  $row: none"

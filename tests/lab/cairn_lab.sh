@@ -166,7 +166,11 @@ cl_resolv_conf() {
 	lab_atexit "rm -rf '$dir'"
 }
 
+# CL_DATAPLANE=off: every node on the old single-packet data path (offloads,
+# UDP GSO/GRO and crypto workers off), so a lab test runs both ways.
 cl_node_conf() { # NAME [EXTRA]: (re)writes NAME's configuration
+	local dp=""
+	[ "${CL_DATAPLANE:-}" = off ] && dp="dataplane = { offload = false; udp_gso = false; workers = 1; };"
 	cat >"$LAB_DIR/$1.conf" <<-EOF
 		identity_key = "$LAB_DIR/$1.key";
 		root_key = "$(cat "$LAB_DIR/net/root.pub")";
@@ -175,6 +179,7 @@ cl_node_conf() { # NAME [EXTRA]: (re)writes NAME's configuration
 		control_socket = "$LAB_DIR/$1.sock";
 		log_level = "${CL_LOG_LEVEL:-info}";
 		tun = { name = "cairn0"; };
+		$dp
 		${2:-}
 	EOF
 }

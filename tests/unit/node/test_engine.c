@@ -3,7 +3,10 @@
  * node/engine*.c: three peer engines in one process, wired through a fake
  * relay and fake direct paths, on a fake clock. No root, no TUN, no
  * sockets: what one engine sends through its ops is queued and handed to
- * the engine it is addressed to by pump().
+ * the engine it is addressed to by pump(). The batch cases run the engines
+ * with the batch ops too (ops_batch): runs per peer, queued TUN writes
+ * that must stay valid until the flush, and a "parallel" that works the
+ * items backwards, so nothing may depend on the order of the crypto.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -82,6 +85,8 @@ static unsigned int bday_opens, bday_probes, bday_probes_first_s;
 static uint64_t bday_first_probe_ms;
 static unsigned int sent_relay, sent_direct;
 static size_t direct_lens[64]; /* sizes of the datagrams sent over direct sockets, in order */
+static bool batch_mode;	       /* setup_batch: the engines get ops_batch */
+static unsigned int batch_calls, batch_dgrams, flushes, parallels;
 
 /* ---- the fake network ---- */
 
@@ -379,6 +384,47 @@ static void op_log(void *ctx, enum cn_log_level level, bool ratelimited, const c
 		fprintf(stderr, "[%6llu] %s: %s\n", (unsigned long long)now, n->name, msg);
 }
 
+static int op_send_direct_batch(void *ctx, struct cn_peer *p, const struct cn_addr *to,
+				struct cn_engine_tx *const *dg, size_t n, size_t *sent)
+{
+	batch_calls++;
+	batch_dgrams += (unsigned int)n;
+	for (*sent = 0; *sent < n; (*sent)++)
+		op_send_direct(ctx, p, to, dg[*sent]->buf, dg[*sent]->len);
+	return 0;
+}
+
+/* Queued TUN writes are only pointers until the flush: the engine must keep them valid. */
+static const uint8_t *queued[PKTS];
+static size_t queued_len[PKTS];
+static unsigned int nqueued;
+
+static int op_tun_queue(void *ctx, const uint8_t *pkt, size_t len)
+{
+	(void)ctx;
+	assert_true(nqueued < PKTS);
+	queued[nqueued] = pkt;
+	queued_len[nqueued++] = len;
+	return 0;
+}
+
+static void op_tun_flush(void *ctx)
+{
+	flushes++;
+	for (unsigned int i = 0; i < nqueued; i++)
+		op_tun_write(ctx, queued[i], queued_len[i]);
+	nqueued = 0;
+}
+
+static void op_parallel(void *ctx, void (*fn)(void *arg, void *item), void *arg, void *const *items,
+			size_t n)
+{
+	(void)ctx;
+	parallels++;
+	while (n--)
+		fn(arg, items[n]);
+}
+
 static const struct cn_engine_ops ops = {
 	.send_direct = op_send_direct,
 	.send_turn = op_send_turn,
@@ -401,6 +447,34 @@ static const struct cn_engine_ops ops = {
 	.bday_adopt = op_bday_adopt,
 	.bday_close = op_bday_close,
 	.log = op_log,
+};
+
+static const struct cn_engine_ops ops_batch = {
+	.send_direct = op_send_direct,
+	.send_turn = op_send_turn,
+	.send_relay = op_send_relay,
+	.tun_write = op_tun_write,
+	.send_direct_batch = op_send_direct_batch,
+	.tun_queue = op_tun_queue,
+	.tun_flush = op_tun_flush,
+	.parallel = op_parallel,
+	.ice_start = op_ice_start,
+	.ice_stop = op_ice_stop,
+	.ice_remote_sdp = op_ice_remote_sdp,
+	.ice_remote_done = op_ice_remote_done,
+	.peer_gone = op_peer_gone,
+	.probe_reply = op_probe_reply,
+	.endpoints_changed = op_endpoints_changed,
+	.wake_at = op_wake_at,
+	.now_us = op_now_us,
+	.wall_clock = op_wall_clock,
+	.log = op_log,
+	.persist_floor = op_persist_floor,
+	.send_shared = op_send_shared,
+	.bday_open = op_bday_open,
+	.bday_send = op_bday_send,
+	.bday_adopt = op_bday_adopt,
+	.bday_close = op_bday_close,
 };
 
 /* Delivers everything queued (and what that causes), in order. */
@@ -552,6 +626,7 @@ static int setup(void **state)
 		mapped_on = false;
 	}
 	sent_relay = sent_direct = 0;
+	batch_calls = batch_dgrams = flushes = parallels = nqueued = 0;
 	for (int i = 0; i < NNODES; i++) {
 		struct sockaddr_in *s4 = (struct sockaddr_in *)&nodes[i].addr.ss;
 
@@ -566,7 +641,7 @@ static int setup(void **state)
 	}
 	pl = make_list(-1);
 	for (int i = 0; i < NNODES; i++) {
-		struct cn_engine_config c = {.ops = &ops,
+		struct cn_engine_config c = {.ops = batch_mode ? &ops_batch : &ops,
 					     .ctx = &nodes[i],
 					     .id = nodes[i].id,
 					     .ice = true,
@@ -601,9 +676,16 @@ static int setup_bday(void **state)
 	return setup(state);
 }
 
+static int setup_batch(void **state)
+{
+	batch_mode = true;
+	return setup(state);
+}
+
 static int teardown(void **state)
 {
 	(void)state;
+	batch_mode = false;
 	engine_mtu = 0;
 	engine_bday = false;
 	for (int i = 0; i < NNODES; i++) {
@@ -1396,6 +1478,183 @@ static void test_mapped_candidate(void **state)
 	assert_int_equal(peer(0, 2)->nat_challenges, CN_ENGINE_MAPPED_CHECKS);
 }
 
+/* ---- batch inputs ---- */
+
+enum { BATCH = 16 };
+static uint8_t txb[BATCH][MSG_MAX];
+static struct cn_engine_tx txi[BATCH];
+
+/* Item k of a TUN batch: the packet ip_packet builds, after the data header's room. */
+static size_t add_tx(size_t k, int from, int to, const uint8_t *dst, uint32_t tag)
+{
+	assert_true(k < BATCH);
+	memset(&txi[k], 0, sizeof(txi[k]));
+	txi[k].buf = txb[k];
+	txi[k].cap = MSG_MAX;
+	txi[k].len = ip_packet(from, to, dst, tag, txb[k] + CN_ENGINE_TX_HEADROOM);
+	return k + 1;
+}
+
+static void test_batch_send_order_and_routing(void **state)
+{
+	const uint8_t nobody[4] = {10, 99, 0, 77};
+	unsigned int b0, c0, relay0, icmp0;
+	size_t k = 0;
+
+	(void)state;
+	send_tagged(0, 1, 1);
+	send_tagged(0, 2, 1);
+	go_direct(0, 1); /* bravo direct, charlie through the relay */
+	b0 = nodes[1].ntun;
+	c0 = nodes[2].ntun;
+	relay0 = sent_relay;
+	icmp0 = nodes[0].ntun;
+	k = add_tx(k, 0, 1, NULL, 10);
+	k = add_tx(k, 0, 2, NULL, 20);
+	k = add_tx(k, 0, 1, NULL, 11);
+	k = add_tx(k, 0, -1, nobody, 99); /* nobody's address: ICMP back, nothing sent */
+	k = add_tx(k, 0, 2, NULL, 21);
+	k = add_tx(k, 0, 1, NULL, 12);
+	cn_engine_tun_batch(nodes[0].e, now, txi, k);
+	pump();
+	/* Routed per packet, each peer's packets in their order. */
+	assert_int_equal(nodes[1].ntun, b0 + 3);
+	assert_int_equal(tag_of(&nodes[1], b0), 10);
+	assert_int_equal(tag_of(&nodes[1], b0 + 1), 11);
+	assert_int_equal(tag_of(&nodes[1], b0 + 2), 12);
+	assert_int_equal(nodes[2].ntun, c0 + 2);
+	assert_int_equal(tag_of(&nodes[2], c0), 20);
+	assert_int_equal(tag_of(&nodes[2], c0 + 1), 21);
+	assert_int_equal(sent_relay, relay0 + 2);
+	assert_int_equal(nodes[0].ntun, icmp0 + 1);
+	assert_int_equal(cn_engine_metrics(nodes[0].e)->drop_no_peer, 1);
+	if (batch_mode) {
+		/* bravo's three went in one run, sealed in one parallel call. */
+		assert_int_equal(batch_calls, 1);
+		assert_int_equal(batch_dgrams, 3);
+		assert_int_equal(parallels, 1);
+	}
+	assert_int_equal(peer(0, 1)->tx_bytes > 0, 1);
+}
+
+static void test_batch_send_runs_per_peer(void **state)
+{
+	size_t k = 0;
+
+	(void)state;
+	send_tagged(0, 1, 1);
+	send_tagged(0, 2, 1);
+	go_direct(0, 1);
+	go_direct(0, 2);
+	batch_calls = 0;
+	k = add_tx(k, 0, 1, NULL, 10);
+	k = add_tx(k, 0, 2, NULL, 20);
+	k = add_tx(k, 0, 1, NULL, 11);
+	k = add_tx(k, 0, 2, NULL, 21);
+	cn_engine_tun_batch(nodes[0].e, now, txi, k);
+	pump();
+	assert_int_equal(nodes[1].ntun, 3);
+	assert_int_equal(tag_of(&nodes[1], 1), 10);
+	assert_int_equal(tag_of(&nodes[1], 2), 11);
+	assert_int_equal(nodes[2].ntun, 3);
+	assert_int_equal(tag_of(&nodes[2], 1), 20);
+	assert_int_equal(tag_of(&nodes[2], 2), 21);
+	if (batch_mode)
+		assert_int_equal(batch_calls, 2); /* one run per peer */
+}
+
+static void test_batch_receive_keeps_every_rule(void **state)
+{
+	struct cn_addr evil = attacker();
+	struct qmsg m[4];
+	struct cn_engine_rx rx[6];
+	uint8_t pkt[64];
+	unsigned int b0;
+
+	(void)state;
+	send_tagged(0, 1, 1);
+	go_direct(0, 1);
+	b0 = nodes[1].ntun;
+	/* alpha's next four datagrams to bravo; the second claims charlie's source. */
+	cn_engine_tun_packet(nodes[0].e, now, pkt, ip_packet(0, 1, NULL, 2, pkt));
+	cn_engine_tun_packet(nodes[0].e, now, pkt, ip_packet(2, 1, NULL, 3, pkt));
+	cn_engine_tun_packet(nodes[0].e, now, pkt, ip_packet(0, 1, NULL, 4, pkt));
+	cn_engine_tun_packet(nodes[0].e, now, pkt, ip_packet(0, 1, NULL, 5, pkt));
+	for (int i = 0; i < 4; i++) {
+		m[i] = take();
+		assert_int_equal(m[i].via, CN_CTL_PATH_DIRECT);
+	}
+	/* One batch: 2, forged 3, 4, 2 again (a replay), 5 from another address, garbage. */
+	for (int i = 0; i < 5; i++) {
+		const struct qmsg *src = &m[i == 3 ? 0 : i == 4 ? 3 : i];
+
+		rx[i].msg = malloc(src->len);
+		assert_non_null(rx[i].msg);
+		memcpy(rx[i].msg, src->data, src->len);
+		rx[i].len = src->len;
+		rx[i].src = i == 4 ? evil : src->src;
+	}
+	rx[5].msg = malloc(40);
+	assert_non_null(rx[5].msg);
+	memset(rx[5].msg, 0, 40);
+	rx[5].msg[0] = CN_MSG_DATA;
+	rx[5].len = 40;
+	rx[5].src = nodes[0].addr;
+	cn_engine_receive_batch(nodes[1].e, now, peer(1, 0), CN_CTL_PATH_DIRECT, -1, rx, 6);
+	pump();
+	/* Cryptokey routing per packet; the replay window; order kept. */
+	assert_int_equal(nodes[1].ntun, b0 + 3);
+	assert_int_equal(tag_of(&nodes[1], b0), 2);
+	assert_int_equal(tag_of(&nodes[1], b0 + 1), 4);
+	assert_int_equal(tag_of(&nodes[1], b0 + 2), 5);
+	assert_int_equal(cn_engine_metrics(nodes[1].e)->drop_bad_src, 1);
+	assert_int_equal(cn_engine_metrics(nodes[1].e)->drop_replay, 1);
+	assert_true(cn_engine_metrics(nodes[1].e)->drop_no_session +
+			    cn_engine_metrics(nodes[1].e)->drop_bad_packet >=
+		    1);
+	/* The newest packet from another address starts a challenge and moves nothing. */
+	assert_int_equal(cn_engine_metrics(nodes[1].e)->path_challenges, 1);
+	assert_true(cn_addr_equal((const struct sockaddr *)&peer(1, 0)->dremote.ss,
+				  (const struct sockaddr *)&nodes[0].addr.ss));
+	if (batch_mode) {
+		assert_int_equal(flushes, 1);
+		assert_int_equal(parallels, 1);
+	}
+	for (int i = 0; i < 6; i++)
+		free(rx[i].msg);
+}
+
+static void test_batch_receive_handshake_in_order(void **state)
+{
+	struct cn_engine_rx rx[2];
+	struct qmsg init, data;
+	uint8_t pkt[64];
+
+	(void)state;
+	/* The first initiation and the first data packet arrive in one read. */
+	relay_up = false;
+	cn_engine_direct_restored(nodes[0].e, peer(0, 1), now, &nodes[1].addr, 5000);
+	peer(1, 0)->dsock = true;
+	peer(1, 0)->dremote = nodes[0].addr;
+	init = take();
+	cn_engine_receive(nodes[1].e, now, peer(1, 0), CN_CTL_PATH_DIRECT, -1, init.data, init.len,
+			  &init.src);
+	pump(); /* the response; alpha is up and confirms with a keepalive */
+	cn_engine_tun_packet(nodes[0].e, now, pkt, ip_packet(0, 1, NULL, 7, pkt));
+	data = take();
+	/* Replayed initiation first, then the data: each acts in its place. */
+	rx[0].msg = init.data;
+	rx[0].len = init.len;
+	rx[0].src = init.src;
+	rx[1].msg = data.data;
+	rx[1].len = data.len;
+	rx[1].src = data.src;
+	cn_engine_receive_batch(nodes[1].e, now, peer(1, 0), CN_CTL_PATH_DIRECT, -1, rx, 2);
+	assert_int_equal(nodes[1].ntun, 1);
+	assert_int_equal(tag_of(&nodes[1], 0), 7);
+	assert_true(cn_engine_metrics(nodes[1].e)->handshakes_refused >= 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1417,6 +1676,19 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_cookie_under_load, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pmtu_per_path, setup_pmtu, teardown),
 		cmocka_unit_test_setup_teardown(test_bday_easy_hard, setup_bday, teardown),
+		/* The batch inputs, with the batch ops and without (the engine's fallbacks). */
+		cmocka_unit_test_setup_teardown(test_batch_send_order_and_routing, setup_batch,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_batch_send_order_and_routing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_batch_send_runs_per_peer, setup_batch,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_batch_send_runs_per_peer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_batch_receive_keeps_every_rule, setup_batch,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_batch_receive_keeps_every_rule, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_batch_receive_handshake_in_order, setup_batch,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_bday_off, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bday_both_hard, setup_bday, teardown),
 		cmocka_unit_test_setup_teardown(test_mapped_candidate, setup, teardown),
