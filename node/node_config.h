@@ -93,7 +93,7 @@ struct cn_node_config {
 	/* The fast path (docs/DESIGN.md "Data plane"). */
 	bool offload;	  /* TUN with TSO/USO super-packets and daemon-side GRO */
 	bool udp_gso;	  /* UDP_SEGMENT sends and UDP_GRO receives on underlay sockets */
-	uint32_t workers; /* crypto worker threads; 0 = one per online CPU */
+	uint32_t workers; /* crypto worker threads; 0 = one per online CPU, 1 = on the loop */
 };
 
 enum { CN_NODE_WORKERS_MAX = 64 };
