@@ -94,7 +94,7 @@ struct cn_node_config {
 	/* The fast path (docs/DESIGN.md "Data plane"). */
 	bool offload;	  /* TUN with TSO/USO super-packets and daemon-side GRO */
 	bool udp_gso;	  /* UDP_SEGMENT sends and UDP_GRO receives on underlay sockets */
-	uint32_t workers; /* crypto worker threads; 0 = one per online CPU */
+	uint32_t workers; /* crypto worker threads; 0 = one per online CPU, 1 = on the loop */
 	/* Hard-NAT traversal (docs/NODE.md "Hard NATs"). */
 	bool nat_birthday;     /* the birthday technique (and the node-wide socket it uses) */
 	bool nat_port_mapping; /* ask the gateway to map the node-wide socket (PCP, NAT-PMP, UPnP)
