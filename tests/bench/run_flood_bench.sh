@@ -203,7 +203,7 @@ cl_wait 20 lab_exec a ping -c 1 -W 1 10.99.0.2 >/dev/null || die "the pair does 
 cl_wait 40 cl_path_is a b direct || echo "(note: a -> b is $(cl_path a b), not direct)"
 cl_wait 10 cl_path_is b a direct || true
 PUBKEY=$("$CAIRN" pubkey -k "$LAB_DIR/a.key")
-apid=${CL_PID[a]}
+apid=$(cl_daemon_pid a)
 # Unconnected UDP sockets of the node but DNS: the direct paths' (the relay
 # link's socket is connected, the kernel drops strangers' datagrams to it).
 ports=$(lab_exec a ss -Huanp | awk -v p="pid=$apid," 'index($0, p) && $5 ~ /\*$/ { n = split($4, x, ":"); if (x[n] != 53) print x[n] }' | sort -u)
@@ -229,5 +229,5 @@ done
 cl_wait 20 lab_exec a ping -c 1 -W 1 10.99.0.2 >/dev/null || die "the relayed pair does not answer"
 PUBKEY=$("$CAIRN" pubkey -k "$LAB_DIR/relay1.key")
 echo "pair path before the flood: a -> b $(cl_path a b) $(cl_relay_of a b)"
-flood_run relay "${CL_PID[relay1]}" refused_relay "$RELAY_IP:443"
+flood_run relay "$(cl_daemon_pid relay1)" refused_relay "$RELAY_IP:443"
 echo "   pair path after: a -> b $(cl_path a b) $(cl_relay_of a b)"

@@ -137,9 +137,9 @@ run() { # NPEERS
 	rm -rf "$LAB_DIR"/cloud.state "$LAB_DIR"/board.state
 	t0=${EPOCHREALTIME/./}
 	cl_start_node cloud
-	pc=${CL_PID[cloud]}
+	pc=$(cl_daemon_pid cloud)
 	cl_start_node board
-	pb=${CL_PID[board]}
+	pb=$(cl_daemon_pid board)
 	up_ms=timeout
 	for _ in $(seq 500); do
 		if relay_up board; then
