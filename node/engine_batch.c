@@ -109,7 +109,8 @@ static void send_run(struct cn_engine *e, struct cn_peer *p, uint64_t now,
 	if (sent) {
 		p->d_last_tx_ms = p->last_tx_ms = now;
 		p->tx_bytes += bytes;
-		/* Data went out on the direct path: it is watched for an answer (engine_watch.c). */
+		/* Data went out on the direct path: it is watched for an answer (engine_watch.c).
+		 */
 		eng_watch_sent(p, now);
 	}
 	/* The socket refused the rest (full buffer): the session is not bound to a path. */
@@ -257,8 +258,8 @@ static void rx_complete(struct rx_state *st)
 			continue;
 		}
 		eng_rx_data_after(p, s, st->now, st->via, st->relay, r->msg + CN_SESSION_HEADER_LEN,
-				  r->pt_len, st->via == CN_CTL_PATH_DIRECT ? &r->src : NULL,
-				  newest, !next || next->p != p);
+				  r->pt_len, st->via == CN_CTL_PATH_DIRECT ? &r->src : NULL, newest,
+				  !next || next->p != p);
 	}
 	st->nj = 0;
 	st->nkeys = 0;

@@ -591,7 +591,8 @@ struct cn_relay_client *cn_relay_client_new(struct event_base *base,
 		goto fail;
 	}
 	if (o->udp) {
-		/* Bursts of a TSO read's segments leave at once: buffers the force variants allow. */
+		/* Bursts of a TSO read's segments leave at once: buffers the force variants allow.
+		 */
 		int bufsz = 8 << 20;
 
 		c->fd = socket(sa->sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
