@@ -50,10 +50,6 @@ if [ "${CN_CROSS:-1}" != 0 ]; then
 		bash "$here/cross-sysroot.sh" "$arch"
 	done
 fi
-echo "install-deps: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 
 # miniupnpd-nftables ships only the binary and its nft helper scripts (no
 # service, no postinst). The lab runs it inside a router namespace with its
