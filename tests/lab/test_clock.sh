@@ -101,5 +101,5 @@ rm -f "$LAB_DIR/board.state/tai_floor"
 cl_start_node board
 cl_check "without the floor: refused (no ping within 3 s)" \
 	cl_fails lab_exec board ping -n -q -c 1 -i 0.1 -w 3 10.99.0.1
-cl_check "pub says why" grep -q "replayed or stale" "$LAB_DIR/pub.log"
+cl_check "pub says why" cl_wait 5 grep -q "replayed or stale" "$LAB_DIR/pub.log"
 cl_done

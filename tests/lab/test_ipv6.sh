@@ -58,8 +58,8 @@ try:
 except socket.timeout:
     sys.exit(1)' "$ip" "$(lab_ns "$from")"
 }
-cl_check "lab: b1 reaches relay4 over IPv6" lab_exec b1 ping -6 -c 1 -W 2 -q 2001:db8::100
-cl_check "lab: b2 reaches relay6 over IPv6" lab_exec b2 ping -6 -c 1 -W 2 -q 2001:db8::106
+cl_check "lab: b1 reaches relay4 over IPv6" cl_wait 5 lab_exec b1 ping -6 -c 1 -W 2 -q 2001:db8::100
+cl_check "lab: b2 reaches relay6 over IPv6" cl_wait 5 lab_exec b2 ping -6 -c 1 -W 2 -q 2001:db8::106
 cl_check "lab: relay6 has no IPv4 address" \
 	test -z "$(ip -n "$(lab_ns relay6)" -4 -o addr show dev eth0)"
 cl_check "lab: r1's firewall drops unsolicited IPv6 to b1" cl_fails v6_udp b1 relay4 2001:db8:1::10
