@@ -27,14 +27,9 @@ die() {
 
 [ "$(id -u)" -eq 0 ] || die "needs root (network namespaces)"
 [[ $RUNS =~ ^[1-9][0-9]?$ ]] || die "CN_BENCH_RUNS must be 1..99"
-blog=$(mktemp /tmp/cn_failover_bench_build.XXXXXX)
-if ! cmake -S "$top" -B "$build" -DCMAKE_BUILD_TYPE=Release -DCN_TESTS=ON >"$blog" 2>&1 ||
-	! cmake --build "$build" -j 2 --target cairn cairn-node cairn-relay >>"$blog" 2>&1; then
-	tail -40 "$blog" >&2
-	rm -f "$blog"
-	die "build failed"
-fi
-rm -f "$blog"
+# shellcheck source=tests/bench/bench_build.sh
+. "$top/tests/bench/bench_build.sh"
+bench_build "$top" "$build" cairn cairn-node cairn-relay || die "build failed"
 
 out=$(mktemp /tmp/cn_failover_bench.XXXXXX)
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"

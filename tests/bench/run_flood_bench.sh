@@ -65,15 +65,9 @@ done
 
 # ---- build (Release, shared with the other benchmarks) ---------------------------
 mkdir -p "$build"
-blog=$(mktemp /tmp/cn_flood_bench_build.XXXXXX)
-if ! cmake -S "$top" -B "$build" -DCMAKE_BUILD_TYPE=Release -DCN_TESTS=ON >"$blog" 2>&1 ||
-	! cmake --build "$build" -j "$(nproc)" --target cairn cairn-node cairn-relay cn_flood \
-		>>"$blog" 2>&1; then
-	tail -40 "$blog" >&2
-	rm -f "$blog"
-	die "build failed"
-fi
-rm -f "$blog"
+# shellcheck source=tests/bench/bench_build.sh
+. "$top/tests/bench/bench_build.sh"
+bench_build "$top" "$build" cairn cairn-node cairn-relay cn_flood || die "build failed"
 CAIRN=$build/node/cli/cairn
 NODE=$build/node/cairn-node
 RELAY=$build/relay/cairn-relay
