@@ -22,7 +22,8 @@
  * CHANGE-REQUEST needs a server with two addresses, which the relay is
  * not. The requests are repeated (three tries a round, 500 ms apart; the
  * next round after 2 s while the kind is still unknown); a round with an
- * answer on one port only changes nothing.
+ * answer on one port only changes nothing. A round answered on both ports
+ * ends there: the next is CLASSIFY_MS later.
  *
  * Birthday sockets (hard side): up to nat/birthday.h's 256 per attempt,
  * one at a time as the engine asks (bday_open); each is read for the
@@ -109,7 +110,9 @@ static void classified(struct cn_node *n, uint64_t now)
 		cn_log_info("NAT of the node-wide socket (port %u): %s, seen as %s:%u and %u",
 			    ns->port, names[kind], inet_ntoa(s4->sin_addr), a->port, b->port);
 	ns->kind = kind;
+	/* Answered: the next round is a whole CLASSIFY_MS away (not the next try's 500 ms). */
 	ns->round_done = true;
+	ns->next_ms = now + CLASSIFY_MS;
 	cn_engine_nat_kind(n->eng, now, kind, &refl);
 }
 
