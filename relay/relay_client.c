@@ -27,7 +27,12 @@
 #include "relay/link.h"
 
 enum {
-	TICK_MS = 1000,
+	/*
+	 * The link's timer is armed to its next deadline (tick_arm), never more
+	 * than KEEPALIVE_MS away and never closer than TICK_MIN_MS: an idle
+	 * link wakes once per keepalive, not once a second.
+	 */
+	TICK_MIN_MS = 10,
 	KEEPALIVE_MS = 5000,
 	DEAD_MS = 15000,
 	UDP_DGRAM_MAX = 2048,
@@ -73,7 +78,7 @@ struct cn_relay_client {
 	bool probe_again;     /* the second PING is still to go */
 	uint64_t hs_retry_ms; /* UDP, before the link is up: the next retry's delay */
 	struct event *probe_ev;
-	uint64_t drops, probe_failures;
+	uint64_t drops, probe_failures, wakeups;
 	bool overflow; /* control output passed its cap: the tick takes the link down */
 	bool in_callback, free_pending;
 	uint8_t out[CN_TCP_FRAME_HDR + CN_TCP_FRAME_MAX];
@@ -343,6 +348,11 @@ uint64_t cn_relay_client_probe_failures(const struct cn_relay_client *c)
 	return c->probe_failures;
 }
 
+uint64_t cn_relay_client_timer_wakeups(const struct cn_relay_client *c)
+{
+	return c->wakeups;
+}
+
 uint64_t cn_relay_client_drops(const struct cn_relay_client *c)
 {
 	return c->drops;
@@ -519,13 +529,37 @@ static void udp_read_cb(evutil_socket_t fd, short what, void *arg)
 		cn_relay_client_free(c);
 }
 
-static void tick_cb(evutil_socket_t fd, short what, void *arg)
+/*
+ * When tick_cb next has something to do: a lost initiation's retry, the
+ * keepalive, the silence rule. Each of these deadlines only moves later
+ * after it is computed (a send or receive pushes it), except a new
+ * initiation's retry, which is REKEY_TIMEOUT away and so never before a
+ * tick already armed; the rekey rules (minutes away) are looked at on
+ * every tick, at least every KEEPALIVE_MS.
+ */
+static void tick_arm(struct cn_relay_client *c, uint64_t now)
 {
-	struct cn_relay_client *c = arg;
-	uint64_t now = cn_clock_ms();
+	uint64_t at = now + KEEPALIVE_MS, ms;
+	struct timeval tv;
 
-	(void)fd;
-	(void)what;
+	if (cn_keyring_pending(&c->keys) && c->hs_sent_ms + CN_SESSION_REKEY_TIMEOUT_MS < at)
+		at = c->hs_sent_ms + CN_SESSION_REKEY_TIMEOUT_MS;
+	if (c->state == CLIENT_UP) {
+		if (c->last_tx_ms + KEEPALIVE_MS < at)
+			at = c->last_tx_ms + KEEPALIVE_MS;
+		if (c->last_rx_ms + DEAD_MS + 1 < at)
+			at = c->last_rx_ms + DEAD_MS + 1;
+	}
+	ms = at > now + TICK_MIN_MS ? at - now : TICK_MIN_MS;
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	event_base_update_cache_time(
+		c->base); /* measured from now, not the loop's wake (timers.c) */
+	event_add(c->tick, &tv);
+}
+
+static void tick_run(struct cn_relay_client *c, uint64_t now)
+{
 	if (c->overflow) {
 		go_down(c, "the relay stopped reading (output queue full)");
 		return;
@@ -557,13 +591,25 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 		cn_relay_client_ping(c);
 }
 
+static void tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct cn_relay_client *c = arg;
+	uint64_t now = cn_clock_ms();
+
+	(void)fd;
+	(void)what;
+	c->wakeups++;
+	tick_run(c, now);
+	if (c->state != CLIENT_DOWN)
+		tick_arm(c, cn_clock_ms());
+}
+
 struct cn_relay_client *cn_relay_client_new(struct event_base *base,
 					    const struct cn_relay_client_opts *o,
 					    const struct cn_relay_client_cbs *cbs, void *arg,
 					    struct cn_errbuf *e)
 {
 	struct cn_relay_client *c;
-	struct timeval tv = {TICK_MS / 1000, (TICK_MS % 1000) * 1000};
 	const struct sockaddr *sa = (const struct sockaddr *)&o->addr.ss;
 
 	c = calloc(1, sizeof(*c));
@@ -584,9 +630,9 @@ struct cn_relay_client *cn_relay_client_new(struct event_base *base,
 		goto fail;
 	}
 	cn_cookie_jar_init(&c->jar, c->relay_x);
-	c->tick = event_new(base, -1, EV_PERSIST, tick_cb, c);
+	c->tick = event_new(base, -1, 0, tick_cb, c);
 	c->probe_ev = event_new(base, -1, 0, probe_cb, c);
-	if (!c->tick || !c->probe_ev || event_add(c->tick, &tv)) {
+	if (!c->tick || !c->probe_ev) {
 		cn_errbuf_set(e, "cannot start the link timer");
 		goto fail;
 	}
@@ -616,6 +662,7 @@ struct cn_relay_client *cn_relay_client_new(struct event_base *base,
 		}
 		c->hs_retry_ms = HS_RETRY_MIN_MS;
 		probe_arm(c, c->hs_sent_ms + c->hs_retry_ms, c->hs_sent_ms);
+		tick_arm(c, c->hs_sent_ms);
 		return c;
 	}
 	c->bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
@@ -630,6 +677,7 @@ struct cn_relay_client *cn_relay_client_new(struct event_base *base,
 		cn_errbuf_set(e, "tcp: cannot connect: %s", strerror(errno));
 		goto fail;
 	}
+	tick_arm(c, cn_clock_ms());
 	return c;
 fail:
 	cn_relay_client_free(c);

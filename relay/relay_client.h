@@ -94,6 +94,8 @@ uint64_t cn_relay_client_rtt_us(const struct cn_relay_client *c);
 int cn_relay_client_ping(struct cn_relay_client *c);
 /* Links this client ended because a probe under traffic went unanswered (0 or 1). */
 uint64_t cn_relay_client_probe_failures(const struct cn_relay_client *c);
+/* How often the link's timer has fired: an idle link about once per keepalive (5 s). */
+uint64_t cn_relay_client_timer_wakeups(const struct cn_relay_client *c);
 /* SEND packets dropped because the TCP output queue was full. */
 uint64_t cn_relay_client_drops(const struct cn_relay_client *c);
 /* Bytes waiting in the TCP output queue (0 over UDP). */

@@ -557,6 +557,7 @@ struct proxy {
 	socklen_t client_len;
 	bool drop;
 	unsigned int drop_first; /* client datagrams still to drop */
+	unsigned int sent;	 /* client datagrams passed on to the relay */
 	struct event *fev, *bev;
 };
 
@@ -573,8 +574,10 @@ static void proxy_front_cb(evutil_socket_t fd, short what, void *arg)
 		px->drop_first--;
 		return;
 	}
-	if (n > 0 && !px->drop)
+	if (n > 0 && !px->drop) {
+		px->sent++;
 		(void)!send(px->back, buf, (size_t)n, 0);
+	}
 }
 
 static void proxy_back_cb(evutil_socket_t fd, short what, void *arg)
@@ -700,6 +703,33 @@ static void test_blackhole_idle(void **state)
 	proxy_close(&px);
 }
 
+static void test_idle_link_quiet(void **state)
+{
+	struct proxy px;
+	uint64_t w0;
+	unsigned int sent0;
+
+	(void)state;
+	connect_through(&px, 0);
+	/*
+	 * Idle for two keepalive intervals: a PING each (the timer armed to the
+	 * keepalive, again after each), and the timer fires about that often,
+	 * not once a second (boards on small power budgets).
+	 */
+	w0 = cn_relay_client_timer_wakeups(a.c);
+	sent0 = px.sent;
+	run_for(10600);
+	print_message("idle 10.6 s: %u datagrams sent, %llu timer wake-ups\n", px.sent - sent0,
+		      (unsigned long long)(cn_relay_client_timer_wakeups(a.c) - w0));
+	assert_true(a.up);
+	assert_false(a.down);
+	assert_int_equal(px.sent - sent0, 2);
+	assert_true(cn_relay_client_timer_wakeups(a.c) - w0 <= 4);
+	cn_relay_client_free(a.c);
+	a.c = NULL;
+	proxy_close(&px);
+}
+
 static void test_first_initiation_lost(void **state)
 {
 	struct proxy px;
@@ -728,6 +758,7 @@ int main(void)
 		cmocka_unit_test(test_publish_and_push),
 		cmocka_unit_test(test_blackhole_under_traffic),
 		cmocka_unit_test(test_blackhole_idle),
+		cmocka_unit_test(test_idle_link_quiet),
 		cmocka_unit_test(test_first_initiation_lost),
 	};
 
