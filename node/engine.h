@@ -72,8 +72,14 @@ enum {
 	CN_ENGINE_HANDSHAKE_GIVEUP_MS = 90000,
 	CN_ENGINE_HANDSHAKE_RESEND_MIN_MS = 100,
 	CN_ENGINE_PASSIVE_KEEPALIVE_MS = 10000,
-	CN_ENGINE_DIRECT_KEEPALIVE_MS = 2000,
-	CN_ENGINE_DIRECT_DEAD_MS = 6000,
+	/*
+	 * An idle direct path: a keepalive each way every 10 s keeps the NAT
+	 * mappings (30 s and more) and lets each side count the other's, so a
+	 * path silent for 3 intervals is dead. Traffic is watched far closer
+	 * (engine_watch.c); an idle board wakes rarely.
+	 */
+	CN_ENGINE_DIRECT_KEEPALIVE_MS = 10000,
+	CN_ENGINE_DIRECT_DEAD_MS = 30000,
 	CN_ENGINE_DIRECT_QUIET_MS =
 		250, /* engine_watch.c: probe a silent direct path under traffic */
 	CN_ENGINE_DIRECT_PROBE_MS = 300, /* and declare it lost this long after */
@@ -226,7 +232,7 @@ struct cn_peer {
 	uint64_t hs_resent_ms, hs_resend_ms;
 	/* The cookie the peer gave us under load: our messages to it carry mac2. */
 	struct cn_cookie_jar jar;
-	struct cn_staged *staged[CN_ENGINE_STAGED_MAX];
+	struct cn_staged **staged; /* NULL, or CN_ENGINE_STAGED_MAX slots (nstaged used) */
 	unsigned int nstaged;
 	/* Relay path. */
 	int relay_hint;	  /* the relay slot that last delivered from it, -1: none */

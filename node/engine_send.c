@@ -159,13 +159,24 @@ void eng_drop_staged(struct cn_peer *p)
 	for (unsigned int i = 0; i < p->nstaged; i++)
 		free(p->staged[i]);
 	p->nstaged = 0;
+	free(p->staged);
+	p->staged = NULL;
 }
 
-/* Keeps pt for when a session exists; the oldest goes when the queue is full. */
+/*
+ * Keeps pt for when a session exists; the oldest goes when the queue is
+ * full. The queue is allocated with its first packet: most peers of a
+ * large list never wait for a session.
+ */
 static void stage(struct cn_peer *p, const uint8_t *pt, size_t len)
 {
 	struct cn_staged *s;
 
+	if (!p->staged) {
+		p->staged = calloc(CN_ENGINE_STAGED_MAX, sizeof(p->staged[0]));
+		if (!p->staged)
+			return;
+	}
 	if (p->nstaged == CN_ENGINE_STAGED_MAX) {
 		p->e->m.drop_staged_full++;
 		free(p->staged[0]);
@@ -183,15 +194,17 @@ static void stage(struct cn_peer *p, const uint8_t *pt, size_t len)
 
 void eng_flush_staged(struct cn_peer *p, uint64_t now)
 {
+	struct cn_staged **list = p->staged;
 	unsigned int n = p->nstaged;
-	struct cn_staged *list[CN_ENGINE_STAGED_MAX];
 
-	memcpy(list, p->staged, n * sizeof(list[0]));
+	/* Sending may stage again (no session after all): that starts a new queue. */
+	p->staged = NULL;
 	p->nstaged = 0;
 	for (unsigned int i = 0; i < n; i++) {
 		eng_send_pt(p, now, list[i]->data, list[i]->len);
 		free(list[i]);
 	}
+	free(list);
 }
 
 /* Encrypts pt (IP packet, control message or empty keepalive) and sends it. */
