@@ -123,3 +123,16 @@ int cn_addr_equal(const struct sockaddr *a, const struct sockaddr *b)
 	}
 	return 0;
 }
+
+int cn_addr_set(struct cn_addr *out, const struct sockaddr *sa, socklen_t len)
+{
+	if (!sa || len > sizeof(out->ss) || len < sizeof(sa_family_t) ||
+	    (sa->sa_family == AF_INET && len < sizeof(struct sockaddr_in)) ||
+	    (sa->sa_family == AF_INET6 && len < sizeof(struct sockaddr_in6)) ||
+	    (sa->sa_family != AF_INET && sa->sa_family != AF_INET6))
+		return -CN_EINVAL;
+	memset(out, 0, sizeof(*out));
+	memcpy(&out->ss, sa, len);
+	out->len = len;
+	return 0;
+}

@@ -65,10 +65,11 @@ static void direct_read_cb(evutil_socket_t fd, short what, void *arg)
 		struct cn_addr src;
 
 		/* STUN (libnice's last checks, stray probes) is not ours. */
-		if (len == 0 || b[0] < CN_MSG_INITIATION || (msgs[i].msg_hdr.msg_flags & MSG_TRUNC))
+		if (len == 0 || b[0] < CN_MSG_INITIATION ||
+		    (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) ||
+		    cn_addr_set(&src, (const struct sockaddr *)&n->from[i],
+				msgs[i].msg_hdr.msg_namelen) != 0)
 			continue;
-		memcpy(&src.ss, &n->from[i], msgs[i].msg_hdr.msg_namelen);
-		src.len = msgs[i].msg_hdr.msg_namelen;
 		cn_engine_receive(n->eng, now, p, CN_CTL_PATH_DIRECT, -1, b, len, &src);
 		/* The engine may have replaced this peer's socket (it never frees p here). */
 		if (io->dfd != fd)

@@ -49,8 +49,8 @@ static void ice_selected(void *arg, enum cn_ice_path path, int fd, const struct 
 		cn_engine_ice_turn(n->eng, p, cn_clock_ms());
 		return;
 	}
-	memcpy(&ra.ss, remote, remote_len);
-	ra.len = remote_len;
+	if (cn_addr_set(&ra, remote, remote_len) != 0)
+		return;
 	snprintf(type, sizeof(type), "%s-%s", local_type, remote_type);
 	if (node_direct_adopt(n, p, fd) != 0)
 		return;

@@ -36,8 +36,7 @@ static void mapped(void *arg, const struct cn_portmap_event *ev)
 		cn_engine_mapped(n->eng, cn_clock_ms(), NULL, 0);
 		return;
 	}
-	memcpy(&a.ss, &ev->external, sizeof(ev->external));
-	a.len = sizeof(ev->external);
+	(void)cn_addr_set(&a, (const struct sockaddr *)&ev->external, sizeof(ev->external));
 	inet_ntop(AF_INET, &ev->external.sin_addr, text, sizeof(text));
 	cn_log_info("port mapping: %s:%u -> UDP %u by %s, %u s", text, ntohs(ev->external.sin_port),
 		    n->natsock.port, proto[ev->proto <= CN_PORTMAP_UPNP ? ev->proto : 0],

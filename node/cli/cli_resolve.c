@@ -81,8 +81,10 @@ int cn_cli_resolve(const char *host, uint16_t port, bool port_from_srv, int fami
 	snprintf(service, sizeof(service), "%u", port);
 	if (getaddrinfo(host, service, &hints, &res) != 0 || !res)
 		return -CN_ENOTFOUND;
-	memcpy(&out->ss, res->ai_addr, res->ai_addrlen);
-	out->len = res->ai_addrlen;
+	if (cn_addr_set(out, res->ai_addr, res->ai_addrlen) != 0) {
+		freeaddrinfo(res);
+		return -CN_ENOTFOUND;
+	}
 	freeaddrinfo(res);
 	return 0;
 }
