@@ -162,6 +162,7 @@ struct cn_node {
 	char tun_name[IFNAMSIZ];
 	struct event *tun_ev, *timer;
 	uint64_t timer_at; /* when the timer fires, 0: not armed */
+	uint64_t trim_at;  /* when the heap's free pages go back next (timers.c) */
 	struct cn_glib_loop *glib;
 	struct node_natsock natsock;
 	struct cn_portmap *portmap; /* NULL: off or no gateway */
