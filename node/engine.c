@@ -91,7 +91,7 @@ static void peer_free(struct cn_peer *p)
 	cn_keyring_clear(&p->keys);
 	eng_drop_staged(p);
 	eng_ice_stop(p);
-	eng_bday_stop(p);
+	eng_bday_free(p);
 	p->e->ops->peer_gone(p->e->ctx, p);
 	sodium_memzero(p, sizeof(*p));
 	free(p);

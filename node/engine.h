@@ -215,6 +215,25 @@ struct cn_staged {
 	uint8_t data[];
 };
 
+/*
+ * A peer's hard-NAT traversal and port-mapping state (engine_bday.c),
+ * allocated the first time it has something to keep. bday: the birthday
+ * attempt, its next step, when another may start; peer_refl: the
+ * reflexive address of the peer's node-wide socket it announced (its NAT
+ * is easy); bday_hard_ip: the hard side's external address (easy side).
+ * peer_mapped: the address the peer's gateway maps to its node-wide socket
+ * (CANDIDATE 1-3), checked from ours with a PROBE that only the peer can
+ * answer (nat_challenge_*), a few times.
+ */
+struct cn_peer_nat {
+	struct cn_bday bday;
+	uint64_t bday_next_ms, bday_retry_ms, bday_backoff_ms;
+	struct cn_addr peer_refl, bday_hard_ip;
+	struct cn_addr peer_mapped, nat_challenge_addr;
+	uint64_t nat_challenge_id, nat_challenge_ms;
+	unsigned int nat_challenges;
+};
+
 struct cn_peer {
 	struct cn_engine *e;
 	const struct cn_pl_peer *pl; /* its record in the list in force */
@@ -264,23 +283,8 @@ struct cn_peer {
 	uint64_t pmtu_next_ms[2]; /* 0: nothing due */
 	uint32_t pmtu_salt[2];
 	int pmtu_relay;
-	/*
-	 * Birthday (engine_bday.c): the attempt, its next step, when another
-	 * may start; peer_refl: the reflexive address of the peer's node-wide
-	 * socket it announced (its NAT is easy); bday_hard_ip: the hard side's
-	 * external address (easy side).
-	 */
-	struct cn_bday bday;
-	uint64_t bday_next_ms, bday_retry_ms, bday_backoff_ms;
-	struct cn_addr peer_refl, bday_hard_ip;
-	/*
-	 * Port mapping (engine_bday.c): the address the peer's gateway maps to
-	 * its node-wide socket (CANDIDATE 1-3), checked from ours with a PROBE
-	 * that only the peer can answer (nat_challenge_*), a few times.
-	 */
-	struct cn_addr peer_mapped, nat_challenge_addr;
-	uint64_t nat_challenge_id, nat_challenge_ms;
-	unsigned int nat_challenges;
+	/* Hard-NAT traversal and port mapping (engine_bday.c); NULL until needed. */
+	struct cn_peer_nat *nat;
 	/* ICE. */
 	bool ice; /* an agent runs */
 	uint32_t ice_gen, ice_remote_gen;

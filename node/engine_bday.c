@@ -41,6 +41,7 @@
 #include "node/engine.h"
 
 #include <arpa/inet.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <sodium.h>
@@ -114,21 +115,40 @@ static int seal(struct cn_peer *p, uint64_t now, const struct cn_ctl_msg *m, siz
 	return cn_session_encrypt(s, now, buf, len, p->e->out, sizeof(p->e->out), out_len);
 }
 
+/*
+ * p's traversal state, allocated the first time something is to be kept:
+ * most peers of a large list never need it (a board holds every peer).
+ */
+static struct cn_peer_nat *nat_get(struct cn_peer *p)
+{
+	if (!p->nat)
+		p->nat = calloc(1, sizeof(*p->nat));
+	return p->nat;
+}
+
+void eng_bday_free(struct cn_peer *p)
+{
+	eng_bday_stop(p);
+	free(p->nat);
+	p->nat = NULL;
+}
+
 void eng_bday_stop(struct cn_peer *p)
 {
-	if (p->bday.state == CN_BDAY_IDLE)
+	if (!p->nat || p->nat->bday.state == CN_BDAY_IDLE)
 		return;
-	if (p->bday.role == CN_BDAY_HARD && p->e->ops->bday_close)
+	if (p->nat->bday.role == CN_BDAY_HARD && p->e->ops->bday_close)
 		p->e->ops->bday_close(p->e->ctx, p);
-	cn_bday_stop(&p->bday);
-	p->bday = (struct cn_bday){0};
-	p->bday_next_ms = 0;
+	cn_bday_stop(&p->nat->bday);
+	p->nat->bday = (struct cn_bday){0};
+	p->nat->bday_next_ms = 0;
 }
 
 static bool running(const struct cn_peer *p)
 {
-	return p->bday.state == CN_BDAY_OPENING || p->bday.state == CN_BDAY_WAITING ||
-	       p->bday.state == CN_BDAY_PROBING;
+	return p->nat &&
+	       (p->nat->bday.state == CN_BDAY_OPENING || p->nat->bday.state == CN_BDAY_WAITING ||
+		p->nat->bday.state == CN_BDAY_PROBING);
 }
 
 /* The hard side starts if it can: easy peer known, no direct path, not too soon. */
@@ -137,20 +157,20 @@ static void maybe_start_hard(struct cn_peer *p, uint64_t now)
 	struct cn_engine *e = p->e;
 	uint64_t token;
 
-	if (!bday_on(e) || e->nat_kind != CN_NAT_HARD || !addr_set(&e->nat_refl) ||
-	    !addr_set(&p->peer_refl) || p->direct_up || running(p) || now < p->bday_retry_ms ||
-	    !cn_peer_has_session(p, now))
+	if (!bday_on(e) || e->nat_kind != CN_NAT_HARD || !addr_set(&e->nat_refl) || !p->nat ||
+	    !addr_set(&p->nat->peer_refl) || p->direct_up || running(p) ||
+	    now < p->nat->bday_retry_ms || !cn_peer_has_session(p, now))
 		return;
 	eng_bday_stop(p);
 	do {
 		token = ((uint64_t)randombytes_random() << 32) | randombytes_random();
 	} while (token == 0);
-	if (cn_bday_start_hard(&p->bday, &e->cfg.bday, token, now) != 0)
+	if (cn_bday_start_hard(&p->nat->bday, &e->cfg.bday, token, now) != 0)
 		return;
-	p->bday_next_ms = now;
+	p->nat->bday_next_ms = now;
 	eng_log(e, CN_LOG_INFO, false,
 		"peer %s: its NAT is easy and ours hard: birthday attempt (%u sockets)", p->name,
-		p->bday.sockets);
+		p->nat->bday.sockets);
 	eng_peer_changed(p, now);
 }
 
@@ -175,15 +195,17 @@ static void nat_challenge(struct cn_peer *p, uint64_t now, const struct cn_addr 
 
 	/* At most one a second per peer, answered or not: two nodes that keep
 	 * answering each other's checks never loop. */
-	if (!e->ops->send_shared || p->direct_up ||
-	    (p->nat_challenge_ms && now - p->nat_challenge_ms < CN_ENGINE_CHALLENGE_INTERVAL_MS))
+	if (!e->ops->send_shared || p->direct_up || !nat_get(p) ||
+	    (p->nat->nat_challenge_ms &&
+	     now - p->nat->nat_challenge_ms < CN_ENGINE_CHALLENGE_INTERVAL_MS))
 		return;
 	do {
-		p->nat_challenge_id = ((uint64_t)randombytes_random() << 32) | randombytes_random();
-	} while (p->nat_challenge_id == 0);
-	m.id = p->nat_challenge_id;
-	p->nat_challenge_ms = now;
-	p->nat_challenge_addr = *to;
+		p->nat->nat_challenge_id =
+			((uint64_t)randombytes_random() << 32) | randombytes_random();
+	} while (p->nat->nat_challenge_id == 0);
+	m.id = p->nat->nat_challenge_id;
+	p->nat->nat_challenge_ms = now;
+	p->nat->nat_challenge_addr = *to;
 	p->e->m.path_challenges++;
 	if (seal(p, now, &m, &len) == 0)
 		e->ops->send_shared(e->ctx, to, e->out, len);
@@ -247,7 +269,8 @@ static void take_path(struct cn_peer *p, uint64_t now, const struct cn_addr *to,
 	p->dremote = *to;
 	p->dlocal_port = 0;
 	p->direct_up = false;
-	p->bday_backoff_ms = 0;
+	if (p->nat)
+		p->nat->bday_backoff_ms = 0;
 	snprintf(p->d_type, sizeof(p->d_type), "%s", type);
 	eng_direct_up(p, now, why);
 	/* ICE is no longer needed; its socket (if any) is replaced. */
@@ -257,33 +280,36 @@ static void take_path(struct cn_peer *p, uint64_t now, const struct cn_addr *to,
 static void give_up(struct cn_peer *p, uint64_t now)
 {
 	eng_log(p->e, CN_LOG_INFO, false, "peer %s: birthday attempt found no path (%u probes)",
-		p->name, p->bday.sent);
+		p->name, p->nat->bday.sent);
 	eng_bday_stop(p);
-	p->bday_backoff_ms =
-		p->bday_backoff_ms ? p->bday_backoff_ms * 2 : CN_ENGINE_BDAY_RETRY_MIN_MS;
-	if (p->bday_backoff_ms > CN_ENGINE_BDAY_RETRY_MAX_MS)
-		p->bday_backoff_ms = CN_ENGINE_BDAY_RETRY_MAX_MS;
-	p->bday_retry_ms = now + eng_jitter(p->bday_backoff_ms);
+	p->nat->bday_backoff_ms =
+		p->nat->bday_backoff_ms ? p->nat->bday_backoff_ms * 2 : CN_ENGINE_BDAY_RETRY_MIN_MS;
+	if (p->nat->bday_backoff_ms > CN_ENGINE_BDAY_RETRY_MAX_MS)
+		p->nat->bday_backoff_ms = CN_ENGINE_BDAY_RETRY_MAX_MS;
+	p->nat->bday_retry_ms = now + eng_jitter(p->nat->bday_backoff_ms);
 }
 
 void eng_bday_on_ctl(struct cn_peer *p, uint64_t now, const struct cn_ctl_msg *m)
 {
 	struct cn_engine *e = p->e;
 
+	if ((m->type == CN_CTL_CANDIDATE || m->type == CN_CTL_BDAY_HARD) && !nat_get(p))
+		return; /* out of memory: the relay path stays */
+
 	if (m->type == CN_CTL_CANDIDATE && m->cand != CN_CTL_CAND_REFLEXIVE) {
 		/* A port mapping of the peer's gateway: checked from our node-wide socket. */
-		addr_from_msg(&p->peer_mapped, m->addr, m->addr_len, m->port);
-		p->nat_challenges = 0;
+		addr_from_msg(&p->nat->peer_mapped, m->addr, m->addr_len, m->port);
+		p->nat->nat_challenges = 0;
 		if (!p->direct_up && e->ops->send_shared) {
-			p->nat_challenges++;
-			nat_challenge(p, now, &p->peer_mapped);
+			p->nat->nat_challenges++;
+			nat_challenge(p, now, &p->nat->peer_mapped);
 		}
 		return;
 	}
 	if (!bday_on(e))
 		return;
 	if (m->type == CN_CTL_CANDIDATE && m->cand == CN_CTL_CAND_REFLEXIVE) {
-		addr_from_msg(&p->peer_refl, m->addr, m->addr_len, m->port);
+		addr_from_msg(&p->nat->peer_refl, m->addr, m->addr_len, m->port);
 		maybe_start_hard(p, now);
 	} else if (m->type == CN_CTL_BDAY_HARD) {
 		struct cn_bday_announce ann = {.token = m->token,
@@ -295,17 +321,17 @@ void eng_bday_on_ctl(struct cn_peer *p, uint64_t now, const struct cn_ctl_msg *m
 		uint64_t seed = ((uint64_t)randombytes_random() << 32) | randombytes_random();
 
 		/* A repeat of the attempt under way; or we are not the easy side. */
-		if ((p->bday.state == CN_BDAY_PROBING && p->bday.token == m->token) ||
+		if ((p->nat->bday.state == CN_BDAY_PROBING && p->nat->bday.token == m->token) ||
 		    p->direct_up || (e->nat_kind != CN_NAT_EASY && e->nat_kind != CN_NAT_NONE))
 			return;
 		eng_bday_stop(p);
-		if (cn_bday_start_easy(&p->bday, &e->cfg.bday, &ann, seed, now) != 0)
+		if (cn_bday_start_easy(&p->nat->bday, &e->cfg.bday, &ann, seed, now) != 0)
 			return;
-		addr_from_msg(&p->bday_hard_ip, m->addr, m->addr_len, 0);
-		p->bday_next_ms = now;
+		addr_from_msg(&p->nat->bday_hard_ip, m->addr, m->addr_len, 0);
+		p->nat->bday_next_ms = now;
 		eng_log(e, CN_LOG_INFO, false,
 			"peer %s: its NAT is hard: probing %u ports at %u/s (birthday)", p->name,
-			p->bday.n, p->bday.rate);
+			p->nat->bday.n, p->nat->bday.rate);
 		eng_peer_changed(p, now);
 	}
 }
@@ -314,15 +340,17 @@ uint64_t eng_bday_deadline(const struct cn_peer *p)
 {
 	uint64_t t = UINT64_MAX;
 
-	if (addr_set(&p->peer_mapped) && !p->direct_up &&
-	    p->nat_challenges < CN_ENGINE_MAPPED_CHECKS)
-		t = p->nat_challenge_ms + CN_ENGINE_MAPPED_CHECK_MS;
+	if (!p->nat)
+		return t;
+	if (addr_set(&p->nat->peer_mapped) && !p->direct_up &&
+	    p->nat->nat_challenges < CN_ENGINE_MAPPED_CHECKS)
+		t = p->nat->nat_challenge_ms + CN_ENGINE_MAPPED_CHECK_MS;
 
-	if (p->bday_next_ms)
-		t = p->bday_next_ms;
-	if (p->bday_retry_ms && !running(p) && !p->direct_up && addr_set(&p->peer_refl) &&
-	    p->e->nat_kind == CN_NAT_HARD && p->bday_retry_ms < t)
-		t = p->bday_retry_ms;
+	if (p->nat->bday_next_ms)
+		t = p->nat->bday_next_ms;
+	if (p->nat->bday_retry_ms && !running(p) && !p->direct_up && addr_set(&p->nat->peer_refl) &&
+	    p->e->nat_kind == CN_NAT_HARD && p->nat->bday_retry_ms < t)
+		t = p->nat->bday_retry_ms;
 	return t;
 }
 
@@ -330,36 +358,39 @@ void eng_bday_tick(struct cn_peer *p, uint64_t now)
 {
 	struct cn_engine *e = p->e;
 
-	if (addr_set(&p->peer_mapped) && !p->direct_up &&
-	    p->nat_challenges < CN_ENGINE_MAPPED_CHECKS &&
-	    now >= p->nat_challenge_ms + CN_ENGINE_MAPPED_CHECK_MS) {
-		p->nat_challenges++;
-		nat_challenge(p, now, &p->peer_mapped);
-	}
-	if (p->bday_retry_ms && now >= p->bday_retry_ms && !running(p))
-		maybe_start_hard(p, now);
-	if (!p->bday_next_ms || now < p->bday_next_ms)
+	if (!p->nat)
 		return;
-	p->bday_next_ms = 0;
+	if (addr_set(&p->nat->peer_mapped) && !p->direct_up &&
+	    p->nat->nat_challenges < CN_ENGINE_MAPPED_CHECKS &&
+	    now >= p->nat->nat_challenge_ms + CN_ENGINE_MAPPED_CHECK_MS) {
+		p->nat->nat_challenges++;
+		nat_challenge(p, now, &p->nat->peer_mapped);
+	}
+	if (p->nat->bday_retry_ms && now >= p->nat->bday_retry_ms && !running(p))
+		maybe_start_hard(p, now);
+	if (!p->nat->bday_next_ms || now < p->nat->bday_next_ms)
+		return;
+	p->nat->bday_next_ms = 0;
 	/* The machine paces itself: each call yields at most one packet before NONE. */
 	for (int guard = 0; guard < 8; guard++) {
-		struct cn_bday_step st = cn_bday_next(&p->bday, now);
+		struct cn_bday_step st = cn_bday_next(&p->nat->bday, now);
 		struct cn_addr to;
 		size_t len = 0;
 
 		switch (st.act) {
 		case CN_BDAY_ACT_NONE:
-			p->bday_next_ms = st.deadline_ms;
+			p->nat->bday_next_ms = st.deadline_ms;
 			return;
 		case CN_BDAY_ACT_OPEN:
 			if (seal(p, now, NULL, &len) == 0)
-				e->ops->bday_open(e->ctx, p, st.index, &p->peer_refl, e->out, len);
+				e->ops->bday_open(e->ctx, p, st.index, &p->nat->peer_refl, e->out,
+						  len);
 			break;
 		case CN_BDAY_ACT_ANNOUNCE: {
 			struct cn_bday_announce a;
 			struct cn_ctl_msg m = {.type = CN_CTL_BDAY_HARD};
 
-			cn_bday_announce(&p->bday, &a);
+			cn_bday_announce(&p->nat->bday, &a);
 			m.token = a.token;
 			m.sockets = a.sockets;
 			m.port_lo = a.port_lo;
@@ -372,11 +403,11 @@ void eng_bday_tick(struct cn_peer *p, uint64_t now)
 		}
 		case CN_BDAY_ACT_PROBE: {
 			struct cn_ctl_msg m = {.type = CN_CTL_BDAY_PROBE,
-					       .token = p->bday.token,
+					       .token = p->nat->bday.token,
 					       .seq = st.seq,
 					       .port = st.port};
 
-			to = p->bday_hard_ip;
+			to = p->nat->bday_hard_ip;
 			set_port(&to, st.port);
 			if (seal(p, now, &m, &len) == 0)
 				e->ops->send_shared(e->ctx, &to, e->out, len);
@@ -389,7 +420,7 @@ void eng_bday_tick(struct cn_peer *p, uint64_t now)
 			return;
 		}
 	}
-	p->bday_next_ms = now + 1;
+	p->nat->bday_next_ms = now + 1;
 }
 
 /*
@@ -454,16 +485,17 @@ void cn_engine_receive_nat(struct cn_engine *e, uint64_t now, struct cn_peer *p,
 		if (seal(owner, now, &reply, &out_len) == 0)
 			e->ops->send_shared(e->ctx, src, e->out, out_len);
 		nat_challenge(owner, now, src);
-	} else if (index < 0 && m.type == CN_CTL_PROBE_REPLY && owner->nat_challenge_id &&
-		   m.id == owner->nat_challenge_id &&
+	} else if (index < 0 && m.type == CN_CTL_PROBE_REPLY && owner->nat &&
+		   owner->nat->nat_challenge_id && m.id == owner->nat->nat_challenge_id &&
 		   cn_addr_equal((const struct sockaddr *)&src->ss,
-				 (const struct sockaddr *)&owner->nat_challenge_addr.ss)) {
-		owner->nat_challenge_id = 0;
+				 (const struct sockaddr *)&owner->nat->nat_challenge_addr.ss)) {
+		owner->nat->nat_challenge_id = 0;
 		if (!owner->direct_up)
 			take_path(owner, now, src, true, "mapped",
 				  "node-wide socket, address validated");
-	} else if (index >= 0 && m.type == CN_CTL_BDAY_PROBE && owner->bday.role == CN_BDAY_HARD &&
-		   cn_bday_on_probe(&owner->bday, (uint16_t)index, m.token, m.seq, now) == 0) {
+	} else if (index >= 0 && m.type == CN_CTL_BDAY_PROBE && owner->nat &&
+		   owner->nat->bday.role == CN_BDAY_HARD &&
+		   cn_bday_on_probe(&owner->nat->bday, (uint16_t)index, m.token, m.seq, now) == 0) {
 		struct cn_ctl_msg ack = {
 			.type = CN_CTL_BDAY_ACK, .token = m.token, .seq = m.seq, .port = m.port};
 		size_t out_len = 0;
@@ -471,14 +503,15 @@ void cn_engine_receive_nat(struct cn_engine *e, uint64_t now, struct cn_peer *p,
 		if (seal(owner, now, &ack, &out_len) == 0)
 			e->ops->bday_send(e->ctx, owner, (uint16_t)index, src, e->out, out_len);
 		e->ops->bday_adopt(e->ctx, owner, (uint16_t)index);
-		owner->bday = (struct cn_bday){0}; /* its sockets are the shell's now */
-		owner->bday_next_ms = 0;
+		owner->nat->bday = (struct cn_bday){0}; /* its sockets are the shell's now */
+		owner->nat->bday_next_ms = 0;
 		take_path(owner, now, src, false, "birthday", "birthday, hard side");
-	} else if (index < 0 && m.type == CN_CTL_BDAY_ACK && owner->bday.role == CN_BDAY_EASY &&
-		   cn_bday_on_ack(&owner->bday, m.token, m.seq, m.port) == 0) {
+	} else if (index < 0 && m.type == CN_CTL_BDAY_ACK && owner->nat &&
+		   owner->nat->bday.role == CN_BDAY_EASY &&
+		   cn_bday_on_ack(&owner->nat->bday, m.token, m.seq, m.port) == 0) {
 		/* The authenticated answer came from src: that is the path. */
-		owner->bday = (struct cn_bday){0};
-		owner->bday_next_ms = 0;
+		owner->nat->bday = (struct cn_bday){0};
+		owner->nat->bday_next_ms = 0;
 		take_path(owner, now, src, true, "birthday", "birthday, easy side");
 	}
 }

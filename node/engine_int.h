@@ -115,6 +115,8 @@ void eng_pmtu_clamp(struct cn_peer *p, uint8_t *pkt, size_t len, int ip_version)
 void eng_bday_session_up(struct cn_peer *p, uint64_t now);
 void eng_bday_on_ctl(struct cn_peer *p, uint64_t now, const struct cn_ctl_msg *m);
 void eng_bday_stop(struct cn_peer *p);
+/* Stops it and frees the peer's traversal state (the peer goes). */
+void eng_bday_free(struct cn_peer *p);
 uint64_t eng_bday_deadline(const struct cn_peer *p);
 void eng_bday_tick(struct cn_peer *p, uint64_t now);
 

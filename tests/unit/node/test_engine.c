@@ -1477,7 +1477,8 @@ static void test_mapped_candidate(void **state)
 	pump();
 	run_until(now + 20000);
 	assert_false(peer(0, 2)->direct_up);
-	assert_int_equal(peer(0, 2)->nat_challenges, CN_ENGINE_MAPPED_CHECKS);
+	assert_non_null(peer(0, 2)->nat);
+	assert_int_equal(peer(0, 2)->nat->nat_challenges, CN_ENGINE_MAPPED_CHECKS);
 }
 
 /* ---- batch inputs ---- */
