@@ -83,6 +83,8 @@ enum {
 	CN_ENGINE_DIRECT_QUIET_MS =
 		250, /* engine_watch.c: probe a silent direct path under traffic */
 	CN_ENGINE_DIRECT_PROBE_MS = 300, /* and declare it lost this long after */
+	/* engine_watch.c: traffic from a peer that stops is probed, at most once a second. */
+	CN_ENGINE_RX_QUIET_INTERVAL_MS = 1000,
 	CN_ENGINE_ICE_START_DELAY_MS = 200,
 	CN_ENGINE_ICE_BACKOFF_MIN_MS = 2000,
 	CN_ENGINE_ICE_BACKOFF_MAX_MS = 60000,
@@ -264,6 +266,13 @@ struct cn_peer {
 	uint64_t d_last_rx_ms, d_last_tx_ms;
 	uint64_t dprobe_ms; /* a probe of the silent direct path started then (0: none) */
 	bool dprobe_again;  /* its second PROBE is still to go */
+	/*
+	 * Traffic from the peer (engine_watch.c): when its last IP packet
+	 * came, whether it came in a stream (less than the quiet bound after
+	 * the one before), and when such a stream's stopping was last probed.
+	 */
+	uint64_t rx_ip_ms, rx_quiet_probe_ms;
+	bool rx_stream;
 	char d_type[32];
 	bool d_shared; /* the direct path is the node-wide socket's (send_shared) */
 	/*
@@ -301,7 +310,7 @@ struct cn_peer {
 struct cn_engine_metrics {
 	uint64_t drop_no_peer, drop_bad_src, drop_bad_packet, drop_no_path, drop_staged_full;
 	uint64_t drop_no_session, drop_replay, icmp_sent, handshakes_ok, handshakes_refused;
-	uint64_t path_changes, path_fallbacks, path_challenges;
+	uint64_t path_changes, path_fallbacks, path_challenges, rx_quiet_probes;
 	uint64_t cookie_replies_sent, cookies_received, handshakes_dropped;
 };
 

@@ -98,6 +98,8 @@ void eng_ice_stop(struct cn_peer *p);
 /* engine_watch.c */
 /* A packet went to p (over its direct path when up): probe it if it has been silent. */
 void eng_watch_sent(struct cn_peer *p, uint64_t now);
+/* An IP packet came from p (over a validated path): a stream's stop will be probed. */
+void eng_watch_received(struct cn_peer *p, uint64_t now);
 uint64_t eng_watch_deadline(const struct cn_peer *p);
 void eng_watch_tick(struct cn_peer *p, uint64_t now);
 /* engine_pmtu.c */

@@ -264,8 +264,14 @@ void eng_rx_data_after(struct cn_peer *p, struct cn_session *s, uint64_t now, en
 		return; /* keepalive */
 	if (cn_ctl_is_control(pt, pt_len))
 		eng_handle_ctl(p, now, pt, pt_len, via, src);
-	else
+	else {
+		/* Not from an address still to be validated: that one stays to the challenge. */
+		if (via != CN_CTL_PATH_DIRECT || !src ||
+		    cn_addr_equal((const struct sockaddr *)&p->dremote.ss,
+				  (const struct sockaddr *)&src->ss))
+			eng_watch_received(p, now);
 		deliver_ip(p, now, pt, pt_len);
+	}
 }
 
 /* A cookie reply: the peer is under load; our next message to it carries mac2. */

@@ -11,6 +11,18 @@
  * traffic goes through the relay, which also lets a peer whose NAT was
  * renumbered answer from its new address (and be followed there through
  * path validation). An idle direct path keeps the DIRECT_DEAD_MS rule.
+ *
+ * The receiving side watches too. A peer's IP packets that came in a
+ * stream (each less than max(DIRECT_QUIET_MS, 2 RTT) after the one before)
+ * and then stop for that long get one PROBE, on the direct path (the
+ * probe above, so the path is also lost when it goes unanswered) or
+ * through the relay; at most one per RX_QUIET_INTERVAL_MS. The stream
+ * may just have ended (the probe is answered, nothing moves), but when
+ * this node's NAT was renumbered nothing else would leave it before its
+ * next keepalive (2 s direct, 5 s on a relay link), and nothing can reach
+ * it until something does: the probe leaves through the new mapping, the
+ * peer follows it there by path validation (the relay by its own), and
+ * traffic resumes within about the quiet bound plus a round trip.
  */
 #include "node/engine.h"
 
@@ -55,13 +67,60 @@ void eng_watch_sent(struct cn_peer *p, uint64_t now)
 	probe_start(p, now);
 }
 
+void eng_watch_received(struct cn_peer *p, uint64_t now)
+{
+	bool was = p->rx_stream;
+
+	p->rx_stream = p->rx_ip_ms && now - p->rx_ip_ms < at_least(CN_ENGINE_DIRECT_QUIET_MS, 2, p);
+	p->rx_ip_ms = now;
+	if (p->rx_stream && !was)
+		eng_peer_changed(p, now);
+}
+
+/* When a stream from the peer that stopped is to be probed (UINT64_MAX: none). */
+static uint64_t rx_quiet_deadline(const struct cn_peer *p)
+{
+	uint64_t t = p->last_rx_ms + at_least(CN_ENGINE_DIRECT_QUIET_MS, 2, p),
+		 again = p->rx_quiet_probe_ms + CN_ENGINE_RX_QUIET_INTERVAL_MS;
+
+	if (!p->rx_stream)
+		return UINT64_MAX;
+	return p->rx_quiet_probe_ms && again > t ? again : t;
+}
+
 uint64_t eng_watch_deadline(const struct cn_peer *p)
 {
-	uint64_t bound = at_least(CN_ENGINE_DIRECT_PROBE_MS, 3, p);
+	uint64_t bound = at_least(CN_ENGINE_DIRECT_PROBE_MS, 3, p), t = rx_quiet_deadline(p);
 
 	if (!p->dprobe_ms)
-		return UINT64_MAX;
-	return p->dprobe_ms + (p->dprobe_again ? bound / 2 : bound);
+		return t;
+	bound = p->dprobe_ms + (p->dprobe_again ? bound / 2 : bound);
+	return bound < t ? bound : t;
+}
+
+static void rx_quiet_tick(struct cn_peer *p, uint64_t now)
+{
+	struct cn_engine *e = p->e;
+	struct cn_ctl_msg m = {.type = CN_CTL_PROBE};
+
+	if (now < rx_quiet_deadline(p))
+		return;
+	p->rx_stream = false;
+	p->rx_quiet_probe_ms = now;
+	e->m.rx_quiet_probes++;
+	eng_log(e, CN_LOG_DEBUG, false, "peer %s: its traffic stopped %llu ms ago; probing the %s",
+		p->name, (unsigned long long)(now - p->last_rx_ms),
+		p->direct_up ? "direct path" : "relay path");
+	if (p->direct_up) {
+		if (!p->dprobe_ms)
+			probe_start(p, now);
+		return;
+	}
+	p->last_probe_ms = now;
+	p->probe_id = m.id = ((uint64_t)randombytes_random() << 32) | randombytes_random();
+	p->probe_sent_us = e->ops->now_us(e->ctx);
+	eng_send_ctl(p, now, &m);
+	eng_peer_changed(p, now);
 }
 
 void eng_watch_tick(struct cn_peer *p, uint64_t now)
@@ -69,6 +128,7 @@ void eng_watch_tick(struct cn_peer *p, uint64_t now)
 	uint64_t bound = at_least(CN_ENGINE_DIRECT_PROBE_MS, 3, p);
 	char why[96];
 
+	rx_quiet_tick(p, now);
 	if (!p->dprobe_ms)
 		return;
 	if (!p->direct_up || p->d_last_rx_ms > p->dprobe_ms) {

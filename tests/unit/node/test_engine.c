@@ -1179,6 +1179,71 @@ static void test_renumbered_nat_under_traffic(void **state)
 	assert_true(now - t0 < 1100);
 }
 
+static void test_renumbered_receiver_probes(void **state)
+{
+	struct sockaddr_in *s4 = (struct sockaddr_in *)&nodes[1].addr.ss;
+	unsigned int before;
+	uint64_t t0;
+
+	(void)state;
+	send_tagged(0, 1, 1);
+	go_direct(0, 1);
+	send_tagged(1, 0, 2); /* bravo's next keepalive is 2 s away */
+	stream(now + 500);    /* alpha streams to bravo, which sends nothing back */
+	/* bravo's NAT gets a new public address; bravo itself sees nothing change. */
+	t0 = now;
+	s4->sin_addr.s_addr = htonl(0xc6336401); /* 198.51.100.1 */
+	before = nodes[1].ntun;
+	stream(t0 + 800);
+	/*
+	 * bravo heard the stream stop and probed alpha from its new address
+	 * (long before its keepalive): alpha followed it there, the stream
+	 * reaches bravo again, directly, without bravo sending anything else.
+	 */
+	assert_true(cn_addr_equal((const struct sockaddr *)&peer(0, 1)->dremote.ss,
+				  (const struct sockaddr *)&nodes[1].addr.ss));
+	assert_true(peer(0, 1)->direct_up);
+	assert_true(peer(1, 0)->direct_up);
+	before = nodes[1].ntun - before;
+	assert_true(before >= 4);
+	assert_int_equal(cn_engine_metrics(nodes[1].e)->rx_quiet_probes, 1);
+	/* The last 200 ms of the stream all arrived. */
+	assert_int_equal(tag_of(&nodes[1], nodes[1].ntun - 1),
+			 tag_of(&nodes[1], nodes[1].ntun - 4) + 3);
+}
+
+static void test_stream_end_probed_once(void **state)
+{
+	unsigned int sent;
+
+	(void)state;
+	send_tagged(0, 1, 1);
+	go_direct(0, 1);
+	stream(now + 500);
+	/* The stream just ends: one probe (answered: nothing moves), then only keepalives. */
+	run_until(now + 5000);
+	assert_int_equal(cn_engine_metrics(nodes[1].e)->rx_quiet_probes, 1);
+	assert_true(peer(1, 0)->direct_up);
+	assert_int_equal(cn_engine_metrics(nodes[1].e)->path_changes, 1);
+	/* Packets a second apart are no stream: no probe when they stop. */
+	for (uint32_t k = 0; k < 4; k++) {
+		send_tagged(0, 1, 500 + k);
+		run_until(now + 1000);
+	}
+	run_until(now + 3000);
+	assert_int_equal(cn_engine_metrics(nodes[1].e)->rx_quiet_probes, 1);
+	/* Over the relay: a stream that stops gets one PROBE through it. */
+	direct_blocked = true;
+	run_until(now + CN_ENGINE_DIRECT_DEAD_MS + 500);
+	assert_false(peer(1, 0)->direct_up);
+	assert_false(peer(0, 1)->direct_up);
+	stream(now + 500);
+	sent = sent_relay;
+	run_until(now + 400);
+	assert_int_equal(cn_engine_metrics(nodes[1].e)->rx_quiet_probes, 2);
+	assert_true(sent_relay > sent);
+}
+
 static void test_direct_one_way_stays(void **state)
 {
 	(void)state;
@@ -1699,6 +1764,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_presence_sends_the_waiting_initiation, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_renumbered_nat_under_traffic, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_renumbered_receiver_probes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stream_end_probed_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_direct_one_way_stays, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_network_changed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restart_with_clock_behind, setup, teardown),
