@@ -273,6 +273,7 @@ struct cn_peer {
 	 */
 	uint64_t rx_ip_ms, rx_quiet_probe_ms;
 	bool rx_stream;
+	uint64_t restrict_log_ms; /* clock rule 3: its next log line (engine_restrict.c) */
 	char d_type[32];
 	bool d_shared; /* the direct path is the node-wide socket's (send_shared) */
 	/*
@@ -312,6 +313,7 @@ struct cn_engine_metrics {
 	uint64_t drop_no_session, drop_replay, icmp_sent, handshakes_ok, handshakes_refused;
 	uint64_t path_changes, path_fallbacks, path_challenges, rx_quiet_probes;
 	uint64_t cookie_replies_sent, cookies_received, handshakes_dropped;
+	uint64_t drop_restricted; /* packets and initiations refused under clock rule 3 */
 };
 
 /* What `cairn status` and the metrics show of one peer, from one snapshot. */
@@ -460,6 +462,16 @@ void cn_engine_ice_local_done(struct cn_engine *e, struct cn_peer *p, uint64_t n
  * if they broke), and peers without one gather candidates again now.
  */
 void cn_engine_network_changed(struct cn_engine *e, uint64_t now);
+
+/*
+ * Clock rule 3 (engine_restrict.c, docs/NODE.md "Clock"): the shell says
+ * whether its peer list is past the grace period of its expiry, after
+ * every judgement of the list. Turning on closes every peer session; while
+ * on, no session is started or accepted and packets for peers are dropped
+ * (drop_restricted). Turning off (a newer valid list) lifts it at once.
+ */
+void cn_engine_set_restricted(struct cn_engine *e, bool restricted, uint64_t now);
+bool cn_engine_restricted(const struct cn_engine *e);
 
 /*
  * The largest overlay packet that path carries now (engine_pmtu.c): its

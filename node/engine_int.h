@@ -46,7 +46,8 @@ struct cn_engine {
 	struct cn_session_open_key okeys[CN_ENGINE_BATCH_KEYS];
 	struct cn_session *ksess[CN_ENGINE_BATCH_KEYS];
 	void *items[CN_ENGINE_BATCH_MAX];
-	bool rx_batch; /* deliveries go through ops.tun_queue */
+	bool rx_batch;	 /* deliveries go through ops.tun_queue */
+	bool restricted; /* clock rule 3 (engine_restrict.c) */
 };
 
 extern const char *const cn_engine_path_names[3];
@@ -102,6 +103,9 @@ void eng_watch_sent(struct cn_peer *p, uint64_t now);
 void eng_watch_received(struct cn_peer *p, uint64_t now);
 uint64_t eng_watch_deadline(const struct cn_peer *p);
 void eng_watch_tick(struct cn_peer *p, uint64_t now);
+/* engine_restrict.c */
+/* Under clock rule 3: counts the refusal of `what`, logs it (once an hour per peer), true. */
+bool eng_restricted(struct cn_peer *p, uint64_t now, const char *what);
 /* engine_pmtu.c */
 void eng_pmtu_start(struct cn_peer *p, enum cn_ctl_path path, uint64_t now);
 void eng_pmtu_stop(struct cn_peer *p, enum cn_ctl_path path);

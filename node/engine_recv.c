@@ -98,6 +98,10 @@ static void rx_initiation(struct cn_engine *e, uint64_t now, struct cn_peer *fro
 		e->m.handshakes_refused++;
 		return;
 	}
+	if (eng_restricted(p, now, "initiation not answered")) {
+		cn_handshake_wipe(&hs);
+		return;
+	}
 	index = eng_fresh_index(e);
 	if (cn_u32map_put(&e->index, index, p) != 0) {
 		cn_handshake_wipe(&hs);
@@ -128,7 +132,8 @@ static void rx_response(struct cn_engine *e, uint64_t now, struct cn_peer *from_
 {
 	struct cn_peer *p = cn_u32map_get(&e->index, index);
 
-	if (!p || p->keys.hs_index != index || (from_peer && from_peer != p))
+	if (!p || p->keys.hs_index != index || (from_peer && from_peer != p) ||
+	    eng_restricted(p, now, "response not taken"))
 		return;
 	if (cn_keyring_consume_response(&p->keys, msg, len, now) != 0) {
 		e->m.handshakes_refused++;

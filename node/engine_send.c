@@ -107,6 +107,10 @@ void eng_initiate(struct cn_peer *p, uint64_t now)
 	uint32_t index;
 	bool sent;
 
+	if (eng_restricted(p, now, "no session started")) {
+		eng_drop_staged(p);
+		return;
+	}
 	if (!cn_keyring_pending(&p->keys))
 		p->hs_first_ms = now;
 	next_timestamp(e, ts);
@@ -138,7 +142,7 @@ bool eng_send_initiation(struct cn_peer *p, uint64_t now)
 	uint8_t msg[CN_HANDSHAKE_INITIATION_MAC2_LEN];
 	size_t len;
 
-	if (!cn_keyring_pending(&p->keys))
+	if (!cn_keyring_pending(&p->keys) || p->e->restricted)
 		return false;
 	/* With mac2 when the peer gave us a cookie (it is under load). */
 	memcpy(msg, p->hs_msg, sizeof(p->hs_msg));
@@ -215,6 +219,8 @@ void eng_send_pt(struct cn_peer *p, uint64_t now, const uint8_t *pt, size_t len)
 	size_t out_len = 0;
 
 	if (!s || cn_session_encrypt(s, now, pt, len, e->out, sizeof(e->out), &out_len) != 0) {
+		if (eng_restricted(p, now, "no session started"))
+			return;
 		if (len)
 			stage(p, pt, len);
 		if (!cn_keyring_pending(&p->keys))

@@ -125,7 +125,17 @@ static void judge(struct cn_node *n, uint64_t now)
 
 	n->lc_last = r;
 	n->lc_next_ms = now + CN_LISTCLOCK_REFRESH_MS;
+	/* The grace period's end is judged when it comes, not up to a minute later. */
+	if (r.verdict == CN_LIST_GRACE && r.grace_left_ms < CN_LISTCLOCK_REFRESH_MS)
+		n->lc_next_ms = now + r.grace_left_ms;
 	node_timer_wake(n, n->lc_next_ms);
+	/* Rule 3: the engine closes sessions and starts none past the grace period. */
+	if ((r.verdict == CN_LIST_RESTRICTED) != cn_engine_restricted(n->eng))
+		cn_log_info("peer list serial %" PRId64 ": peer sessions %s", n->pl->serial,
+			    r.verdict == CN_LIST_RESTRICTED
+				    ? "closed and refused (relay links and the control socket stay)"
+				    : "allowed again");
+	cn_engine_set_restricted(n->eng, r.verdict == CN_LIST_RESTRICTED, now);
 	if (r.verdict == CN_LIST_OK) {
 		if (was_expired)
 			cn_log_info("peer list serial %" PRId64

@@ -41,6 +41,7 @@ enum cn_listclock_verdict {
 };
 
 struct cn_listclock {
+	uint64_t grace_ms; /* the grace period; 0: CN_LISTCLOCK_GRACE_MS (others: tests) */
 	bool expired;
 	uint64_t since_ms;     /* monotonic: when the expiry was first seen */
 	uint64_t next_warn_ms; /* monotonic */

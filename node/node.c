@@ -150,6 +150,25 @@ static void read_clock_offset(struct cn_node *n)
 		    s < 0 ? "behind" : "ahead");
 }
 
+/* The test-only grace period of an expired list (docs/NODE.md "Clock"). */
+static void read_list_grace(struct cn_node *n)
+{
+	const char *v = getenv(NODE_LIST_GRACE_ENV);
+	char *end = NULL;
+	long long s;
+
+	if (!v || !*v)
+		return;
+	s = strtoll(v, &end, 10);
+	if (*end || s < 1 || s > 7LL * 24 * 3600) {
+		cn_log_warn("%s=%s is not a number of seconds from 1 to 604800; ignored",
+			    NODE_LIST_GRACE_ENV, v);
+		return;
+	}
+	n->lc.grace_ms = (uint64_t)s * 1000;
+	cn_log_warn("test list grace period: an expired list restricts the node after %lld s", s);
+}
+
 static void engine_log(void *ctx, enum cn_log_level level, bool ratelimited, const char *msg)
 {
 	struct cn_node *n = ctx;
@@ -276,6 +295,7 @@ struct cn_node *cn_node_new(struct event_base *base, const struct cn_node_config
 		goto fail;
 	}
 	read_clock_offset(n);
+	read_list_grace(n);
 	n->eng = cn_engine_new(&ec, e);
 	if (!n->eng)
 		goto fail;

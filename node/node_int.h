@@ -84,6 +84,8 @@ typedef void (*node_netwatch_fn)(struct cn_node *n, void *arg);
 #define NODE_STATE_TAI_FLOOR_FILE "tai_floor"
 /* Test only (docs/NODE.md "Clock"): seconds added to the wall clock, read once at start. */
 #define NODE_CLOCK_OFFSET_ENV	  "CN_TEST_CLOCK_OFFSET_S"
+/* Test only (docs/NODE.md "Clock"): the expired list's grace period in seconds, read at start. */
+#define NODE_LIST_GRACE_ENV	  "CN_TEST_LIST_GRACE_S"
 
 /* What the shell holds for one peer (cn_peer.io): its direct socket and ICE agent. */
 struct node_peer_io {

@@ -10,7 +10,12 @@
 #      expires in 1 day, the clock is 2 days ahead) stays reachable: it
 #      starts, warns clearly, `cairn status` says the list expired (text and
 #      JSON), and pings work both ways;
-#   3. the control: without its floor the board is refused.
+#   3. clock rule 3: past the grace period (shortened to 8 s by the
+#      test-only CN_TEST_LIST_GRACE_S) the same board closes its peer
+#      session and refuses new ones both ways (one log line for the peer),
+#      keeps its relay link and control socket; a newer valid list
+#      published through the relay lifts it at once;
+#   4. the control: without its floor the board is refused.
 # Usage: test_clock.sh CAIRN CAIRN_NODE CAIRN_RELAY
 set -u
 CAIRN=${1:?usage: test_clock.sh CAIRN CAIRN_NODE CAIRN_RELAY}
@@ -93,7 +98,39 @@ cl_check "cairn status --json: list_expired" json_expired
 cl_check "pub's list is not expired" sh -c "! '$CAIRN' status --socket '$LAB_DIR/pub.sock' \
 	| grep -q EXPIRED"
 
-# 3. The control: without its floor (file deleted) and back on the true
+# 3. Clock rule 3, with the grace period shortened to 8 s.
+json_restricted() {
+	cl_status board --json | python3 -c 'import json,sys; sys.exit(0 if json.load(sys.stdin)["list_restricted"] else 1)'
+}
+cl_stop_node board
+export CN_TEST_CLOCK_OFFSET_S=172800 CN_TEST_LIST_GRACE_S=8
+cl_start_node board
+unset CN_TEST_CLOCK_OFFSET_S CN_TEST_LIST_GRACE_S
+cl_check "in the grace period: reachable" cl_wait 5 lab_exec board ping -c 1 -W 1 -q 10.99.0.1
+cl_check "the board runs with the short grace" grep -q "test list grace period: .* after 8 s" \
+	"$LAB_DIR/board.log"
+cl_check "after it: peer sessions closed" \
+	cl_wait 15 grep -q "peer sessions closed and refused" "$LAB_DIR/board.log"
+grep -h "peer sessions closed\|peer pub: session closed" "$LAB_DIR/board.log"
+cl_check "restricted: the board cannot reach pub" \
+	cl_fails lab_exec board ping -c 3 -i 0.3 -W 1 -q 10.99.0.1
+cl_check "restricted: pub cannot reach the board" \
+	cl_fails lab_exec pub ping -c 3 -i 0.3 -W 1 -q 10.99.0.2
+cl_check "restricted: one log line for the peer" \
+	test "$(grep -c "peer pub: .*grace period is over" "$LAB_DIR/board.log")" = 1
+cl_check "restricted: the relay link stays up" cl_relay_up board
+cl_check "restricted: the control socket answers (list_restricted)" json_restricted
+"$CAIRN" peers sign --expires-in 30 -l "$LAB_DIR/net/peers.conf" >/dev/null || exit 1
+cl_check "a newer list published to the relay" lab_exec pub "$CAIRN" peers publish \
+	--relay relay1 -l "$LAB_DIR/net/peers.conf"
+cl_check "the newer valid list lifts it" \
+	cl_wait 10 grep -q "peer sessions allowed again" "$LAB_DIR/board.log"
+ms=$(first_ping)
+echo "clock rule 3 lifted by a newer list: first ping in $ms ms"
+cl_check "lifted: the board reaches pub again ($ms ms)" test "$ms" -lt 2000
+cl_check "lifted: pub reaches the board" lab_exec pub ping -c 1 -W 2 -q 10.99.0.2
+
+# 4. The control: without its floor (file deleted) and back on the true
 # clock, now behind the timestamps pub saw, the board is refused (the old
 # behaviour; it would be until its clock passed them).
 cl_stop_node board

@@ -42,6 +42,7 @@ struct node {
 	unsigned int ice_starts, gone, endpoints_changed;
 	uint64_t wake;
 	char last_log[512];
+	unsigned int restrict_logs;   /* clock rule 3's lines ("grace period is over") */
 	int64_t clock_off_s;	      /* its wall clock is this far off */
 	uint8_t floor[CN_TAI64N_LEN]; /* what persist_floor kept */
 	unsigned int floor_writes;
@@ -380,6 +381,8 @@ static void op_log(void *ctx, enum cn_log_level level, bool ratelimited, const c
 
 	(void)level, (void)ratelimited;
 	snprintf(n->last_log, sizeof(n->last_log), "%s", msg);
+	if (strstr(msg, "grace period is over"))
+		n->restrict_logs++;
 	if (getenv("CN_TEST_VERBOSE"))
 		fprintf(stderr, "[%6llu] %s: %s\n", (unsigned long long)now, n->name, msg);
 }
@@ -1279,6 +1282,75 @@ static void test_network_changed(void **state)
 	assert_true(peer(0, 2)->ice);
 }
 
+static void test_restricted_closes_and_refuses(void **state)
+{
+	unsigned int got0, got1, sd, sr;
+
+	(void)state;
+	/* alpha-bravo direct, alpha-charlie through the relay. */
+	send_tagged(0, 1, 1);
+	go_direct(0, 1);
+	send_tagged(0, 2, 1);
+	assert_int_equal(nodes[1].ntun, 1);
+	assert_int_equal(nodes[2].ntun, 1);
+	/* alpha's list is past its grace period: both sessions close, one line each. */
+	cn_engine_set_restricted(nodes[0].e, true, now);
+	assert_true(cn_engine_restricted(nodes[0].e));
+	assert_false(cn_peer_has_session(peer(0, 1), now));
+	assert_false(cn_peer_has_session(peer(0, 2), now));
+	assert_false(peer(0, 1)->direct_up);
+	assert_int_equal(nodes[0].restrict_logs, 2);
+	/* Nothing starts from alpha: no initiation, nothing staged, nothing sent. */
+	sd = sent_direct;
+	sr = sent_relay;
+	for (uint32_t k = 0; k < 5; k++)
+		send_tagged(0, 1, 10 + k);
+	send_tagged(0, 2, 10);
+	assert_int_equal(sent_direct, sd);
+	assert_int_equal(sent_relay, sr);
+	assert_false(cn_keyring_pending(&peer(0, 1)->keys));
+	assert_int_equal(peer(0, 1)->nstaged, 0);
+	/* Still one line per peer (per hour), however many packets. */
+	assert_int_equal(nodes[0].restrict_logs, 2);
+	assert_int_equal(cn_engine_metrics(nodes[0].e)->drop_restricted, 6);
+	/* bravo still holds its session: what it sends is not delivered... */
+	got0 = nodes[0].ntun;
+	send_tagged(1, 0, 20);
+	assert_int_equal(nodes[0].ntun, got0);
+	/*
+	 * ...and new initiations are not answered: bravo and charlie restart
+	 * (their sessions gone), bravo's go direct and through the relay.
+	 */
+	cn_keyring_clear(&peer(1, 0)->keys);
+	cn_keyring_clear(&peer(2, 0)->keys);
+	sd = sent_direct;
+	send_tagged(1, 0, 21);
+	send_tagged(2, 0, 21);
+	assert_true(sent_direct > sd);
+	run_until(now + 2 * CN_ENGINE_HANDSHAKE_RETRY_MS + 500);
+	assert_int_equal(nodes[0].ntun, got0);
+	assert_false(cn_peer_has_session(peer(0, 1), now));
+	assert_false(cn_peer_has_session(peer(0, 2), now));
+	assert_true(cn_keyring_pending(&peer(1, 0)->keys));
+	assert_false(cn_peer_has_session(peer(1, 0), now));
+	assert_false(cn_peer_has_session(peer(2, 0), now));
+	assert_true(cn_engine_metrics(nodes[0].e)->drop_restricted >= 6 + 2 * 3);
+	assert_int_equal(nodes[0].restrict_logs, 2);
+	/* An hour on, a refusal is logged again (once per peer). */
+	run_until(now + 3600 * 1000);
+	got1 = nodes[0].restrict_logs;
+	send_tagged(0, 1, 22);
+	send_tagged(0, 1, 23);
+	assert_int_equal(nodes[0].restrict_logs, got1 + 1);
+	/* A newer valid list lifts it at once: alpha's next packet goes through now. */
+	cn_engine_set_restricted(nodes[0].e, false, now);
+	got1 = nodes[1].ntun;
+	send_tagged(0, 1, 30);
+	assert_int_equal(nodes[1].ntun, got1 + 1);
+	assert_int_equal(tag_of(&nodes[1], nodes[1].ntun - 1), 30);
+	assert_true(cn_peer_has_session(peer(0, 1), now));
+}
+
 /* alpha restarts (a new engine, its clock off by clock_off_s), with the floor it kept or none. */
 static void restart_alpha(int64_t clock_off_s, bool with_floor)
 {
@@ -1768,6 +1840,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stream_end_probed_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_direct_one_way_stays, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_network_changed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_restricted_closes_and_refuses, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_restart_with_clock_behind, setup, teardown),
 	};
 

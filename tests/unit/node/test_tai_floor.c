@@ -178,6 +178,28 @@ static void test_list_expiry(void **state)
 	assert_int_equal(cn_listclock_trusted_now(10, 20), 20);
 }
 
+/* A shorter grace period (the test-only CN_TEST_LIST_GRACE_S) survives a valid list. */
+static void test_list_grace_knob(void **state)
+{
+	struct cn_listclock s = {.grace_ms = 5000};
+	struct cn_listclock_result r;
+	const int64_t exp = 1800000000;
+
+	(void)state;
+	r = cn_listclock_check(&s, exp, exp + 1, 0, 100);
+	assert_int_equal(r.verdict, CN_LIST_GRACE);
+	assert_int_equal(r.grace_left_ms, 5000);
+	r = cn_listclock_check(&s, exp, exp + 1, 0, 5099);
+	assert_int_equal(r.verdict, CN_LIST_GRACE);
+	r = cn_listclock_check(&s, exp, exp + 1, 0, 5100);
+	assert_int_equal(r.verdict, CN_LIST_RESTRICTED);
+	r = cn_listclock_check(&s, exp + 86400, exp + 1, 0, 5200);
+	assert_int_equal(r.verdict, CN_LIST_OK);
+	assert_int_equal(s.grace_ms, 5000);
+	r = cn_listclock_check(&s, exp + 86400, exp + 86400, 0, 6000);
+	assert_int_equal(r.grace_left_ms, 5000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -185,6 +207,7 @@ int main(void)
 		cmocka_unit_test(test_ticks_and_carry),
 		cmocka_unit_test(test_file),
 		cmocka_unit_test(test_list_expiry),
+		cmocka_unit_test(test_list_grace_knob),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
