@@ -76,6 +76,7 @@ struct cn_relay_client {
 	/* The fast-failure probe: when it started (0: none), its timer. */
 	uint64_t probe_ms;
 	bool probe_again;     /* the second PING is still to go */
+	bool probe_idle;      /* started by the keepalive, not by traffic */
 	uint64_t hs_retry_ms; /* UDP, before the link is up: the next retry's delay */
 	struct event *probe_ev;
 	uint64_t drops, probe_failures, wakeups;
@@ -187,16 +188,22 @@ static void heard(struct cn_relay_client *c, uint64_t now)
  * path to it) may be gone while this node pushes traffic into it. A PING
  * now, another half way through the bound, and probe_cb ends the link if
  * neither (nor anything else) is answered: about a second instead of
- * DEAD_MS. An idle link is left to DEAD_MS.
+ * DEAD_MS. An idle link's keepalive PING starts the same probe.
  */
+static void probe_start(struct cn_relay_client *c, uint64_t now, bool idle)
+{
+	c->probe_ms = now;
+	c->probe_idle = idle;
+	c->probe_again = true;
+	(void)cn_relay_client_ping(c);
+	probe_arm(c, now + at_least(PROBE_MIN_MS, 3, c) / 2, now);
+}
+
 static void maybe_probe(struct cn_relay_client *c, uint64_t now)
 {
 	if (c->probe_ms || now - c->last_rx_ms < at_least(QUIET_MIN_MS, 2, c))
 		return;
-	c->probe_ms = now;
-	c->probe_again = true;
-	(void)cn_relay_client_ping(c);
-	probe_arm(c, now + at_least(PROBE_MIN_MS, 3, c) / 2, now);
+	probe_start(c, now, false);
 }
 
 static void probe_cb(evutil_socket_t fd, short what, void *arg)
@@ -226,8 +233,9 @@ static void probe_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	c->probe_failures++;
-	snprintf(why, sizeof(why), "no answer to a probe within %llu ms while carrying traffic",
-		 (unsigned long long)(now - c->probe_ms));
+	snprintf(why, sizeof(why), "no answer to a probe within %llu ms %s",
+		 (unsigned long long)(now - c->probe_ms),
+		 c->probe_idle ? "(idle link's keepalive)" : "while carrying traffic");
 	c->probe_ms = 0;
 	/* The owner may free the client from its down callback. */
 	c->in_callback = true;
@@ -587,8 +595,18 @@ static void tick_run(struct cn_relay_client *c, uint64_t now)
 		(void)send_initiation(c);
 		return;
 	}
-	if (now - c->last_tx_ms >= KEEPALIVE_MS)
-		cn_relay_client_ping(c);
+	if (now - c->last_tx_ms >= KEEPALIVE_MS) {
+		/*
+		 * The keepalive is a probe as well: a relay that restarted (it
+		 * drops this link's messages, for it forgot the session) or went
+		 * silent is found within the probe bound of the next keepalive,
+		 * not after DEAD_MS. (TCP: the restart resets the connection.)
+		 */
+		if (!c->probe_ms)
+			probe_start(c, now, true);
+		else
+			(void)cn_relay_client_ping(c);
+	}
 }
 
 static void tick_cb(evutil_socket_t fd, short what, void *arg)

@@ -690,14 +690,28 @@ static void test_blackhole_under_traffic(void **state)
 static void test_blackhole_idle(void **state)
 {
 	struct proxy px;
+	uint64_t t0;
 
 	(void)state;
 	connect_through(&px, 0);
-	/* An idle link is left to the silence rule (15 s): still up after 2 s. */
+	/* An idle link is not probed between keepalives: still up after 2 s. */
 	px.drop = true;
+	t0 = mono_ms();
 	run_for(2000);
 	assert_false(a.down);
 	assert_true(a.up);
+	/*
+	 * Its next keepalive PING is a probe: unanswered (a relay that
+	 * restarted drops the forgotten session's messages just so), the link
+	 * ends then, not at the 15 s silence rule.
+	 */
+	for (int i = 0; i < 80 && !a.down; i++)
+		run_for(100);
+	assert_true(a.down);
+	assert_non_null(strstr(a.why, "idle link's keepalive"));
+	assert_true(mono_ms() - t0 < 8000);
+	print_message("idle link to a silent relay ended after %llu ms: %s\n",
+		      (unsigned long long)(mono_ms() - t0), a.why);
 	cn_relay_client_free(a.c);
 	a.c = NULL;
 	proxy_close(&px);
