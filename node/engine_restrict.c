@@ -17,19 +17,22 @@
 
 enum { RESTRICT_LOG_MS = 3600 * 1000 };
 
+/* At most one line per peer per RESTRICT_LOG_MS. */
+static void restrict_log(struct cn_peer *p, uint64_t now, const char *what)
+{
+	if (p->restrict_log_ms && now < p->restrict_log_ms)
+		return;
+	p->restrict_log_ms = now + RESTRICT_LOG_MS;
+	eng_log(p->e, CN_LOG_WARN, false,
+		"peer %s: %s: the peer list expired and its grace period is over", p->name, what);
+}
+
 bool eng_restricted(struct cn_peer *p, uint64_t now, const char *what)
 {
-	struct cn_engine *e = p->e;
-
-	if (!e->restricted)
+	if (!p->e->restricted)
 		return false;
-	e->m.drop_restricted++;
-	if (!p->restrict_log_ms || now >= p->restrict_log_ms) {
-		p->restrict_log_ms = now + RESTRICT_LOG_MS;
-		eng_log(e, CN_LOG_WARN, false,
-			"peer %s: %s: the peer list expired and its grace period is over", p->name,
-			what);
-	}
+	p->e->m.drop_restricted++;
+	restrict_log(p, now, what);
 	return true;
 }
 
@@ -51,11 +54,8 @@ static void close_peer(struct cn_peer *p, uint64_t now)
 	p->dprobe_ms = 0;
 	p->rx_stream = false;
 	p->challenge_id = 0;
-	if (had) {
-		p->restrict_log_ms = 0;
-		(void)eng_restricted(p, now, "session closed");
-		p->e->m.drop_restricted--; /* a closing, not a drop */
-	}
+	if (had)
+		restrict_log(p, now, "session closed");
 }
 
 void cn_engine_set_restricted(struct cn_engine *e, bool restricted, uint64_t now)
@@ -71,7 +71,6 @@ void cn_engine_set_restricted(struct cn_engine *e, bool restricted, uint64_t now
 			close_peer(p, now);
 		eng_peer_changed(p, now);
 	}
-	e->ops->endpoints_changed(e->ctx);
 }
 
 bool cn_engine_restricted(const struct cn_engine *e)

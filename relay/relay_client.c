@@ -597,12 +597,13 @@ static void tick_run(struct cn_relay_client *c, uint64_t now)
 	}
 	if (now - c->last_tx_ms >= KEEPALIVE_MS) {
 		/*
-		 * The keepalive is a probe as well: a relay that restarted (it
-		 * drops this link's messages, for it forgot the session) or went
-		 * silent is found within the probe bound of the next keepalive,
-		 * not after DEAD_MS. (TCP: the restart resets the connection.)
+		 * Over UDP the keepalive is a probe as well: a relay that
+		 * restarted (it drops this link's messages, for it forgot the
+		 * session) or went silent is found within the probe bound of the
+		 * next keepalive, not after DEAD_MS. Over TCP a restart resets
+		 * the connection, and an idle link keeps the DEAD_MS rule.
 		 */
-		if (!c->probe_ms)
+		if (!c->probe_ms && !c->bev)
 			probe_start(c, now, true);
 		else
 			(void)cn_relay_client_ping(c);

@@ -25,11 +25,11 @@
  * PING goes at once (and a second half way); when nothing at all arrives
  * within max(300 ms, 3 RTT) of the first, the link goes down ("no answer to
  * a probe ... while carrying traffic"), so a relay that died or is
- * blackholed under traffic is found in well under a second. An idle link's
- * keepalive PING starts the same probe, so a relay that restarted (and
- * drops the forgotten session's messages) or went silent is found within
- * KEEPALIVE_MS plus that bound, not DEAD_MS. RTT is that of the last
- * answered PING.
+ * blackholed under traffic is found in well under a second. An idle UDP
+ * link's keepalive PING starts the same probe, so a relay that restarted
+ * (and drops the forgotten session's messages) or went silent is found
+ * within KEEPALIVE_MS plus that bound, not DEAD_MS (over TCP a restart
+ * resets the connection). RTT is that of the last answered PING.
  */
 #ifndef CN_RELAY_RELAY_CLIENT_H
 #define CN_RELAY_RELAY_CLIENT_H
