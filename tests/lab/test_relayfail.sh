@@ -6,7 +6,13 @@
 #   1. the relay carrying them is blackholed (nftables drops everything in
 #      its namespace both ways: no RST, no ICMP): the pair must move to the
 #      other relay;
-#   2. the relay now carrying them is stopped and started again 2 s later.
+#   2. the relay now carrying them is stopped and started again 2 s later;
+#   3. the relay that does not carry the pair (its links are idle: no SEND,
+#      only their own keepalives) is restarted: it forgot both nodes' UDP
+#      links (no RST over UDP), and each idle link must find out at its next
+#      keepalive probe and link again, well before the 15 s silence rule
+#      (time printed as "relink idle NODE MS", under CN_RELAYFAIL_IDLE_MS,
+#      default 9000: the silence rule takes 10 s or more).
 # Each prints the longest gap between two answered pings (the loss gap) and
 # must stay under CN_RELAYFAIL_MAX_GAP_MS (default 4000: generous, it catches
 # a return to the 15 s silence rule; the precise figures come from
@@ -120,4 +126,25 @@ for rep in $(seq 1 "$REPS"); do
 	done
 done
 grep -h "probe" "$LAB_DIR"/syma.*.log "$LAB_DIR"/symb.*.log | head -4
+
+# 3. Idle links to a relay that restarted.
+idle=$(other_of "$(cl_relay_of syma symb)")
+links() { grep -c "relay $idle: link up over" "$LAB_DIR/$1.log"; } # NODE
+declare -A before=()
+sleep 2 # the last drill's reconnections are over
+for n in syma symb; do
+	before[$n]=$(links "$n")
+done
+t0=${EPOCHREALTIME/./}
+cl_stop_relay "$idle"
+cl_start_relay "$idle"
+for n in syma symb; do
+	relinked() { [ "$(links "$n")" -gt "${before[$n]}" ]; }
+	cl_wait 20 relinked
+	ms=$(((${EPOCHREALTIME/./} - t0) / 1000))
+	echo "relink idle $n $ms"
+	cl_check "idle link of $n to the restarted $idle linked again in $ms ms" \
+		test "$ms" -lt "${CN_RELAYFAIL_IDLE_MS:-9000}"
+	grep -h "relay $idle: .*link down" "$LAB_DIR/$n.log" | tail -1
+done
 cl_done
