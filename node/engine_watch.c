@@ -19,7 +19,7 @@
  * through the relay; at most one per RX_QUIET_INTERVAL_MS. The stream
  * may just have ended (the probe is answered, nothing moves), but when
  * this node's NAT was renumbered nothing else would leave it before its
- * next keepalive (2 s direct, 5 s on a relay link), and nothing can reach
+ * next keepalive (10 s direct, 5 s on a relay link), and nothing can reach
  * it until something does: the probe leaves through the new mapping, the
  * peer follows it there by path validation (the relay by its own), and
  * traffic resumes within about the quiet bound plus a round trip.

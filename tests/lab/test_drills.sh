@@ -190,7 +190,7 @@ cl_check "sym's traffic stops" cl_fails lab_exec cone ping -c 2 -i 0.2 -W 1 -q 1
 # pub may take longer: its idle links to the relays restarted in drill 3 can
 # still look up to it (a relay that restarted forgot them; an idle link
 # learns it when its next keepalive probe goes unanswered, within about
-# 6 s), and it gets the list when it links again.
+# 5.3 s), and it gets the list when it links again.
 cl_check "pub drops sym's direct session" cl_wait 20 grep -q "peer sym: removed" "$LAB_DIR/pub.log"
 cl_check "pub no longer shows sym" test -z "$(cl_path pub sym)"
 cl_check "pub can no longer reach sym" cl_fails lab_exec pub ping -c 2 -i 0.2 -W 1 -q 10.99.0.3
