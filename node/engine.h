@@ -346,6 +346,14 @@ int cn_engine_set_list(struct cn_engine *e, const struct cn_peerlist *pl,
  */
 struct cn_tai_floor;
 void cn_engine_set_tai_floor(struct cn_engine *e, const struct cn_tai_floor *f);
+/*
+ * A timestamp for an initiation this node sends outside the engine (its
+ * relay links): from the same floor as the peers' initiations, above every
+ * timestamp sent before, in this run or an earlier one. A relay that saw
+ * the last one does not refuse the next after a restart with the clock
+ * behind, nor one of two links opened within the same 2^24 ns tick.
+ */
+void cn_engine_timestamp(struct cn_engine *e, uint8_t ts[CN_TAI64N_LEN]);
 /* Unix seconds this node's clock has certainly shown (the floor less its lead), 0: none. */
 int64_t cn_engine_floor_seconds(const struct cn_engine *e);
 

@@ -70,9 +70,10 @@ int eng_path_send(struct cn_peer *p, uint64_t now, const uint8_t *msg, size_t le
  * but always a tick (2^24 ns, the whitening step) after the last one this
  * node sent, in this run or, through the persisted floor, an earlier one.
  * A clock that went back (a board without RTC) is then not refused as a
- * replay by peers that saw the old timestamps.
+ * replay by peers (or relays: the shell takes its relay links' timestamps
+ * from here too) that saw the old timestamps.
  */
-static void next_timestamp(struct cn_engine *e, uint8_t ts[CN_TAI64N_LEN])
+void cn_engine_timestamp(struct cn_engine *e, uint8_t ts[CN_TAI64N_LEN])
 {
 	uint8_t clock[CN_TAI64N_LEN], floor[CN_TAI_LEN];
 	uint64_t sec = 0;
@@ -113,7 +114,7 @@ void eng_initiate(struct cn_peer *p, uint64_t now)
 	}
 	if (!cn_keyring_pending(&p->keys))
 		p->hs_first_ms = now;
-	next_timestamp(e, ts);
+	cn_engine_timestamp(e, ts);
 	/*
 	 * The index is reserved in the index table while the initiation is in
 	 * flight, so the response finds this peer; the keyring releases it

@@ -209,6 +209,14 @@ static void relay_msg(struct cn_relay_client *c, void *arg, const struct cn_link
 	}
 }
 
+/* A relay link's initiation timestamp: the engine's floor (engine.h), as for peers. */
+static void link_timestamp(void *arg, uint8_t ts[CN_TAI64N_LEN])
+{
+	struct cn_node *n = arg;
+
+	cn_engine_timestamp(n->eng, ts);
+}
+
 /* Opens transport tr's link to r->addr, which is known. */
 static void link_open(struct node_relay *r, int tr)
 {
@@ -218,7 +226,9 @@ static void link_open(struct node_relay *r, int tr)
 					 .network = n->pl->network,
 					 .udp = tr == UDP,
 					 .watch = true,
-					 .held_serial = (uint64_t)n->pl->serial};
+					 .held_serial = (uint64_t)n->pl->serial,
+					 .timestamp = link_timestamp,
+					 .timestamp_arg = n};
 	struct node_relay_link *t = &r->t[tr];
 	struct cn_errbuf e = {{0}};
 

@@ -141,8 +141,12 @@ static int send_initiation(struct cn_relay_client *c)
 	uint32_t index;
 	int ret;
 
-	clock_gettime(CLOCK_REALTIME, &now);
-	cn_handshake_tai64n(ts, (uint64_t)now.tv_sec, (uint32_t)now.tv_nsec);
+	if (c->o.timestamp) {
+		c->o.timestamp(c->o.timestamp_arg, ts);
+	} else {
+		clock_gettime(CLOCK_REALTIME, &now);
+		cn_handshake_tai64n(ts, (uint64_t)now.tv_sec, (uint32_t)now.tv_nsec);
+	}
 	do {
 		index = randombytes_random();
 	} while (index == 0 || cn_keyring_owns(&c->keys, index));

@@ -40,6 +40,7 @@
 
 #include "common/addr.h"
 #include "common/err.h"
+#include "crypto/handshake.h"
 #include "crypto/keys.h"
 
 enum {
@@ -70,6 +71,13 @@ struct cn_relay_client_opts {
 	bool udp;		       /* UDP link; TCP otherwise */
 	bool watch;		       /* ask for PRESENCE notices */
 	uint64_t held_serial;	       /* announce this list serial (0: do not) */
+	/*
+	 * The TAI64N timestamp of each initiation (the node: its engine's
+	 * floor, so a clock that went back is not refused as a replay); NULL:
+	 * the wall clock.
+	 */
+	void (*timestamp)(void *arg, uint8_t ts[CN_TAI64N_LEN]);
+	void *timestamp_arg;
 };
 
 /* Starts connecting; NULL (and e says why) on immediate failure. */

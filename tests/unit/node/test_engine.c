@@ -1409,6 +1409,25 @@ static void test_restart_with_clock_behind(void **state)
 	assert_true(cn_engine_floor_seconds(nodes[0].e) >= 1800000001);
 }
 
+static void test_link_timestamps_from_floor(void **state)
+{
+	uint8_t kept[CN_TAI64N_LEN], a[CN_TAI64N_LEN], b[CN_TAI64N_LEN];
+
+	(void)state;
+	send_tagged(0, 1, 1);
+	memcpy(kept, nodes[0].floor, sizeof(kept));
+	/*
+	 * Restarted 10 minutes behind with its floor: what the shell's relay
+	 * links get is above every timestamp sent before (a relay saw them),
+	 * and each above the last (two links opened within one tick).
+	 */
+	restart_alpha(-600, true);
+	cn_engine_timestamp(nodes[0].e, a);
+	cn_engine_timestamp(nodes[0].e, b);
+	assert_true(memcmp(a, kept, sizeof(a)) > 0);
+	assert_true(memcmp(b, a, sizeof(b)) > 0);
+}
+
 /* A TCP SYN (IPv4) from `from` to `to` with an MSS option of mss. */
 static size_t tcp_syn(int from, int to, uint16_t mss, uint8_t *out)
 {
@@ -1842,6 +1861,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_network_changed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restricted_closes_and_refuses, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_link_timestamps_from_floor, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restart_with_clock_behind, setup, teardown),
 	};
 

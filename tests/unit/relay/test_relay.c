@@ -347,6 +347,52 @@ static void test_udp(void **state)
 	assert_true(cn_relay_client_rtt_us(a.c) > 0);
 }
 
+/* The node's timestamp source (its engine's floor), here a clock this test sets. */
+static uint64_t ts_unix;
+
+static void test_timestamp(void *arg, uint8_t ts[CN_TAI64N_LEN])
+{
+	(void)arg;
+	cn_handshake_tai64n(ts, ts_unix, 0);
+}
+
+/* a's UDP link with timestamps from test_timestamp; up within 3 s or not. */
+static bool connect_stamped(uint64_t unix_s)
+{
+	struct cn_relay_client_opts o = {
+		.id = a.id, .network = "test", .udp = true, .timestamp = test_timestamp};
+	struct cn_errbuf e = {{0}};
+	char addr[64];
+
+	cn_relay_client_free(a.c);
+	a.up = a.down = false;
+	ts_unix = unix_s;
+	memcpy(o.relay_key, relay_id->ed_pk, CN_KEY_LEN);
+	snprintf(addr, sizeof(addr), "127.0.0.1:%d", cn_relay_udp_port(relay));
+	assert_int_equal(cn_addr_parse(addr, &o.addr), 0);
+	a.c = cn_relay_client_new(base, &o, &cbs, &a, &e);
+	assert_non_null(a.c);
+	return run_until(&a.up, 1500);
+}
+
+static void test_timestamp_source(void **state)
+{
+	uint64_t ahead = (uint64_t)time(NULL) + 3600;
+
+	(void)state;
+	/*
+	 * A node whose earlier run's timestamps were ahead of its clock now (a
+	 * board that booted with an old time): the relay saw +1 h. Its links
+	 * take their timestamps from the source given (the engine's floor), so
+	 * the next is above +1 h and accepted; the wall clock would be refused.
+	 */
+	assert_true(connect_stamped(ahead));
+	assert_true(connect_stamped(ahead + 1));
+	assert_false(connect_stamped(ahead));
+	cn_relay_client_free(a.c);
+	a.c = NULL;
+}
+
 static void test_mixed_and_not_here(void **state)
 {
 	uint8_t pkt[10] = {1};
@@ -774,6 +820,8 @@ int main(void)
 		cmocka_unit_test(test_blackhole_idle),
 		cmocka_unit_test(test_idle_link_quiet),
 		cmocka_unit_test(test_first_initiation_lost),
+		/* Last: the relay then holds a's timestamps an hour ahead of the clock. */
+		cmocka_unit_test(test_timestamp_source),
 	};
 
 	if (sodium_init() < 0)
