@@ -165,7 +165,7 @@ static void on_msg(struct cn_relay_client *c, void *arg, const struct cn_link_ms
 	}
 }
 
-static const struct cn_relay_client_cbs cbs = {on_up, on_down, on_msg};
+static const struct cn_relay_client_cbs cbs = {on_up, on_down, on_msg, NULL};
 
 static void connect_node(struct node *n, const struct cn_identity *id, bool udp, bool watch,
 			 uint64_t held_serial)
