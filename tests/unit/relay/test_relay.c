@@ -798,7 +798,8 @@ static void proxy_close(struct proxy *px)
 /* a's UDP link through the proxy (its first drop_first datagrams lost); b straight to the relay. */
 static void connect_through(struct proxy *px, unsigned int drop_first)
 {
-	struct cn_relay_client_opts o = {.id = a.id, .network = "test", .udp = true};
+	struct cn_relay_client_opts o = {
+		.id = a.id, .network = "test", .udp = true, .offload = batch_links};
 	struct cn_errbuf e = {{0}};
 	char addr[64];
 
@@ -811,7 +812,7 @@ static void connect_through(struct proxy *px, unsigned int drop_first)
 	px->drop_first = drop_first;
 	assert_int_equal(cn_addr_parse(addr, &o.addr), 0);
 	connect_node(&b, b.id, true, false, 0);
-	a.c = cn_relay_client_new(base, &o, &cbs, &a, &e);
+	a.c = cn_relay_client_new(base, &o, batch_links ? &cbs_batch : &cbs, &a, &e);
 	assert_non_null(a.c);
 	assert_true(run_until(&a.up, 3000));
 	assert_true(run_until(&b.up, 3000));
@@ -821,14 +822,22 @@ static void connect_through(struct proxy *px, unsigned int drop_first)
 	run_for(100);
 }
 
-/* a sends to b every 50 ms for at most ms, b answering when it is asked to; stops at a.down. */
+/*
+ * a sends to b every 50 ms for at most ms (with batch_links, four packets
+ * in one batch SEND), b answering when it is asked to; stops at a.down.
+ */
 static void stream(unsigned int ms, bool b_answers)
 {
 	uint8_t pkt[200] = {0};
+	const struct cn_relay_client_pkt pk[4] = {
+		{pkt, sizeof(pkt)}, {pkt, sizeof(pkt)}, {pkt, sizeof(pkt)}, {pkt, sizeof(pkt)}};
 	uint64_t end = mono_ms() + ms;
+	size_t sent;
 
 	while (!a.down && mono_ms() < end) {
-		if (a.up)
+		if (a.up && batch_links)
+			(void)cn_relay_client_send_packets(a.c, b.id->ed_pk, pk, 4, &sent);
+		else if (a.up)
 			(void)cn_relay_client_send_packet(a.c, b.id->ed_pk, pkt, sizeof(pkt));
 		if (b_answers && b.up)
 			(void)cn_relay_client_send_packet(b.c, a.id->ed_pk, pkt, 10);
@@ -860,6 +869,21 @@ static void test_blackhole_under_traffic(void **state)
 	cn_relay_client_free(a.c);
 	a.c = NULL;
 	proxy_close(&px);
+}
+
+/* The same with batch SENDs (the node's fast path): the probe rule holds. */
+static void test_blackhole_under_batch_traffic(void **state)
+{
+	batch_links = true;
+	test_blackhole_under_traffic(state);
+}
+
+/* A failed batch test must not leave the next ones on batch links. */
+static int batch_teardown(void **state)
+{
+	(void)state;
+	batch_links = false;
+	return 0;
 }
 
 static void test_blackhole_idle(void **state)
@@ -899,14 +923,15 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_tcp),
 		cmocka_unit_test(test_udp),
-		cmocka_unit_test(test_udp_batch_gro_split),
-		cmocka_unit_test(test_udp_batch_mixed_and_bad),
+		cmocka_unit_test_teardown(test_udp_batch_gro_split, batch_teardown),
+		cmocka_unit_test_teardown(test_udp_batch_mixed_and_bad, batch_teardown),
 		cmocka_unit_test(test_mixed_and_not_here),
 		cmocka_unit_test(test_unlisted_key_refused),
 		cmocka_unit_test(test_garbage_and_stalls),
 		cmocka_unit_test(test_removed_key_disconnected),
 		cmocka_unit_test(test_publish_and_push),
 		cmocka_unit_test(test_blackhole_under_traffic),
+		cmocka_unit_test_teardown(test_blackhole_under_batch_traffic, batch_teardown),
 		cmocka_unit_test(test_blackhole_idle),
 		cmocka_unit_test(test_first_initiation_lost),
 	};
