@@ -257,12 +257,14 @@ static void relay_recv_batch(struct cn_relay_client *c, void *arg, struct cn_rel
 static void link_open(struct node_relay *r, int tr)
 {
 	struct cn_node *n = r->n;
-	static const struct cn_relay_client_cbs cbs = {relay_up, relay_down, relay_msg,
-						       relay_recv_batch};
+	/* The fast data path (n->dp) gets the batch receive and GSO/GRO; the old one neither. */
+	static const struct cn_relay_client_cbs cbs = {relay_up, relay_down, relay_msg, NULL},
+						cbs_batch = {relay_up, relay_down, relay_msg,
+							     relay_recv_batch};
 	struct cn_relay_client_opts o = {.id = n->id,
 					 .network = n->pl->network,
 					 .udp = tr == UDP,
-					 .offload = n->cfg.udp_gso,
+					 .offload = n->dp && n->cfg.udp_gso,
 					 .watch = true,
 					 .held_serial = (uint64_t)n->pl->serial};
 	struct node_relay_link *t = &r->t[tr];
@@ -270,7 +272,7 @@ static void link_open(struct node_relay *r, int tr)
 
 	memcpy(o.relay_key, r->key, CN_KEY_LEN);
 	o.addr = r->addr;
-	t->c = cn_relay_client_new(n->base, &o, &cbs, r, &e);
+	t->c = cn_relay_client_new(n->base, &o, n->dp ? &cbs_batch : &cbs, r, &e);
 	t->started_ms = cn_clock_ms();
 	t->up = t->dead = false;
 	if (!t->c) {
