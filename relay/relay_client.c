@@ -363,15 +363,9 @@ int cn_relay_client_send_packets(struct cn_relay_client *c, const uint8_t dst[st
 	*sent = 0;
 	if (c->state != CLIENT_UP || !s)
 		return -CN_ESTATE;
-	if (!c->u) {
-		/* TCP: one frame each, under the data cap (raw_send). */
-		while (*sent < n && ret == 0) {
-			ret = cn_relay_client_send_packet(c, dst, pk[*sent].data, pk[*sent].len);
-			if (ret == 0)
-				(*sent)++;
-		}
-		return ret;
-	}
+	if (!c->u)
+		return -CN_ESTATE; /* TCP: the caller sends one frame each (cap, drops, fallbacks)
+				    */
 	while (*sent < n && ret == 0) {
 		size_t k = n - *sent < TX_BATCH ? n - *sent : TX_BATCH, took = 0;
 

@@ -105,11 +105,12 @@ int cn_relay_client_send(struct cn_relay_client *c, const struct cn_link_msg *m)
 int cn_relay_client_send_packet(struct cn_relay_client *c, const uint8_t dst[static CN_KEY_LEN],
 				const uint8_t *packet, size_t len);
 /*
- * SENDs of pk[0..n) to the peer with key dst, in order. Over UDP the link
- * frames are sealed as a batch and leave in one sendmmsg (UDP GSO runs of
- * equal-size datagrams when opts.offload); over TCP one frame each, under
- * the data cap. *sent = how many the link took (always set); returns 0
- * when all were, else the error that stopped the rest.
+ * SENDs of pk[0..n) to the peer with key dst, in order, over a UDP link:
+ * the link frames are sealed as a batch and leave in one sendmmsg (UDP GSO
+ * runs of equal-size datagrams when opts.offload). *sent = how many the
+ * socket took (always set); returns 0 when all were, else the error that
+ * stopped the rest (-CN_ESTATE on a TCP link, which takes none: send
+ * those one by one, so the data cap drops and counts per frame).
  */
 int cn_relay_client_send_packets(struct cn_relay_client *c, const uint8_t dst[static CN_KEY_LEN],
 				 const struct cn_relay_client_pkt *pk, size_t n, size_t *sent);

@@ -360,6 +360,16 @@ static void test_tcp(void **state)
 	assert_true(run_until(&a.up, 3000));
 	assert_true(run_until(&b.up, 3000));
 	exchange();
+	/* A TCP link takes no batch: the caller sends one frame each. */
+	{
+		uint8_t pkt[8] = {0};
+		struct cn_relay_client_pkt pk = {pkt, sizeof(pkt)};
+		size_t sent = 1;
+
+		assert_int_equal(cn_relay_client_send_packets(a.c, b.id->ed_pk, &pk, 1, &sent),
+				 -CN_ESTATE);
+		assert_int_equal(sent, 0);
+	}
 }
 
 static void test_udp(void **state)
