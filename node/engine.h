@@ -139,6 +139,14 @@ struct cn_engine_ops {
 	int (*send_direct_batch)(void *ctx, struct cn_peer *p, const struct cn_addr *to,
 				 struct cn_engine_tx *const *dg, size_t n, size_t *sent);
 	/*
+	 * send_relay_batch: the sealed datagrams dg[0..n) (buf, len) for the
+	 * peer with Ed25519 key `key` through relay slot `relay`, in order;
+	 * *sent = how many the link took (the engine sends the rest one by one
+	 * over its paths). NULL: send_relay per datagram.
+	 */
+	int (*send_relay_batch)(void *ctx, unsigned int relay, const uint8_t key[CN_KEY_LEN],
+				struct cn_engine_tx *const *dg, size_t n, size_t *sent);
+	/*
 	 * tun_queue: as tun_write, but pkt stays valid until tun_flush, which
 	 * the engine calls before cn_engine_receive_batch returns: the shell
 	 * may hold packets to coalesce them (daemon-side GRO). NULL: tun_write.

@@ -11,8 +11,10 @@
  *
  * Send: packets for a peer with a direct path up and a session are sealed
  * in the batch and sent per peer in one ops.send_direct_batch (UDP GSO
- * runs in the shell); every other packet (no session yet, relay or TURN
- * path, no peer) takes the single-packet path at once, in order.
+ * runs in the shell); so are those of a peer whose path is a relay, sent
+ * per peer in one ops.send_relay_batch when the shell has it; every other
+ * packet (no session yet, TURN path, no peer) takes the single-packet path
+ * at once, in order.
  * Receive: consecutive data messages are gathered and opened together;
  * any other message first completes what was gathered, so the order of
  * effects is the order of arrival. Deliveries go through ops.tun_queue and
@@ -90,6 +92,34 @@ static int reserve(struct cn_engine *e, struct cn_session *s, uint64_t now, unsi
 	return (int)k;
 }
 
+/*
+ * The sealed datagrams of a peer whose path is a relay, in order: in one
+ * ops.send_relay_batch; what the link did not take goes one by one over the
+ * peer's paths (another relay, a remembered direct endpoint), as the
+ * single-packet path would.
+ */
+static void send_run_relay(struct cn_engine *e, struct cn_peer *p, uint64_t now, int relay,
+			   struct cn_engine_tx *const *dg, size_t n)
+{
+	size_t sent = 0;
+	uint64_t bytes = 0;
+
+	if (relay >= 0)
+		e->ops->send_relay_batch(e->ctx, (unsigned int)relay, p->key, dg, n, &sent);
+	if (sent > n)
+		sent = n;
+	for (size_t i = 0; i < sent; i++)
+		bytes += dg[i]->pt_len;
+	for (size_t i = sent; i < n; i++)
+		if (eng_path_send(p, now, dg[i]->buf, dg[i]->len) == 0)
+			bytes += dg[i]->pt_len;
+	if (bytes) {
+		p->last_tx_ms = now;
+		p->tx_bytes += bytes;
+		eng_watch_sent(p, now);
+	}
+}
+
 /* The sealed datagrams of one peer, in order: direct in one call, the rest through a relay. */
 static void send_run(struct cn_engine *e, struct cn_peer *p, uint64_t now,
 		     struct cn_engine_tx *const *dg, size_t n)
@@ -97,6 +127,10 @@ static void send_run(struct cn_engine *e, struct cn_peer *p, uint64_t now,
 	size_t sent = 0;
 	uint64_t bytes = 0;
 
+	if (!p->direct_up || !p->dsock) {
+		send_run_relay(e, p, now, eng_relay_slot(p), dg, n);
+		return;
+	}
 	if (e->ops->send_direct_batch) {
 		e->ops->send_direct_batch(e->ctx, p, &p->dremote, dg, n, &sent);
 	} else {
@@ -144,7 +178,15 @@ static size_t tx_chunk(struct cn_engine *e, uint64_t now, struct cn_engine_tx *t
 		p = eng_route(e, now, pkt, &len);
 		if (!p)
 			continue;
-		s = p->direct_up && p->dsock ? cn_keyring_sending(&p->keys, now) : NULL;
+		/*
+		 * Sealed in the batch: a direct path up, or (no TURN pair) a
+		 * relay up and a shell that sends to relays in batches.
+		 */
+		s = (p->direct_up && p->dsock) ||
+				    (!p->direct_up && !p->ice_turn_up && e->ops->send_relay_batch &&
+				     eng_relay_slot(p) >= 0)
+			    ? cn_keyring_sending(&p->keys, now)
+			    : NULL;
 		k = s && t->cap >= len + CN_SESSION_OVERHEAD
 			    ? reserve(e, s, now, &nkeys, &t->counter)
 			    : -1;

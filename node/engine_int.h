@@ -65,6 +65,8 @@ struct cn_peer *eng_route(struct cn_engine *e, uint64_t now, uint8_t *pkt, size_
 int eng_path_send(struct cn_peer *p, uint64_t now, const uint8_t *msg, size_t len);
 int eng_direct_send(struct cn_peer *p, uint64_t now, const struct cn_addr *to, const uint8_t *msg,
 		    size_t len);
+/* The relay slot p's packets go through (its hint when up, else the first up), or -1. */
+int eng_relay_slot(const struct cn_peer *p);
 int eng_relay_send(struct cn_peer *p, const uint8_t *msg, size_t len);
 void eng_send_pt(struct cn_peer *p, uint64_t now, const uint8_t *pt, size_t len);
 void eng_send_ctl(struct cn_peer *p, uint64_t now, const struct cn_ctl_msg *m);

@@ -16,11 +16,18 @@
 
 _Static_assert((int)CN_TAI_LEN == (int)CN_TAI64N_LEN, "a TAI floor label is a handshake timestamp");
 
+int eng_relay_slot(const struct cn_peer *p)
+{
+	const struct cn_engine *e = p->e;
+
+	return p->relay_hint >= 0 && e->relays[p->relay_hint].up ? p->relay_hint
+								 : cn_engine_first_relay(e, -1);
+}
+
 int eng_relay_send(struct cn_peer *p, const uint8_t *msg, size_t len)
 {
 	struct cn_engine *e = p->e;
-	int r = p->relay_hint >= 0 && e->relays[p->relay_hint].up ? p->relay_hint
-								  : cn_engine_first_relay(e, -1);
+	int r = eng_relay_slot(p);
 
 	if (r < 0)
 		return -CN_ESTATE;

@@ -183,6 +183,7 @@ const struct cn_engine_ops cn_node_engine_ops = {
 	.send_direct = node_direct_send,
 	.send_turn = node_ice_send,
 	.send_relay = node_relay_send,
+	.send_relay_batch = node_relay_send_batch,
 	.tun_write = node_tun_write,
 	.send_direct_batch = node_dp_send_direct_batch,
 	.tun_queue = node_dp_tun_queue,

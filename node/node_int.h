@@ -254,6 +254,8 @@ void node_relay_free(struct cn_node *n, struct node_relay *r);
 struct node_relay *node_relay_first_up(struct cn_node *n);
 int node_relay_send(void *ctx, unsigned int relay, const uint8_t key[CN_KEY_LEN],
 		    const uint8_t *msg, size_t len);
+int node_relay_send_batch(void *ctx, unsigned int relay, const uint8_t key[CN_KEY_LEN],
+			  struct cn_engine_tx *const *dg, size_t n, size_t *sent);
 /* Retries and transport switches due at now; returns the next deadline. */
 uint64_t node_relays_tick(struct cn_node *n, uint64_t now);
 

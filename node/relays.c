@@ -67,6 +67,20 @@ int node_relay_send(void *ctx, unsigned int relay, const uint8_t key[CN_KEY_LEN]
 	return cn_relay_client_send_packet(r->c, key, msg, len);
 }
 
+int node_relay_send_batch(void *ctx, unsigned int relay, const uint8_t key[CN_KEY_LEN],
+			  struct cn_engine_tx *const *dg, size_t n, size_t *sent)
+{
+	struct node_relay *r = by_idx(ctx, relay);
+	struct cn_relay_client_pkt pk[CN_ENGINE_BATCH_MAX];
+
+	*sent = 0;
+	if (!r || !r->up || !r->c || n > CN_ENGINE_BATCH_MAX)
+		return -CN_ESTATE;
+	for (size_t i = 0; i < n; i++)
+		pk[i] = (struct cn_relay_client_pkt){dg[i]->buf, dg[i]->len};
+	return cn_relay_client_send_packets(r->c, key, pk, n, sent);
+}
+
 /* Whether transport tr should have a link now. */
 static bool wanted(const struct node_relay *r, int tr)
 {
@@ -217,14 +231,48 @@ static void link_timestamp(void *arg, uint8_t ts[CN_TAI64N_LEN])
 	cn_engine_timestamp(n->eng, ts);
 }
 
+/*
+ * The RECVs of one read batch: each run from one sender goes to the engine
+ * as one batch (opened together, one TUN flush), in arrival order.
+ */
+static void relay_recv_batch(struct cn_relay_client *c, void *arg, struct cn_relay_client_recv *m,
+			     size_t n)
+{
+	struct node_relay *r = arg;
+	struct cn_node *n_ = r->n;
+	struct cn_engine_rx rx[CN_ENGINE_BATCH_MAX];
+	uint64_t now = cn_clock_ms();
+	size_t i = 0;
+
+	(void)c;
+	while (i < n) {
+		const uint8_t *key = m[i].key;
+		struct cn_peer *p = cn_engine_find_key(n_->eng, key);
+		size_t k = 0;
+
+		for (; i < n && k < CN_ENGINE_BATCH_MAX &&
+		       sodium_memcmp(m[i].key, key, CN_KEY_LEN) == 0;
+		     i++)
+			rx[k++] = (struct cn_engine_rx){.msg = m[i].data, .len = m[i].len};
+		/* A sender not in the list: dropped, as relay_msg does. */
+		if (p)
+			cn_engine_receive_batch(n_->eng, now, p, CN_CTL_PATH_RELAY, (int)r->idx, rx,
+						k);
+	}
+}
+
 /* Opens transport tr's link to r->addr, which is known. */
 static void link_open(struct node_relay *r, int tr)
 {
 	struct cn_node *n = r->n;
-	static const struct cn_relay_client_cbs cbs = {relay_up, relay_down, relay_msg};
+	/* The fast data path (n->dp) gets the batch receive and GSO/GRO; the old one neither. */
+	static const struct cn_relay_client_cbs cbs = {relay_up, relay_down, relay_msg, NULL},
+						cbs_batch = {relay_up, relay_down, relay_msg,
+							     relay_recv_batch};
 	struct cn_relay_client_opts o = {.id = n->id,
 					 .network = n->pl->network,
 					 .udp = tr == UDP,
+					 .offload = n->dp && n->cfg.udp_gso,
 					 .watch = true,
 					 .held_serial = (uint64_t)n->pl->serial,
 					 .timestamp = link_timestamp,
@@ -234,7 +282,7 @@ static void link_open(struct node_relay *r, int tr)
 
 	memcpy(o.relay_key, r->key, CN_KEY_LEN);
 	o.addr = r->addr;
-	t->c = cn_relay_client_new(n->base, &o, &cbs, r, &e);
+	t->c = cn_relay_client_new(n->base, &o, n->dp ? &cbs_batch : &cbs, r, &e);
 	t->started_ms = cn_clock_ms();
 	t->up = t->dead = false;
 	if (!t->c) {

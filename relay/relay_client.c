@@ -20,10 +20,12 @@
 #include <sodium.h>
 
 #include "common/clock.h"
+#include "common/udpbatch.h"
 #include "crypto/cookie.h"
 #include "crypto/handshake.h"
 #include "crypto/keyring.h"
 #include "crypto/session.h"
+#include "crypto/session_batch.h"
 #include "relay/link.h"
 
 enum {
@@ -46,6 +48,25 @@ enum {
 	PROBE_MIN_MS = 300,
 	/* A UDP link's first initiation is sent again (fresh) after 250 ms, doubling. */
 	HS_RETRY_MIN_MS = 250,
+	/* UDP batches: reads per recvmmsg (GRO reads of up to 64 datagrams each),
+	 * recvmmsg calls per readable event, SENDs sealed per sendmmsg. */
+	RX_BUFS = 4,
+	RX_ITEMS = RX_BUFS * CN_UDPBATCH_GRO_SEGS,
+	RX_ROUNDS = 4,
+	TX_BATCH = CN_UDPBATCH_MAX,
+	SOCKBUF = 8 << 20,
+};
+
+/* UDP only: the batch state and buffers (~400 KiB, allocated with the socket). */
+struct client_udp {
+	struct cn_udpbatch ub_tx, ub_rx;
+	uint8_t rxbuf[RX_BUFS][CN_UDPBATCH_GRO_BUF];
+	struct cn_udpbatch_rx rx[RX_ITEMS];
+	struct cn_relay_client_recv rq[RX_ITEMS]; /* RECVs waiting for recv_batch */
+	size_t nrq;
+	bool batching; /* in a read batch: RECVs are queued */
+	uint8_t txbuf[TX_BATCH][UDP_DGRAM_MAX];
+	struct cn_udpbatch_msg tx[TX_BATCH];
 };
 
 enum client_state {
@@ -70,6 +91,7 @@ struct cn_relay_client {
 	struct cn_cookie_jar jar;
 	struct bufferevent *bev; /* TCP */
 	int fd;			 /* UDP */
+	struct client_udp *u;	 /* UDP */
 	struct event *udp_ev, *tick;
 	uint64_t last_tx_ms, last_rx_ms;
 	uint64_t ping_nonce, ping_sent_us, rtt_us;
@@ -300,6 +322,78 @@ int cn_relay_client_send_packet(struct cn_relay_client *c, const uint8_t dst[sta
 	return cn_relay_client_send(c, &m);
 }
 
+/* After SENDs went out at now: the probe and rekey rules of cn_relay_client_send. */
+static void after_sends(struct cn_relay_client *c, struct cn_session *s, uint64_t now)
+{
+	c->last_tx_ms = now;
+	maybe_probe(c, now);
+	if (c->state == CLIENT_UP && !cn_keyring_pending(&c->keys) &&
+	    cn_session_should_rekey_on_send(s, now))
+		(void)send_initiation(c);
+}
+
+/* UDP: seals up to TX_BATCH SENDs as a batch and sends them in one go. */
+static int send_chunk(struct cn_relay_client *c, struct cn_session *s, uint64_t now,
+		      const uint8_t dst[static CN_KEY_LEN], const struct cn_relay_client_pkt *pk,
+		      size_t n, size_t *sent)
+{
+	struct client_udp *u = c->u;
+	struct cn_session_seal_key sk;
+	uint64_t first = 0;
+	size_t k = 0;
+	int ret;
+
+	*sent = 0;
+	ret = cn_session_batch_reserve(s, now, n, &first, &sk);
+	if (ret)
+		return ret;
+	for (k = 0; k < n && ret == 0; k++) {
+		struct cn_link_msg m = {.type = CN_LINK_SEND,
+					.key = dst,
+					.data = pk[k].data,
+					.data_len = pk[k].len};
+		uint8_t *body = u->txbuf[k];
+		size_t pt_len = 0, len = 0;
+
+		ret = cn_link_encode(&m, body + CN_SESSION_HEADER_LEN,
+				     UDP_DGRAM_MAX - CN_SESSION_OVERHEAD, &pt_len);
+		if (ret == 0)
+			ret = cn_session_batch_seal(&sk, first + k, body + CN_SESSION_HEADER_LEN,
+						    pt_len, body, UDP_DGRAM_MAX, &len);
+		if (ret)
+			break; /* this one and the rest are not sent (their counters unused) */
+		u->tx[k] = (struct cn_udpbatch_msg){body, len, NULL, 0};
+	}
+	cn_session_batch_seal_key_wipe(&sk);
+	if (k && cn_udpbatch_send(&u->ub_tx, c->fd, u->tx, k, sent) != 0 && ret == 0)
+		ret = -CN_EIO;
+	return ret;
+}
+
+int cn_relay_client_send_packets(struct cn_relay_client *c, const uint8_t dst[static CN_KEY_LEN],
+				 const struct cn_relay_client_pkt *pk, size_t n, size_t *sent)
+{
+	uint64_t now = cn_clock_ms();
+	struct cn_session *s = cn_keyring_sending(&c->keys, now);
+	int ret = 0;
+
+	*sent = 0;
+	if (c->state != CLIENT_UP || !s)
+		return -CN_ESTATE;
+	if (!c->u)
+		return -CN_ESTATE; /* TCP: the caller sends one frame each (cap, drops, fallbacks)
+				    */
+	while (*sent < n && ret == 0) {
+		size_t k = n - *sent < TX_BATCH ? n - *sent : TX_BATCH, took = 0;
+
+		ret = send_chunk(c, s, now, dst, pk + *sent, k, &took);
+		*sent += took;
+	}
+	if (*sent)
+		after_sends(c, s, now);
+	return ret;
+}
+
 int cn_relay_client_publish(struct cn_relay_client *c, const uint8_t *list, size_t len,
 			    uint64_t serial)
 {
@@ -397,6 +491,20 @@ static void became_up(struct cn_relay_client *c)
 		c->cbs.up(c, c->arg);
 }
 
+/* Hands the queued RECVs of a read batch to the owner. */
+static void recv_flush(struct cn_relay_client *c)
+{
+	struct client_udp *u = c->u;
+	size_t n;
+
+	if (!u || !u->nrq)
+		return;
+	n = u->nrq;
+	u->nrq = 0;
+	if (c->state != CLIENT_DOWN)
+		c->cbs.recv_batch(c, c->arg, u->rq, n);
+}
+
 /* One message from the relay (a handshake response or data). */
 static void handle_packet(struct cn_relay_client *c, uint8_t *msg, size_t len)
 {
@@ -449,6 +557,13 @@ static void handle_packet(struct cn_relay_client *c, uint8_t *msg, size_t len)
 		cn_relay_client_send(c, &pong);
 		return;
 	}
+	if (m.type == CN_LINK_RECV && c->u && c->u->batching && c->cbs.recv_batch &&
+	    c->u->nrq < RX_ITEMS) {
+		/* m.data points into msg, which is the client's own buffer. */
+		c->u->rq[c->u->nrq++] =
+			(struct cn_relay_client_recv){m.key, msg + (m.data - msg), m.data_len};
+		return;
+	}
 	if (m.type == CN_LINK_PATH_CHALLENGE) {
 		/* Our address changed (NAT rebinding): prove we receive here. The
 		 * answer leaves from the socket the challenge reached. */
@@ -457,6 +572,7 @@ static void handle_packet(struct cn_relay_client *c, uint8_t *msg, size_t len)
 		cn_relay_client_send(c, &resp);
 		return;
 	}
+	recv_flush(c); /* what came before this message acts first */
 	if (c->cbs.msg)
 		c->cbs.msg(c, c->arg, &m);
 }
@@ -518,23 +634,37 @@ static void tcp_event_cb(struct bufferevent *bev, short what, void *arg)
 	}
 }
 
+/*
+ * UDP readable: recvmmsg batches (GRO reads split), each datagram handled
+ * in order; the RECVs of a batch reach the owner in one recv_batch call.
+ */
 static void udp_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct cn_relay_client *c = arg;
+	struct client_udp *u = c->u;
+	uint8_t *bufs[RX_BUFS];
 
 	(void)what;
+	for (int i = 0; i < RX_BUFS; i++)
+		bufs[i] = u->rxbuf[i];
 	c->in_callback = true;
-	for (int i = 0; i < 64 && c->state != CLIENT_DOWN; i++) {
-		ssize_t n = recv(fd, c->in, UDP_DGRAM_MAX, MSG_DONTWAIT | MSG_TRUNC);
+	for (int round = 0; round < RX_ROUNDS && c->state != CLIENT_DOWN; round++) {
+		size_t got = 0;
 
-		if (n < 0) {
+		if (cn_udpbatch_recv(&u->ub_rx, fd, bufs, CN_UDPBATCH_GRO_BUF, RX_BUFS, u->rx,
+				     RX_ITEMS, &got) != 0) {
 			if (errno == ECONNREFUSED)
 				go_down(c, "relay UDP port unreachable");
 			break;
 		}
-		if ((size_t)n > UDP_DGRAM_MAX)
-			continue;
-		handle_packet(c, c->in, (size_t)n);
+		u->batching = true;
+		for (size_t i = 0; i < got && c->state != CLIENT_DOWN; i++)
+			if (u->rx[i].len <= UDP_DGRAM_MAX)
+				handle_packet(c, u->rx[i].p, u->rx[i].len);
+		recv_flush(c);
+		u->batching = false;
+		if (got < RX_BUFS)
+			break; /* the socket is drained (a GRO read holds many) */
 	}
 	c->in_callback = false;
 	if (c->free_pending)
@@ -660,19 +790,23 @@ struct cn_relay_client *cn_relay_client_new(struct event_base *base,
 		goto fail;
 	}
 	if (o->udp) {
-		/* Bursts of a TSO read's segments leave at once: buffers the force variants allow.
-		 */
-		int bufsz = 8 << 20;
+		/* Bursts of a TSO read's segments leave at once: buffers the force
+		 * variants allow; GSO/GRO as opts.offload says and the kernel has. */
+		struct cn_udpbatch_caps caps = {0};
 
+		c->u = calloc(1, sizeof(*c->u));
 		c->fd = socket(sa->sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-		if (c->fd < 0 || connect(c->fd, sa, o->addr.len) != 0) {
+		if (!c->u || c->fd < 0 || connect(c->fd, sa, o->addr.len) != 0) {
+			cn_errbuf_set(e, "udp: %s", c->u ? strerror(errno) : "out of memory");
+			goto fail;
+		}
+		if (cn_udpbatch_setup(c->fd, SOCKBUF, o->offload, &caps) != 0) {
 			cn_errbuf_set(e, "udp: %s", strerror(errno));
 			goto fail;
 		}
-		if (setsockopt(c->fd, SOL_SOCKET, SO_RCVBUFFORCE, &bufsz, sizeof(bufsz)) != 0)
-			setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &bufsz, sizeof(bufsz));
-		if (setsockopt(c->fd, SOL_SOCKET, SO_SNDBUFFORCE, &bufsz, sizeof(bufsz)) != 0)
-			setsockopt(c->fd, SOL_SOCKET, SO_SNDBUF, &bufsz, sizeof(bufsz));
+		cn_udpbatch_init(&c->u->ub_tx, &caps);
+		cn_udpbatch_init(&c->u->ub_rx, &caps);
+		cn_udpbatch_set_gso(&c->u->ub_tx, o->offload);
 		c->udp_ev = event_new(base, c->fd, EV_READ | EV_PERSIST, udp_read_cb, c);
 		if (!c->udp_ev || event_add(c->udp_ev, NULL)) {
 			cn_errbuf_set(e, "cannot watch the UDP socket");
@@ -739,5 +873,9 @@ void cn_relay_client_free(struct cn_relay_client *c)
 	if (c->probe_ev)
 		event_free(c->probe_ev);
 	cn_keyring_clear(&c->keys);
+	if (c->u) {
+		sodium_memzero(c->u, sizeof(*c->u)); /* plaintext of the last batches */
+		free(c->u);
+	}
 	free(c);
 }

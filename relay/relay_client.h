@@ -54,6 +54,19 @@ struct cn_identity;
 struct cn_link_msg;
 struct cn_relay_client;
 
+/* One RECV of a batch (cbs.recv_batch). */
+struct cn_relay_client_recv {
+	const uint8_t *key; /* the sender's Ed25519 key, CN_KEY_LEN bytes */
+	uint8_t *data;
+	size_t len;
+};
+
+/* One packet of a batch SEND (cn_relay_client_send_packets). */
+struct cn_relay_client_pkt {
+	const uint8_t *data;
+	size_t len;
+};
+
 struct cn_relay_client_cbs {
 	/* The link is authenticated and can carry messages. */
 	void (*up)(struct cn_relay_client *c, void *arg);
@@ -61,6 +74,14 @@ struct cn_relay_client_cbs {
 	void (*down)(struct cn_relay_client *c, void *arg, const char *why);
 	/* A link message from the relay (PING, PONG and PATH_CHALLENGE are handled inside). */
 	void (*msg)(struct cn_relay_client *c, void *arg, const struct cn_link_msg *m);
+	/*
+	 * May be NULL. The RECVs of one UDP read batch, in arrival order, in
+	 * place of one msg call each: r[i].data points into the client's
+	 * receive buffers (writable, valid until the callback returns). Any
+	 * other message is delivered (msg) after the RECVs that came before it.
+	 */
+	void (*recv_batch)(struct cn_relay_client *c, void *arg, struct cn_relay_client_recv *r,
+			   size_t n);
 };
 
 struct cn_relay_client_opts {
@@ -78,6 +99,8 @@ struct cn_relay_client_opts {
 	 */
 	void (*timestamp)(void *arg, uint8_t ts[CN_TAI64N_LEN]);
 	void *timestamp_arg;
+	/* UDP: UDP GSO on sends and GRO on reads where the kernel has them. */
+	bool offload;
 };
 
 /* Starts connecting; NULL (and e says why) on immediate failure. */
@@ -92,6 +115,16 @@ int cn_relay_client_send(struct cn_relay_client *c, const struct cn_link_msg *m)
 /* SEND of an end-to-end packet to the peer with Ed25519 key dst. */
 int cn_relay_client_send_packet(struct cn_relay_client *c, const uint8_t dst[static CN_KEY_LEN],
 				const uint8_t *packet, size_t len);
+/*
+ * SENDs of pk[0..n) to the peer with key dst, in order, over a UDP link:
+ * the link frames are sealed as a batch and leave in one sendmmsg (UDP GSO
+ * runs of equal-size datagrams when opts.offload). *sent = how many the
+ * socket took (always set); returns 0 when all were, else the error that
+ * stopped the rest (-CN_ESTATE on a TCP link, which takes none: send
+ * those one by one, so the data cap drops and counts per frame).
+ */
+int cn_relay_client_send_packets(struct cn_relay_client *c, const uint8_t dst[static CN_KEY_LEN],
+				 const struct cn_relay_client_pkt *pk, size_t n, size_t *sent);
 /* Uploads a signed peer list in chunks; the result arrives as LIST_RESULT. */
 int cn_relay_client_publish(struct cn_relay_client *c, const uint8_t *list, size_t len,
 			    uint64_t serial);

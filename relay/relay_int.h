@@ -11,7 +11,7 @@
  *   relay_list.c     the peer list: install, load, save, pump, uploads
  *   relay_path.c     UDP path validation: a link moves only to an address that answers
  *   relay_tcp.c      TCP links: accept, framing, write/event callbacks
- *   relay_udp.c      UDP links: recvmmsg, the sendmmsg batch, STUN demux
+ *   relay_udp.c      UDP links: recvmmsg+GRO, the sendmmsg+GSO batch, STUN demux
  *   relay_stun.c     STUN Binding answers
  *   relay_metrics.c  Prometheus /metrics and /health over evhttp
  *
@@ -36,6 +36,7 @@
 #include "common/addr.h"
 #include "common/log.h"
 #include "common/queue_compat.h"
+#include "common/udpbatch.h"
 #include "crypto/handshake.h"
 #include "crypto/keyring.h"
 #include "crypto/peerlist.h"
@@ -56,7 +57,8 @@ struct cn_link_msg;
 
 enum {
 	CN_RELAY_SWEEP_MS = 1000,
-	CN_RELAY_UDP_BATCH = 32,
+	CN_RELAY_UDP_READS = 8, /* recvmmsg reads per call (each a GRO read of many datagrams) */
+	CN_RELAY_UDP_ITEMS = CN_RELAY_UDP_READS * CN_UDPBATCH_GRO_SEGS,
 	CN_RELAY_UDP_BUF = 65536,
 	CN_RELAY_UDP_DGRAM_MAX = 2048, /* node link datagrams are MTU-sized; larger: dropped */
 	CN_RELAY_MAX_UPLOADS = 4,
@@ -148,11 +150,13 @@ struct relay_udp {
 	int fd;
 	bool stun_only;
 	struct event *ev;
+	/* Batch I/O state: GRO on link sockets' reads, GSO runs on sends. */
+	struct cn_udpbatch ub_tx, ub_rx;
 };
 
 /* One UDP datagram waiting for the next sendmmsg. */
 struct relay_udp_out {
-	int fd;
+	struct relay_udp *u;
 	struct sockaddr_storage to;
 	socklen_t tolen;
 	size_t len;
@@ -202,8 +206,10 @@ struct cn_relay {
 	/* Scratch buffers for one packet in and out. */
 	uint8_t in[CN_RELAY_UDP_BUF];
 	uint8_t out[CN_TCP_FRAME_HDR + CN_TCP_FRAME_MAX];
-	struct sockaddr_storage from[CN_RELAY_UDP_BATCH];
-	uint8_t bufs[CN_RELAY_UDP_BATCH][CN_RELAY_UDP_DGRAM_MAX];
+	/* UDP reads (GRO reads hold many datagrams) and the datagrams split from them. */
+	uint8_t bufs[CN_RELAY_UDP_READS][CN_UDPBATCH_GRO_BUF];
+	struct cn_udpbatch_rx rx[CN_RELAY_UDP_ITEMS];
+	struct cn_udpbatch_msg tx[CN_RELAY_SEND_BATCH];
 	bool closing; /* shutting down: no presence notices */
 };
 
@@ -313,6 +319,11 @@ int cn_relay_udp_write(struct relay_link *l, size_t len);
 /* The same to another address than l's (a path challenge). */
 int cn_relay_udp_write_to(struct relay_link *l, size_t len, const struct sockaddr *to,
 			  socklen_t tolen);
+/*
+ * Handles n datagrams received on u (views into one read batch), in
+ * order, each under every per-packet rule, then flushes what they queued.
+ */
+void cn_relay_udp_batch(struct relay_udp *u, const struct cn_udpbatch_rx *rx, size_t n);
 /* Sends every queued UDP datagram now. */
 void cn_relay_udp_flush(struct cn_relay *r);
 /* Creates the event that flushes the batch after the callback that queued it. */

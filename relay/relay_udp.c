@@ -1,13 +1,21 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * UDP links (relay_int.h): the sockets, reading with recvmmsg, telling
- * STUN from link messages, and the batch of datagrams sent with one
- * sendmmsg per socket.
+ * UDP links (relay_int.h): the sockets, reading with recvmmsg (UDP_GRO on
+ * link sockets: one read may hold many datagrams of one sender, split
+ * here, common/udpbatch.h), telling STUN from link messages, and the batch
+ * of datagrams sent with one sendmmsg per socket.
+ *
+ * Every datagram of a batch is handled on its own, in arrival order, with
+ * every per-packet rule (handshake guard, rate limits, path validation,
+ * counters): a bad one is dropped and counted and the rest go on.
  *
  * Sending: datagrams a callback produces are queued (up to SEND_BATCH) and
  * leave at the end of each received batch, or from an event activated with
  * the first queued datagram, which runs right after the callback that
- * queued it. A datagram the socket buffer refuses is dropped and counted.
+ * queued it. At the flush each socket's datagrams are grouped per
+ * destination (each destination's in order) so that a run of equal-size
+ * datagrams to one node leaves as one UDP GSO message. A datagram the
+ * socket refuses is dropped and counted.
  */
 #include "relay/relay_int.h"
 
@@ -29,30 +37,28 @@ enum {
 
 void cn_relay_udp_flush(struct cn_relay *r)
 {
-	struct mmsghdr msgs[CN_RELAY_SEND_BATCH];
-	struct iovec iov[CN_RELAY_SEND_BATCH];
-	unsigned int i = 0;
+	bool done[CN_RELAY_SEND_BATCH] = {false};
 
-	while (i < r->nsq) {
-		unsigned int k = 0;
-		int fd = r->sq[i].fd, sent;
+	/* Per socket, in the order sockets first appear. */
+	for (unsigned int i = 0; i < r->nsq; i++) {
+		struct relay_udp *u = r->sq[i].u;
+		size_t k = 0, sent = 0;
 
-		while (i + k < r->nsq && r->sq[i + k].fd == fd) {
-			struct relay_udp_out *q = &r->sq[i + k];
+		if (done[i])
+			continue;
+		for (unsigned int j = i; j < r->nsq; j++) {
+			struct relay_udp_out *q = &r->sq[j];
 
-			iov[k] = (struct iovec){q->data, q->len};
-			msgs[k] = (struct mmsghdr){.msg_hdr = {.msg_name = &q->to,
-							       .msg_namelen = q->tolen,
-							       .msg_iov = &iov[k],
-							       .msg_iovlen = 1}};
-			k++;
+			if (done[j] || q->u != u)
+				continue;
+			done[j] = true;
+			r->tx[k++] = (struct cn_udpbatch_msg){
+				q->data, q->len, (const struct sockaddr *)&q->to, q->tolen};
 		}
-		sent = sendmmsg(fd, msgs, k, MSG_DONTWAIT);
-		if (sent < 0)
-			sent = 0;
-		/* A full socket buffer drops the rest of this run. */
-		r->m.drop_buffer_full += k - (unsigned int)sent;
-		i += k;
+		cn_udpbatch_group(r->tx, k);
+		cn_udpbatch_send(&u->ub_tx, u->fd, r->tx, k, &sent);
+		/* A full socket buffer drops the rest of this socket's batch. */
+		r->m.drop_buffer_full += k - sent;
 	}
 	r->nsq = 0;
 }
@@ -90,7 +96,7 @@ int cn_relay_udp_write_to(struct relay_link *l, size_t len, const struct sockadd
 		if (r->nsq == CN_RELAY_SEND_BATCH)
 			cn_relay_udp_flush(r);
 		q = &r->sq[r->nsq++];
-		q->fd = l->udp->fd;
+		q->u = l->udp;
 		memcpy(&q->to, to, tolen);
 		q->tolen = tolen;
 		q->len = len;
@@ -145,41 +151,44 @@ static void udp_packet(struct relay_udp *u, uint8_t *buf, size_t len, const stru
 	}
 }
 
+void cn_relay_udp_batch(struct relay_udp *u, const struct cn_udpbatch_rx *rx, size_t n)
+{
+	struct cn_relay *r = u->r;
+
+	for (size_t i = 0; i < n; i++) {
+		/* Node link datagrams are MTU-sized: a larger one is not ours. */
+		if (rx[i].len > CN_RELAY_UDP_DGRAM_MAX) {
+			r->m.drop_bad_packet++;
+			continue;
+		}
+		udp_packet(u, rx[i].p, rx[i].len, rx[i].from, rx[i].fromlen);
+	}
+	/* What this batch forwarded leaves now, not a loop iteration later. */
+	cn_relay_udp_flush(r);
+}
+
 static void read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct relay_udp *u = arg;
 	struct cn_relay *r = u->r;
-	struct sockaddr_storage *from = r->from;
-	uint8_t(*bufs)[CN_RELAY_UDP_DGRAM_MAX] = r->bufs;
-	struct mmsghdr msgs[CN_RELAY_UDP_BATCH];
-	struct iovec iov[CN_RELAY_UDP_BATCH];
-	int n;
+	uint8_t *bufs[CN_RELAY_UDP_READS];
 
 	(void)what;
+	for (int i = 0; i < CN_RELAY_UDP_READS; i++)
+		bufs[i] = r->bufs[i];
 	for (int round = 0; round < READ_ROUNDS; round++) {
-		memset(msgs, 0, sizeof(msgs));
-		for (int i = 0; i < CN_RELAY_UDP_BATCH; i++) {
-			iov[i].iov_base = bufs[i];
-			iov[i].iov_len = CN_RELAY_UDP_DGRAM_MAX;
-			msgs[i].msg_hdr.msg_iov = &iov[i];
-			msgs[i].msg_hdr.msg_iovlen = 1;
-			msgs[i].msg_hdr.msg_name = &from[i];
-			msgs[i].msg_hdr.msg_namelen = sizeof(from[0]);
-		}
-		n = recvmmsg(fd, msgs, CN_RELAY_UDP_BATCH, MSG_DONTWAIT, NULL);
-		if (n <= 0)
+		uint64_t trunc = u->ub_rx.stats.truncated;
+		size_t got = 0;
+		int ret = cn_udpbatch_recv(&u->ub_rx, fd, bufs, CN_UDPBATCH_GRO_BUF,
+					   CN_RELAY_UDP_READS, r->rx, CN_RELAY_UDP_ITEMS, &got);
+
+		/* Reads longer than the buffer were dropped: counted as before. */
+		r->m.drop_bad_packet += u->ub_rx.stats.truncated - trunc;
+		if (ret != 0 || got == 0)
 			return;
-		for (int i = 0; i < n; i++) {
-			if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) {
-				r->m.drop_bad_packet++;
-				continue;
-			}
-			udp_packet(u, bufs[i], msgs[i].msg_len, (const struct sockaddr *)&from[i],
-				   msgs[i].msg_hdr.msg_namelen);
-		}
-		/* What this batch forwarded leaves now, not a loop iteration later. */
-		cn_relay_udp_flush(r);
-		if (n < CN_RELAY_UDP_BATCH)
+		cn_relay_udp_batch(u, r->rx, got);
+		/* Fewer datagrams than reads asked for: the socket is drained. */
+		if (got < CN_RELAY_UDP_READS)
 			return;
 	}
 }
@@ -189,7 +198,8 @@ int cn_relay_udp_open(struct cn_relay *r, const struct cn_addr *a, bool stun_onl
 {
 	struct relay_udp *u = &r->udps[r->nudp];
 	char text[CN_ADDR_TEXT_MAX];
-	int fd, bufsz = SOCKBUF_BYTES, one = 1;
+	struct cn_udpbatch_caps caps = {0};
+	int fd, one = 1;
 
 	cn_addr_format((const struct sockaddr *)&a->ss, text);
 	fd = socket(a->ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -199,11 +209,14 @@ int cn_relay_udp_open(struct cn_relay *r, const struct cn_addr *a, bool stun_onl
 	}
 	if (a->ss.ss_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	/* Large buffers (forced as root: the namespace's rmem_max may be small). */
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bufsz, sizeof(bufsz)) != 0)
-		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bufsz, sizeof(bufsz));
-	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &bufsz, sizeof(bufsz)) != 0)
-		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bufsz, sizeof(bufsz));
+	/*
+	 * Large buffers (forced as root: the namespace's rmem_max may be
+	 * small); UDP_GRO on link sockets (STUN-only ones answer single
+	 * requests), UDP GSO for the sends where the kernel has it.
+	 */
+	cn_udpbatch_setup(fd, SOCKBUF_BYTES, !stun_only, &caps);
+	cn_udpbatch_init(&u->ub_tx, &caps);
+	cn_udpbatch_init(&u->ub_rx, &caps);
 	if (bind(fd, (const struct sockaddr *)&a->ss, a->len) != 0) {
 		cn_errbuf_set(e, "udp %s: bind: %s", text, strerror(errno));
 		close(fd);

@@ -75,7 +75,7 @@ int cn_cli_fetch_list(const struct cn_identity *id, const char *network,
 		      const uint8_t relay_key[CN_KEY_LEN], const struct cn_addr *addr,
 		      int timeout_s, char **out, size_t *len, char *why, size_t why_cap)
 {
-	struct cn_relay_client_cbs cbs = {fetch_up, fetch_down, fetch_msg};
+	struct cn_relay_client_cbs cbs = {fetch_up, fetch_down, fetch_msg, NULL};
 	struct cn_relay_client_opts o = {.id = id, .network = network, .addr = *addr};
 	struct cn_relay_client *c = NULL;
 	struct fetch f = {0};

@@ -73,7 +73,7 @@ int cn_cli_publish(const char *list, const char *relay, const char *key, const c
 		   bool udp, int nargs)
 {
 	const char *cmd = "peers publish";
-	struct cn_relay_client_cbs cbs = {pub_up, pub_down, pub_msg};
+	struct cn_relay_client_cbs cbs = {pub_up, pub_down, pub_msg, NULL};
 	struct cn_relay_client_opts o = {.udp = udp};
 	struct publish p = {.result = -1};
 	struct cn_relay_client *c = NULL;

@@ -909,7 +909,7 @@ static void rc_msg(struct cn_relay_client *c, void *arg, const struct cn_link_ms
 		e->not_here++;
 }
 
-static const struct cn_relay_client_cbs rc_cbs = {rc_up, rc_down, rc_msg};
+static const struct cn_relay_client_cbs rc_cbs = {rc_up, rc_down, rc_msg, NULL};
 
 static void path_init(struct path *p, struct bench *bn, enum path_kind kind)
 {
@@ -1576,7 +1576,7 @@ static void m_msg(struct cn_relay_client *c, void *arg, const struct cn_link_msg
 	(void)msg;
 }
 
-static const struct cn_relay_client_cbs m_cbs = {m_up, m_down, m_msg};
+static const struct cn_relay_client_cbs m_cbs = {m_up, m_down, m_msg, NULL};
 
 /*
  * Opens links from..to-1, at most HS_OUTSTANDING handshakes at a time (so

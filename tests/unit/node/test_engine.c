@@ -88,6 +88,8 @@ static unsigned int sent_relay, sent_direct;
 static size_t direct_lens[64]; /* sizes of the datagrams sent over direct sockets, in order */
 static bool batch_mode;	       /* setup_batch: the engines get ops_batch */
 static unsigned int batch_calls, batch_dgrams, flushes, parallels;
+/* ops_batch's send_relay_batch: calls, datagrams, and how many it takes per call (0: all). */
+static unsigned int relay_batch_calls, relay_batch_dgrams, relay_batch_take;
 
 /* ---- the fake network ---- */
 
@@ -397,6 +399,17 @@ static int op_send_direct_batch(void *ctx, struct cn_peer *p, const struct cn_ad
 	return 0;
 }
 
+static int op_send_relay_batch(void *ctx, unsigned int relay, const uint8_t key[CN_KEY_LEN],
+			       struct cn_engine_tx *const *dg, size_t n, size_t *sent)
+{
+	relay_batch_calls++;
+	relay_batch_dgrams += (unsigned int)n;
+	for (*sent = 0; *sent < n && (!relay_batch_take || *sent < relay_batch_take); (*sent)++)
+		if (op_send_relay(ctx, relay, key, dg[*sent]->buf, dg[*sent]->len) != 0)
+			return -CN_ESTATE;
+	return 0;
+}
+
 /* Queued TUN writes are only pointers until the flush: the engine must keep them valid. */
 static const uint8_t *queued[PKTS];
 static size_t queued_len[PKTS];
@@ -458,6 +471,7 @@ static const struct cn_engine_ops ops_batch = {
 	.send_relay = op_send_relay,
 	.tun_write = op_tun_write,
 	.send_direct_batch = op_send_direct_batch,
+	.send_relay_batch = op_send_relay_batch,
 	.tun_queue = op_tun_queue,
 	.tun_flush = op_tun_flush,
 	.parallel = op_parallel,
@@ -630,6 +644,7 @@ static int setup(void **state)
 	}
 	sent_relay = sent_direct = 0;
 	batch_calls = batch_dgrams = flushes = parallels = nqueued = 0;
+	relay_batch_calls = relay_batch_dgrams = relay_batch_take = 0;
 	for (int i = 0; i < NNODES; i++) {
 		struct sockaddr_in *s4 = (struct sockaddr_in *)&nodes[i].addr.ss;
 
@@ -1722,6 +1737,56 @@ static void test_batch_send_runs_per_peer(void **state)
 		assert_int_equal(batch_calls, 2); /* one run per peer */
 }
 
+/*
+ * A peer whose path is the relay: its packets of a TUN batch are sealed
+ * with the rest and go to the relay link in one send_relay_batch, in
+ * order; what the link does not take still goes, one by one, in order.
+ */
+static void test_batch_send_relay(void **state)
+{
+	unsigned int c0, relay0;
+	size_t k = 0;
+
+	(void)state;
+	send_tagged(0, 1, 1);
+	send_tagged(0, 2, 1);
+	go_direct(0, 1); /* bravo direct, charlie through the relay */
+	c0 = nodes[2].ntun;
+	relay0 = sent_relay;
+	k = add_tx(k, 0, 2, NULL, 20);
+	k = add_tx(k, 0, 1, NULL, 10);
+	k = add_tx(k, 0, 2, NULL, 21);
+	k = add_tx(k, 0, 2, NULL, 22);
+	k = add_tx(k, 0, 1, NULL, 11);
+	cn_engine_tun_batch(nodes[0].e, now, txi, k);
+	pump();
+	assert_int_equal(nodes[2].ntun, c0 + 3);
+	for (unsigned int i = 0; i < 3; i++)
+		assert_int_equal(tag_of(&nodes[2], c0 + i), 20 + i);
+	assert_int_equal(sent_relay, relay0 + 3);
+	assert_int_equal(nodes[1].ntun, 3);
+	if (batch_mode) {
+		assert_int_equal(relay_batch_calls, 1);
+		assert_int_equal(relay_batch_dgrams, 3);
+		assert_int_equal(parallels, 1); /* sealed with bravo's */
+	}
+	/* The link takes one of four: the other three still go, in order. */
+	relay_batch_take = 1;
+	relay_batch_calls = 0;
+	k = 0;
+	for (uint32_t t = 30; t < 34; t++)
+		k = add_tx(k, 0, 2, NULL, t);
+	cn_engine_tun_batch(nodes[0].e, now, txi, k);
+	pump();
+	assert_int_equal(nodes[2].ntun, c0 + 7);
+	for (unsigned int i = 0; i < 4; i++)
+		assert_int_equal(tag_of(&nodes[2], c0 + 3 + i), 30 + i);
+	if (batch_mode)
+		assert_int_equal(relay_batch_calls, 1);
+	assert_int_equal(cn_engine_metrics(nodes[0].e)->drop_no_path, 0);
+	assert_true(peer(0, 2)->tx_bytes > 0);
+}
+
 static void test_batch_receive_keeps_every_rule(void **state)
 {
 	struct cn_addr evil = attacker();
@@ -1842,6 +1907,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_batch_send_runs_per_peer, setup_batch,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_batch_send_runs_per_peer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_batch_send_relay, setup_batch, teardown),
+		cmocka_unit_test_setup_teardown(test_batch_send_relay, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_batch_receive_keeps_every_rule, setup_batch,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_batch_receive_keeps_every_rule, setup,

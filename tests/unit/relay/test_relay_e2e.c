@@ -147,7 +147,7 @@ static void on_msg(struct cn_relay_client *c, void *arg, const struct cn_link_ms
 	n->received++;
 }
 
-static const struct cn_relay_client_cbs cbs = {on_up, on_down, on_msg};
+static const struct cn_relay_client_cbs cbs = {on_up, on_down, on_msg, NULL};
 
 static void connect_node(struct node *n)
 {

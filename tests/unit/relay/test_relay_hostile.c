@@ -126,7 +126,7 @@ static void on_msg(struct cn_relay_client *c, void *arg, const struct cn_link_ms
 		n->received++;
 }
 
-static const struct cn_relay_client_cbs cbs = {on_up, on_down, on_msg};
+static const struct cn_relay_client_cbs cbs = {on_up, on_down, on_msg, NULL};
 
 static void node_connect(struct node *n, const struct cn_identity *id, bool udp)
 {
