@@ -51,6 +51,12 @@
 #                          1340 to see the relayed path without fragmentation
 #   CN_BENCH_OLD=1         also measure the old single-packet path (0: skip)
 #   CN_BENCH_WORKERS=      the nodes' dataplane.workers (default: the node's)
+#   CN_BENCH_RELAYED=1     also measure the relayed path (0: skip phase 2)
+#   CN_BENCH_PERF=         a directory: `perf record -g` of both daemons during
+#                          the direct one-stream transfer and the direct pings
+#                          (DIR/direct.A.data, direct.B.data, ping.A.data,
+#                          ping.B.data; perf report -i FILE); the figures of
+#                          those rows then include perf's overhead
 set -uo pipefail
 export LC_ALL=C # ping's and EPOCHREALTIME's decimal point
 
@@ -62,6 +68,8 @@ QUIET=${CN_BENCH_WAIT_QUIET:-30}
 TUN_MTU=${CN_BENCH_TUN_MTU:-}
 OLD=${CN_BENCH_OLD:-1}
 WORKERS=${CN_BENCH_WORKERS:-}
+RELAYED=${CN_BENCH_RELAYED:-1}
+PERFDIR=${CN_BENCH_PERF:-}
 
 die() {
 	echo "run_node_bench: $*" >&2
@@ -78,6 +86,11 @@ done
 [[ $TUN_MTU =~ ^([0-9]{4})?$ ]] || die "CN_BENCH_TUN_MTU must be 1280..9000"
 [[ $OLD =~ ^[01]$ ]] || die "CN_BENCH_OLD must be 0 or 1"
 [[ $WORKERS =~ ^([0-9]{1,2})?$ ]] || die "CN_BENCH_WORKERS must be 0..64"
+[[ $RELAYED =~ ^[01]$ ]] || die "CN_BENCH_RELAYED must be 0 or 1"
+if [ -n "$PERFDIR" ]; then
+	command -v perf >/dev/null || die "CN_BENCH_PERF needs perf (apt-get install linux-perf)"
+	mkdir -p "$PERFDIR" || die "cannot create $PERFDIR"
+fi
 WGGO=$(command -v wireguard-go) && WG=$(command -v wg) || WGGO=""
 
 # ---- build (Release) ------------------------------------------------------------
@@ -263,6 +276,33 @@ ping_stats() { # FROM DEST: "min avg max loss%" (or "- - - 100%")
 	echo "$rtt ${loss:-100}%"
 }
 
+# perf_on TAG / perf_off: perf record -g of both daemons into $PERFDIR/TAG.{A,B}.data
+# while the caller measures (only with CN_BENCH_PERF and only on the direct row).
+PERF_PIDS="" ROW_NOW=""
+perf_on() {
+	local w
+	PERF_PIDS=""
+	[ -n "$PERFDIR" ] && [ "$ROW_NOW" = direct ] || return 0
+	for w in A B; do
+		local pid
+		[ $w = A ] && pid=$PID_A || pid=$PID_B
+		[ -n "$pid" ] || continue
+		perf record -q -g -F 2000 -p "$pid" -o "$PERFDIR/$1.$w.data" >"$PERFDIR/$1.$w.log" 2>&1 &
+		PERF_PIDS+=" $!"
+	done
+	sleep 0.3 # perf attached
+}
+perf_off() {
+	local p
+	for p in $PERF_PIDS; do
+		kill -INT "$p" 2>/dev/null
+	done
+	for p in $PERF_PIDS; do
+		timeout 20 tail --pid="$p" -f /dev/null
+	done
+	PERF_PIDS=""
+}
+
 # iperf_row ROW DEST [IPERF3 ARGS]: iperf3 board -> cloud (server in cloud);
 # sets BW[ROW] (Mbit/s at the receiver), PPS[ROW] (UDP: datagrams/s
 # received), RETR[ROW], CPU[ROW], DIAG[ROW].
@@ -278,6 +318,7 @@ iperf_row() {
 		sleep 0.05
 	done
 	c0a=$(cpu_ticks "$PID_A") c0b=$(cpu_ticks "$PID_B") c0r=$(cpu_ticks "$PID_R")
+	[ "$row" != "$ROW_NOW" ] || perf_on "$row"
 	m0=$(busy_ticks)
 	now_ms
 	t0=$NOW
@@ -287,6 +328,7 @@ iperf_row() {
 	t1=$NOW
 	c1a=$(cpu_ticks "$PID_A") c1b=$(cpu_ticks "$PID_B") c1r=$(cpu_ticks "$PID_R")
 	m1=$(busy_ticks)
+	perf_off
 	lab_kill "$srv" >/dev/null 2>&1
 	snap "$LAB_DIR/snap.$row.post"
 	out=$(python3 -c '
@@ -403,7 +445,10 @@ measure() {
 	case $row in raw | wg-go) ;; *) p0=$(path_of board cloud) ;; esac
 	read -r ma0 _ <<<"$(mem_of "$PID_A")"
 	read -r mb0 _ <<<"$(mem_of "$PID_B")"
+	ROW_NOW=$row
+	perf_on ping
 	PING[$row]=$(ping_stats board "$dest")
+	perf_off
 	iperf_row "$row" "$dest"
 	iperf_row "$row.p4" "$dest" -P 4
 	iperf_row "$row.udp" "$dest" -u -b 0 -l 1300
@@ -481,7 +526,7 @@ cl_stop_node board
 
 # ---- phase 2: ICE off (every packet through the relay) ----------------------------
 R_FIRST=- R_RELAY_A=- R_RELAY_B=- R_TUN_B=- R_VIA="" R_PINGS=-
-if [ -z "$FATAL" ]; then
+if [ -z "$FATAL" ] && [ "$RELAYED" = 1 ]; then
 	startup relay 0
 	nodes_pids
 	R_RELAY_A=$T_RELAY_A R_RELAY_B=$T_RELAY_B R_TUN_B=$T_TUN_B R_FIRST=$T_FIRST R_VIA=$START_VIA R_PINGS=$T_PINGS
@@ -502,9 +547,11 @@ if [ -z "$FATAL" ] && [ "$OLD" = 1 ]; then
 	[ "$T_FIRST" = - ] || [ "$T_DIRECT_B" = - ] || measure direct-old "$CLOUD_OV"
 	cl_stop_node cloud
 	cl_stop_node board
-	startup oldrelay 0
-	nodes_pids
-	[ "$T_FIRST" = - ] || measure relayed-old "$CLOUD_OV"
+	if [ "$RELAYED" = 1 ]; then
+		startup oldrelay 0
+		nodes_pids
+		[ "$T_FIRST" = - ] || measure relayed-old "$CLOUD_OV"
+	fi
 	unset CL_DATAPLANE
 fi
 read -r M_R H_R <<<"$(mem_of "$(dpid "${CL_PID[relay1]}")")"
