@@ -27,11 +27,13 @@ struct batch {
 	size_t claimed; /* items handed to workers */
 	size_t done;	/* items finished */
 	void *tag;
+	bool sync; /* cn_workpool_run: the caller waits on `fin`, no eventfd */
 };
 
 struct cn_workpool {
 	pthread_mutex_t mu;
 	pthread_cond_t work; /* signalled when a batch is queued or on stop */
+	pthread_cond_t fin;  /* signalled when a cn_workpool_run batch is whole */
 	bool stop;
 	unsigned int depth;
 	struct batch *ring;
@@ -88,7 +90,9 @@ static void *worker(void *arg)
 		pthread_mutex_lock(&p->mu);
 		b->done += cnt;
 		fin = b->done == b->n;
-		if (fin)
+		if (fin && b->sync)
+			pthread_cond_signal(&p->fin);
+		else if (fin)
 			signal_done(p);
 	}
 	pthread_mutex_unlock(&p->mu);
@@ -118,6 +122,11 @@ int cn_workpool_new(unsigned int threads, unsigned int depth, struct cn_workpool
 	if (pthread_mutex_init(&p->mu, NULL) != 0)
 		goto fail_mem;
 	if (pthread_cond_init(&p->work, NULL) != 0) {
+		pthread_mutex_destroy(&p->mu);
+		goto fail_mem;
+	}
+	if (pthread_cond_init(&p->fin, NULL) != 0) {
+		pthread_cond_destroy(&p->work);
 		pthread_mutex_destroy(&p->mu);
 		goto fail_mem;
 	}
@@ -162,6 +171,7 @@ void cn_workpool_free(struct cn_workpool *p)
 	if (p->efd >= 0)
 		close(p->efd);
 	pthread_cond_destroy(&p->work);
+	pthread_cond_destroy(&p->fin);
 	pthread_mutex_destroy(&p->mu);
 	free(p->ring);
 	free(p->th);
@@ -220,6 +230,50 @@ int cn_workpool_submit(struct cn_workpool *p, cn_workpool_fn fn, void *ctx, void
 	} else {
 		pthread_cond_signal(&p->work);
 	}
+	pthread_mutex_unlock(&p->mu);
+	return 0;
+}
+
+int cn_workpool_run(struct cn_workpool *p, cn_workpool_fn fn, void *ctx, void *const *items,
+		    size_t n)
+{
+	struct batch *b;
+	size_t start, cnt, slices;
+
+	if (!p || !fn || !items || n == 0)
+		return -CN_EINVAL;
+	pthread_mutex_lock(&p->mu);
+	if (p->tail != p->head) {
+		pthread_mutex_unlock(&p->mu);
+		return -CN_ESTATE;
+	}
+	b = at(p, p->tail);
+	*b = (struct batch){.fn = fn, .ctx = ctx, .items = items, .n = n, .sync = true};
+	p->tail++;
+	/*
+	 * Wake one worker per slice beyond the caller's first, at most all of
+	 * them; a worker that comes late finds the batch taken and sleeps again.
+	 */
+	slices = (n + CN_WORKPOOL_SLICE - 1) / CN_WORKPOOL_SLICE;
+	for (size_t w = 1; w < slices && w <= p->nthreads; w++)
+		pthread_cond_signal(&p->work);
+	/* The caller takes slices like a worker until none is left. */
+	while (b->claimed < n) {
+		start = b->claimed;
+		cnt = n - start < CN_WORKPOOL_SLICE ? n - start : CN_WORKPOOL_SLICE;
+		b->claimed += cnt;
+		if (b->claimed == n)
+			p->claim++;
+		pthread_mutex_unlock(&p->mu);
+		for (size_t i = start; i < start + cnt; i++)
+			fn(ctx, items[i]);
+		pthread_mutex_lock(&p->mu);
+		b->done += cnt;
+	}
+	/* Then waits for the slices workers still hold (at most one each). */
+	while (b->done < n)
+		pthread_cond_wait(&p->fin, &p->mu);
+	p->head++;
 	pthread_mutex_unlock(&p->mu);
 	return 0;
 }

@@ -82,6 +82,20 @@ int cn_workpool_submit(struct cn_workpool *p, cn_workpool_fn fn, void *ctx, void
 		       size_t n, void *tag);
 
 /*
+ * Processes items[0..n) (n >= 1) with fn(ctx, items[i]) and returns when
+ * every item is done: the calling thread takes slices of CN_WORKPOOL_SLICE
+ * like a worker, and as many idle workers as there are further slices are
+ * woken to take the others. The caller never sleeps while items are left
+ * untaken, so on a machine whose cores are all busy (workers not scheduled)
+ * the batch costs about what an inline loop costs; it waits only for the
+ * slices workers hold. No eventfd signal, nothing for cn_workpool_complete.
+ * Returns 0, -CN_ESTATE (batches from cn_workpool_submit are in flight:
+ * nothing done), -CN_EINVAL.
+ */
+int cn_workpool_run(struct cn_workpool *p, cn_workpool_fn fn, void *ctx, void *const *items,
+		    size_t n);
+
+/*
  * Takes the oldest batch if it is finished: returns true and sets *tag, or
  * false when there is none (nothing in flight, or the oldest still
  * running; a younger finished one waits for it). Also clears the eventfd

@@ -14,14 +14,14 @@
  *   (cn_gro_add) -> node_dp_tun_flush (cn_gro_flush, one TUN write per
  *   flow run)
  *
- * Crypto workers (dataplane.workers): node_dp_parallel hands a batch to
- * the pool and waits for it, so the engine stays single-threaded and
+ * Crypto workers (dataplane.workers): node_dp_parallel runs a batch on
+ * the pool with the loop thread taking slices too (cn_workpool_run) and
+ * returns when it is whole, so the engine stays single-threaded and
  * synchronous; the pool starts at the first batch big enough, after the
  * daemon dropped its privileges (threads made before would keep them).
  * Memory is fixed: the buffers below, allocated once when the TUN opens.
  */
 #include <errno.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -103,7 +103,8 @@ int node_dp_open(struct cn_node *n, enum cn_tun_offload got, struct cn_errbuf *e
 	n->dp = dp;
 	cn_log_info("dataplane: TUN offloads %s, UDP GSO %s, GRO %s, crypto %s (%u)",
 		    cn_tun_offload_name(got), dp->gso ? "on" : "off", dp->udp_gro ? "on" : "off",
-		    dp->want_workers > 1 ? "workers" : "on the loop", dp->want_workers);
+		    dp->want_workers > 1 ? "threads: the loop and workers" : "on the loop",
+		    dp->want_workers);
 	return 0;
 }
 
@@ -264,10 +265,10 @@ void node_dp_parallel(void *ctx, void (*fn)(void *arg, void *item), void *arg, v
 {
 	struct cn_node *node = ctx;
 	struct node_dp *dp = node->dp;
-	void *tag = NULL;
 
 	if (dp && !dp->pool && !dp->pool_failed && dp->want_workers > 1 && n >= DP_PARALLEL_MIN) {
-		if (cn_workpool_new(dp->want_workers, 1, &dp->pool) != 0) {
+		/* The loop is one of the crypto threads: it takes slices too. */
+		if (cn_workpool_new(dp->want_workers - 1, 1, &dp->pool) != 0) {
 			dp->pool_failed = true;
 			cn_log_warn(
 				"dataplane: cannot start %u crypto workers; crypto stays on the "
@@ -275,16 +276,10 @@ void node_dp_parallel(void *ctx, void (*fn)(void *arg, void *item), void *arg, v
 				dp->want_workers);
 		}
 	}
+	/* The loop takes slices too (cn_workpool_run): it never sleeps while work is left. */
 	if (!dp || !dp->pool || n < DP_PARALLEL_MIN ||
-	    cn_workpool_submit(dp->pool, fn, arg, items, n, dp) != 0) {
+	    cn_workpool_run(dp->pool, fn, arg, items, n) != 0) {
 		for (size_t i = 0; i < n; i++)
 			fn(arg, items[i]);
-		return;
-	}
-	/* One batch in flight: the eventfd turns readable when it is whole. */
-	while (!cn_workpool_complete(dp->pool, &tag)) {
-		struct pollfd pf = {.fd = cn_workpool_fd(dp->pool), .events = POLLIN};
-
-		poll(&pf, 1, 100);
 	}
 }
