@@ -314,7 +314,7 @@ static void test_shutdown_in_flight(void **state)
  */
 static void test_run_caller_helps(void **state)
 {
-	static const unsigned threads[] = {0, 1, 3};
+	static const unsigned threads[] = {1, 3, 0};
 	struct ctx *c = calloc(1, sizeof(*c));
 	struct item *it = calloc(MAXB, sizeof(*it));
 	void *ptrs[MAXB], *tag;
