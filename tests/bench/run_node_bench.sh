@@ -52,6 +52,8 @@
 #   CN_BENCH_OLD=1         also measure the old single-packet path (0: skip)
 #   CN_BENCH_WORKERS=      the nodes' dataplane.workers (default: the node's)
 #   CN_BENCH_RELAYED=1     also measure the relayed path (0: skip phase 2)
+#   CN_BENCH_ANCHORS=1     measure raw and wireguard-go (0: skip them; the ratios
+#                          and "RTT over raw" then print as -)
 #   CN_BENCH_PERF=         a directory: `perf record -g` of both daemons during
 #                          the direct one-stream transfer and the direct pings
 #                          (DIR/direct.A.data, direct.B.data, ping.A.data,
@@ -69,6 +71,7 @@ TUN_MTU=${CN_BENCH_TUN_MTU:-}
 OLD=${CN_BENCH_OLD:-1}
 WORKERS=${CN_BENCH_WORKERS:-}
 RELAYED=${CN_BENCH_RELAYED:-1}
+ANCHORS=${CN_BENCH_ANCHORS:-1}
 PERFDIR=${CN_BENCH_PERF:-}
 
 die() {
@@ -87,6 +90,7 @@ done
 [[ $OLD =~ ^[01]$ ]] || die "CN_BENCH_OLD must be 0 or 1"
 [[ $WORKERS =~ ^([0-9]{1,2})?$ ]] || die "CN_BENCH_WORKERS must be 0..64"
 [[ $RELAYED =~ ^[01]$ ]] || die "CN_BENCH_RELAYED must be 0 or 1"
+[[ $ANCHORS =~ ^[01]$ ]] || die "CN_BENCH_ANCHORS must be 0 or 1"
 if [ -n "$PERFDIR" ]; then
 	command -v perf >/dev/null || die "CN_BENCH_PERF needs perf (apt-get install linux-perf)"
 	mkdir -p "$PERFDIR" || die "cannot create $PERFDIR"
@@ -504,8 +508,10 @@ wg_row() {
 
 # ---- raw and wireguard-go (cairn not running; the relay idles) --------------------
 PID_R=$(dpid "${CL_PID[relay1]}")
-measure raw "$CLOUD_IP"
-[ -z "$WGGO" ] || wg_row
+if [ "$ANCHORS" = 1 ]; then
+	measure raw "$CLOUD_IP"
+	[ -z "$WGGO" ] || wg_row
+fi
 
 # ---- phase 1: ICE on -------------------------------------------------------------
 CLOUD_OV=10.99.0.1 # cl_network numbers the nodes in order
