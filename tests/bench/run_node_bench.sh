@@ -612,7 +612,7 @@ echo " datagrams/s received; x raw / x wg: ratio to raw and to wireguard-go; ret
 echo " RTT: ping with no load; seen: board's path to cloud before and after)"
 echo "RTT over raw (avg, ms):$(for row in $ROWS; do
 	[ "$row" != raw ] && [ -n "${PING[$row]+set}" ] || continue
-	awk -v r="$row" -v a="$(cut -d' ' -f2 <<<"${PING[$row]}")" -v b="$(cut -d' ' -f2 <<<"${PING[raw]}")" \
+	awk -v r="$row" -v a="$(cut -d' ' -f2 <<<"${PING[$row]}")" -v b="$(cut -d' ' -f2 <<<"${PING[raw]:-- -}")" \
 		'BEGIN { if (a != "-" && b != "-") printf " %s %+.3f", r, a - b }'
 done)"
 echo "cairn data path (board's log): ${DPLINE:-?}"
