@@ -11,8 +11,8 @@
  *   direct socket readable -> cn_udpbatch_recv (recvmmsg, UDP_GRO reads
  *   split) -> cn_engine_receive_batch (opening through node_dp_parallel,
  *   replay window and every rule on the loop) -> node_dp_tun_queue
- *   (cn_gro_add) -> node_dp_tun_flush (cn_gro_flush, one TUN write per
- *   flow run)
+ *   (cn_gro_add) -> node_dp_tun_flush (cn_gro_flush_iov, one TUN writev
+ *   per flow run: built headers, then the payloads where they were opened)
  *
  * Crypto workers (dataplane.workers): node_dp_parallel runs a batch on
  * the pool with the loop thread taking slices too (cn_workpool_run) and
@@ -47,7 +47,6 @@ enum {
 	DP_SOCKBUF = 8 << 20, /* forced socket buffers: bursts, not drops */
 	DP_PARALLEL_MIN = 16, /* smaller batches are sealed on the loop */
 	DP_RD_CAP = CN_VNET_HDR_LEN + CN_OFFLOAD_PKT_MAX,
-	DP_GRO_ARENA = CN_GRO_BATCH_MAX * (NODE_DGRAM_MAX + CN_VNET_HDR_LEN),
 };
 
 struct node_dp {
@@ -65,8 +64,9 @@ struct node_dp {
 	uint8_t rxbuf[DP_RX_BUFS][CN_UDPBATCH_GRO_BUF];
 	struct cn_udpbatch_rx rx[DP_RX_ITEMS];
 	struct cn_engine_rx erx[DP_RX_ITEMS];
-	struct cn_gro_out gout[CN_GRO_BATCH_MAX];
-	uint8_t arena[DP_GRO_ARENA];
+	struct cn_gro_vec gout[CN_GRO_BATCH_MAX];
+	struct iovec giov[CN_GRO_IOV_MAX];
+	uint8_t ghdrs[CN_GRO_HDRS_MAX]; /* headers of the TUN writes; payloads stay in rxbuf */
 };
 
 static unsigned int resolve_workers(unsigned int w)
@@ -228,9 +228,8 @@ int node_dp_tun_queue(void *ctx, const uint8_t *pkt, size_t len)
 
 	if (!dp)
 		return node_tun_write(ctx, pkt, len);
-	/* Full, or this packet would not fit the arena with what is held: write those first. */
-	if (dp->gro.npkt == CN_GRO_BATCH_MAX ||
-	    cn_gro_arena_need(&dp->gro) + len + CN_VNET_HDR_LEN > sizeof(dp->arena))
+	/* Full: write those first. */
+	if (dp->gro.npkt == CN_GRO_BATCH_MAX)
 		node_dp_tun_flush(ctx);
 	if (cn_gro_add(&dp->gro, pkt, len) != 0)
 		return node_tun_write(ctx, pkt, len);
@@ -245,17 +244,19 @@ void node_dp_tun_flush(void *ctx)
 
 	if (!dp || dp->gro.npkt == 0)
 		return;
-	if (cn_gro_flush(&dp->gro, dp->arena, sizeof(dp->arena), dp->gout, CN_GRO_BATCH_MAX,
-			 &nout) != 0) {
-		/* Cannot happen with this arena (cn_gro_arena_need); never keep the batch. */
+	/* Headers built apart, payloads written from where they were decrypted: no copy. */
+	if (cn_gro_flush_iov(&dp->gro, dp->ghdrs, sizeof(dp->ghdrs), dp->giov, CN_GRO_IOV_MAX,
+			     dp->gout, CN_GRO_BATCH_MAX, &nout) != 0) {
+		/* Cannot happen with these buffers (sized for a full cn_gro); never keep it. */
 		cn_gro_init(&dp->gro, dp->gro_flags);
 		return;
 	}
 	for (size_t i = 0; i < nout; i++)
-		if (write(n->tun_fd, dp->gout[i].p, dp->gout[i].len) < 0)
+		if (writev(n->tun_fd, dp->giov + dp->gout[i].iov0, (int)dp->gout[i].niov) < 0)
 			cn_log_ratelimited(&n->rl_log, cn_clock_ms(), CN_LOG_WARN,
 					   "TUN: a write of %zu bytes failed: %s", dp->gout[i].len,
 					   strerror(errno));
+	cn_gro_init(&dp->gro, dp->gro_flags);
 }
 
 /* ---- crypto workers ---- */
