@@ -353,6 +353,87 @@ static void test_run_caller_helps(void **state)
 	free(c);
 }
 
+/* The wake policy: 8 unhelped woken batches in a row, then 16 alone, doubling to 1024; help resets.
+ */
+static void test_wake_policy(void **state)
+{
+	struct cn_workpool_wake w = {0};
+	size_t expect = CN_WORKPOOL_WAKE_SKIP_MIN;
+
+	(void)state;
+	for (int streak = 0; streak < 12; streak++) {
+		for (int i = 0; i < CN_WORKPOOL_WAKE_MISSES; i++) {
+			assert_true(cn_workpool_wake_next(&w));
+			cn_workpool_wake_result(&w, false);
+		}
+		for (size_t i = 0; i < expect; i++)
+			assert_false(cn_workpool_wake_next(&w));
+		assert_true(cn_workpool_wake_next(&w));
+		expect = expect * 2 > CN_WORKPOOL_WAKE_SKIP_MAX ? CN_WORKPOOL_WAKE_SKIP_MAX
+								: expect * 2;
+	}
+	/* Help resets the streak and the back-off. */
+	cn_workpool_wake_result(&w, true);
+	for (int i = 0; i < CN_WORKPOOL_WAKE_MISSES - 1; i++)
+		cn_workpool_wake_result(&w, false);
+	cn_workpool_wake_result(&w, true);
+	for (int i = 0; i < CN_WORKPOOL_WAKE_MISSES - 1; i++) {
+		assert_true(cn_workpool_wake_next(&w));
+		cn_workpool_wake_result(&w, false);
+	}
+	assert_true(cn_workpool_wake_next(&w));
+	cn_workpool_wake_result(&w, false);
+	for (int i = 0; i < CN_WORKPOOL_WAKE_SKIP_MIN; i++)
+		assert_false(cn_workpool_wake_next(&w));
+	assert_true(cn_workpool_wake_next(&w));
+}
+
+struct slow_item {
+	atomic_bool on_caller;
+	atomic_int processed;
+};
+
+static void slow_mark(void *ctx, void *vitem)
+{
+	struct slow_item *it = vitem;
+
+	(void)ctx;
+	usleep(1000);
+	atomic_store(&it->on_caller, pthread_equal(pthread_self(), caller) != 0);
+	atomic_fetch_add(&it->processed, 1);
+}
+
+/* Slow items and an idle worker: it is woken for every batch and takes slices (no back-off). */
+static void test_run_workers_help(void **state)
+{
+	enum { N = 4 * CN_WORKPOOL_SLICE, ROUNDS = 20 };
+	struct slow_item it[N];
+	void *ptrs[N];
+	struct cn_workpool *p = NULL;
+	struct cn_workpool_stats st;
+	size_t on_workers = 0;
+
+	(void)state;
+	assert_int_equal(cn_workpool_new(1, 1, &p), 0);
+	for (int r = 0; r < ROUNDS; r++) {
+		for (size_t k = 0; k < N; k++) {
+			atomic_store(&it[k].processed, 0);
+			ptrs[k] = &it[k];
+		}
+		assert_int_equal(cn_workpool_run(p, slow_mark, NULL, ptrs, N), 0);
+		for (size_t k = 0; k < N; k++) {
+			assert_int_equal(atomic_load(&it[k].processed), 1);
+			on_workers += !atomic_load(&it[k].on_caller);
+		}
+	}
+	cn_workpool_get_stats(p, &st);
+	assert_int_equal(st.run_woken, ROUNDS);
+	assert_int_equal(st.run_alone, 0);
+	assert_true(st.run_helped > 0);
+	assert_true(on_workers > 0);
+	cn_workpool_free(p);
+}
+
 /* cn_workpool_run refuses while submitted batches are in flight, and bad arguments. */
 static void test_run_refuses(void **state)
 {
@@ -417,6 +498,8 @@ int main(void)
 		cmocka_unit_test(test_shutdown_in_flight),
 		cmocka_unit_test(test_run_caller_helps),
 		cmocka_unit_test(test_run_refuses),
+		cmocka_unit_test(test_wake_policy),
+		cmocka_unit_test(test_run_workers_help),
 		cmocka_unit_test(test_bad_args),
 	};
 
