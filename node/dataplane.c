@@ -112,6 +112,14 @@ void node_dp_free(struct cn_node *n)
 {
 	if (!n->dp)
 		return;
+	if (n->dp->pool) {
+		struct cn_workpool_stats st;
+
+		cn_workpool_get_stats(n->dp->pool, &st);
+		cn_log_info("dataplane: crypto batches shared with workers %llu (helped %llu), "
+			    "on the loop alone %llu",
+			    st.run_woken, st.run_helped, st.run_alone);
+	}
 	cn_workpool_free(n->dp->pool);
 	sodium_memzero(n->dp, sizeof(*n->dp)); /* plaintext of the last batches */
 	free(n->dp);

@@ -529,6 +529,9 @@ else
 fi
 cl_stop_node cloud
 cl_stop_node board
+# What the crypto pool did (each node logs it when it stops).
+POOL_A=$(grep -o "dataplane: crypto batches.*" "$LAB_DIR/cloud.log" | tail -1)
+POOL_B=$(grep -o "dataplane: crypto batches.*" "$LAB_DIR/board.log" | tail -1)
 
 # ---- phase 2: ICE off (every packet through the relay) ----------------------------
 R_FIRST=- R_RELAY_A=- R_RELAY_B=- R_TUN_B=- R_VIA="" R_PINGS=-
@@ -616,6 +619,7 @@ echo "RTT over raw (avg, ms):$(for row in $ROWS; do
 		'BEGIN { if (a != "-" && b != "-") printf " %s %+.3f", r, a - b }'
 done)"
 echo "cairn data path (board's log): ${DPLINE:-?}"
+echo "crypto pool, direct phase: A ${POOL_A:-(no pool)}; B ${POOL_B:-(no pool)}"
 echo
 echo "CPU during the one-stream TCP transfer, % of one core (machine: % of all $(nproc) CPUs, softirq included)"
 printf '%-11s %12s %12s %12s %12s %12s %9s\n' "path" "daemon A" "daemon B" "cairn-relay" \
