@@ -40,9 +40,9 @@
 #include "node/tun.h"
 
 enum {
-	DP_TX_ITEMS = 256,				 /* datagrams per send batch */
-	DP_TUN_READS = 8,				 /* TUN reads per send batch at most */
-	DP_RX_BUFS = 8,					 /* recvmmsg buffers (GRO reads) */
+	DP_TX_ITEMS = 256, /* datagrams per send batch */
+	DP_TUN_READS = 64, /* TUN reads per send batch at most (unsegmented packets: UDP, ACKs) */
+	DP_RX_BUFS = 8,	   /* recvmmsg buffers (GRO reads) */
 	DP_RX_ITEMS = DP_RX_BUFS * CN_UDPBATCH_GRO_SEGS, /* datagrams per receive batch */
 	DP_SOCKBUF = 8 << 20, /* forced socket buffers: bursts, not drops */
 	DP_PARALLEL_MIN = 16, /* smaller batches are sealed on the loop */
