@@ -27,11 +27,14 @@ struct batch {
 	size_t claimed; /* items handed to workers */
 	size_t done;	/* items finished */
 	void *tag;
+	bool sync;     /* cn_workpool_run: the caller waits on `fin`, no eventfd */
+	size_t helped; /* slices workers took */
 };
 
 struct cn_workpool {
 	pthread_mutex_t mu;
 	pthread_cond_t work; /* signalled when a batch is queued or on stop */
+	pthread_cond_t fin;  /* signalled when a cn_workpool_run batch is whole */
 	bool stop;
 	unsigned int depth;
 	struct batch *ring;
@@ -40,6 +43,8 @@ struct cn_workpool {
 	unsigned int nthreads;
 	size_t inline_max; /* batches this small run in cn_workpool_submit */
 	pthread_t *th;
+	struct cn_workpool_wake wake; /* cn_workpool_run: wake workers while they help */
+	struct cn_workpool_stats st;
 };
 
 static struct batch *at(struct cn_workpool *p, size_t pos)
@@ -80,6 +85,7 @@ static void *worker(void *arg)
 		start = b->claimed;
 		cnt = b->n - start < CN_WORKPOOL_SLICE ? b->n - start : CN_WORKPOOL_SLICE;
 		b->claimed += cnt;
+		b->helped++;
 		if (b->claimed == b->n)
 			p->claim++;
 		pthread_mutex_unlock(&p->mu);
@@ -88,7 +94,9 @@ static void *worker(void *arg)
 		pthread_mutex_lock(&p->mu);
 		b->done += cnt;
 		fin = b->done == b->n;
-		if (fin)
+		if (fin && b->sync)
+			pthread_cond_signal(&p->fin);
+		else if (fin)
 			signal_done(p);
 	}
 	pthread_mutex_unlock(&p->mu);
@@ -118,6 +126,11 @@ int cn_workpool_new(unsigned int threads, unsigned int depth, struct cn_workpool
 	if (pthread_mutex_init(&p->mu, NULL) != 0)
 		goto fail_mem;
 	if (pthread_cond_init(&p->work, NULL) != 0) {
+		pthread_mutex_destroy(&p->mu);
+		goto fail_mem;
+	}
+	if (pthread_cond_init(&p->fin, NULL) != 0) {
+		pthread_cond_destroy(&p->work);
 		pthread_mutex_destroy(&p->mu);
 		goto fail_mem;
 	}
@@ -162,6 +175,7 @@ void cn_workpool_free(struct cn_workpool *p)
 	if (p->efd >= 0)
 		close(p->efd);
 	pthread_cond_destroy(&p->work);
+	pthread_cond_destroy(&p->fin);
 	pthread_mutex_destroy(&p->mu);
 	free(p->ring);
 	free(p->th);
@@ -222,6 +236,95 @@ int cn_workpool_submit(struct cn_workpool *p, cn_workpool_fn fn, void *ctx, void
 	}
 	pthread_mutex_unlock(&p->mu);
 	return 0;
+}
+
+int cn_workpool_run(struct cn_workpool *p, cn_workpool_fn fn, void *ctx, void *const *items,
+		    size_t n)
+{
+	struct batch *b;
+	size_t start, cnt, slices;
+	bool woke;
+
+	if (!p || !fn || !items || n == 0)
+		return -CN_EINVAL;
+	pthread_mutex_lock(&p->mu);
+	if (p->tail != p->head) {
+		pthread_mutex_unlock(&p->mu);
+		return -CN_ESTATE;
+	}
+	b = at(p, p->tail);
+	*b = (struct batch){.fn = fn, .ctx = ctx, .items = items, .n = n, .sync = true};
+	p->tail++;
+	/*
+	 * Wake one worker per slice beyond the caller's first, at most all of
+	 * them, unless recent batches showed they come too late to help (cores
+	 * busy): then the caller does the batch alone for a while (wake policy).
+	 * A worker that comes late finds the batch taken and sleeps again.
+	 */
+	slices = (n + CN_WORKPOOL_SLICE - 1) / CN_WORKPOOL_SLICE;
+	woke = slices > 1 && p->nthreads > 0 && cn_workpool_wake_next(&p->wake);
+	if (woke) {
+		p->st.run_woken++;
+		for (size_t w = 1; w < slices && w <= p->nthreads; w++)
+			pthread_cond_signal(&p->work);
+	} else if (slices > 1 && p->nthreads > 0) {
+		p->st.run_alone++;
+	}
+	/* The caller takes slices like a worker until none is left. */
+	while (b->claimed < n) {
+		start = b->claimed;
+		cnt = n - start < CN_WORKPOOL_SLICE ? n - start : CN_WORKPOOL_SLICE;
+		b->claimed += cnt;
+		if (b->claimed == n)
+			p->claim++;
+		pthread_mutex_unlock(&p->mu);
+		for (size_t i = start; i < start + cnt; i++)
+			fn(ctx, items[i]);
+		pthread_mutex_lock(&p->mu);
+		b->done += cnt;
+	}
+	/* Then waits for the slices workers still hold (at most one each). */
+	while (b->done < n)
+		pthread_cond_wait(&p->fin, &p->mu);
+	if (woke) {
+		if (b->helped)
+			p->st.run_helped++;
+		cn_workpool_wake_result(&p->wake, b->helped > 0);
+	}
+	p->head++;
+	pthread_mutex_unlock(&p->mu);
+	return 0;
+}
+
+bool cn_workpool_wake_next(struct cn_workpool_wake *w)
+{
+	if (w->skip == 0)
+		return true;
+	w->skip--;
+	return false;
+}
+
+void cn_workpool_wake_result(struct cn_workpool_wake *w, bool helped)
+{
+	if (helped) {
+		w->misses = 0;
+		w->backoff = 0;
+		return;
+	}
+	if (++w->misses < CN_WORKPOOL_WAKE_MISSES)
+		return;
+	w->misses = 0;
+	w->backoff = w->backoff ? w->backoff * 2 : CN_WORKPOOL_WAKE_SKIP_MIN;
+	if (w->backoff > CN_WORKPOOL_WAKE_SKIP_MAX)
+		w->backoff = CN_WORKPOOL_WAKE_SKIP_MAX;
+	w->skip = w->backoff;
+}
+
+void cn_workpool_get_stats(struct cn_workpool *p, struct cn_workpool_stats *st)
+{
+	pthread_mutex_lock(&p->mu);
+	*st = p->st;
+	pthread_mutex_unlock(&p->mu);
 }
 
 bool cn_workpool_complete(struct cn_workpool *p, void **tag)

@@ -35,6 +35,10 @@ enum {
 	CN_WORKPOOL_SLICE = 8,	      /* items a worker takes at once */
 	CN_WORKPOOL_THREADS_MAX = 64, /* workers */
 	CN_WORKPOOL_DEPTH_MAX = 1024, /* batches in flight */
+	/* cn_workpool_run's wake policy (cn_workpool_wake_*) */
+	CN_WORKPOOL_WAKE_MISSES = 8,	  /* woken batches in a row without help ... */
+	CN_WORKPOOL_WAKE_SKIP_MIN = 16,	  /* ... then this many batches alone, */
+	CN_WORKPOOL_WAKE_SKIP_MAX = 1024, /* doubling up to this while it repeats */
 };
 
 struct cn_workpool;
@@ -80,6 +84,48 @@ void cn_workpool_set_inline(struct cn_workpool *p, size_t n);
  */
 int cn_workpool_submit(struct cn_workpool *p, cn_workpool_fn fn, void *ctx, void *const *items,
 		       size_t n, void *tag);
+
+/*
+ * Processes items[0..n) (n >= 1) with fn(ctx, items[i]) and returns when
+ * every item is done: the calling thread takes slices of CN_WORKPOOL_SLICE
+ * like a worker, and as many idle workers as there are further slices are
+ * woken to take the others. The caller never sleeps while items are left
+ * untaken, so on a machine whose cores are all busy (workers not scheduled)
+ * the batch costs about what an inline loop costs; it waits only for the
+ * slices workers hold. Workers are not woken while they have not been
+ * helping (cn_workpool_wake below). No eventfd signal, nothing for cn_workpool_complete.
+ * Returns 0, -CN_ESTATE (batches from cn_workpool_submit are in flight:
+ * nothing done), -CN_EINVAL.
+ */
+int cn_workpool_run(struct cn_workpool *p, cn_workpool_fn fn, void *ctx, void *const *items,
+		    size_t n);
+
+/*
+ * cn_workpool_run's wake policy, a pure state machine (all-zero = start):
+ * waking a worker costs a futex call and two context switches, which buy
+ * nothing when every core is busy and the worker is scheduled only after
+ * the caller has done the whole batch (two daemons and the application on
+ * two cores). After CN_WORKPOOL_WAKE_MISSES woken batches in a row that no
+ * worker helped with, the next CN_WORKPOOL_WAKE_SKIP_MIN batches run on the
+ * caller alone; each further such streak doubles that, up to
+ * CN_WORKPOOL_WAKE_SKIP_MAX; one woken batch that got help resets it.
+ * cn_workpool_wake_next: whether to wake workers for the next batch.
+ * cn_workpool_wake_result: what a woken batch showed.
+ */
+struct cn_workpool_wake {
+	unsigned int misses;
+	size_t backoff, skip;
+};
+bool cn_workpool_wake_next(struct cn_workpool_wake *w);
+void cn_workpool_wake_result(struct cn_workpool_wake *w, bool helped);
+
+/* What cn_workpool_run did: batches of more than one slice. */
+struct cn_workpool_stats {
+	unsigned long long run_woken;  /* workers woken */
+	unsigned long long run_helped; /* ... and at least one took a slice */
+	unsigned long long run_alone;  /* the caller alone (wake policy) */
+};
+void cn_workpool_get_stats(struct cn_workpool *p, struct cn_workpool_stats *st);
 
 /*
  * Takes the oldest batch if it is finished: returns true and sets *tag, or

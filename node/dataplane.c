@@ -11,17 +11,17 @@
  *   direct socket readable -> cn_udpbatch_recv (recvmmsg, UDP_GRO reads
  *   split) -> cn_engine_receive_batch (opening through node_dp_parallel,
  *   replay window and every rule on the loop) -> node_dp_tun_queue
- *   (cn_gro_add) -> node_dp_tun_flush (cn_gro_flush, one TUN write per
- *   flow run)
+ *   (cn_gro_add) -> node_dp_tun_flush (cn_gro_flush_iov, one TUN writev
+ *   per flow run: built headers, then the payloads where they were opened)
  *
- * Crypto workers (dataplane.workers): node_dp_parallel hands a batch to
- * the pool and waits for it, so the engine stays single-threaded and
+ * Crypto workers (dataplane.workers): node_dp_parallel runs a batch on
+ * the pool with the loop thread taking slices too (cn_workpool_run) and
+ * returns when it is whole, so the engine stays single-threaded and
  * synchronous; the pool starts at the first batch big enough, after the
  * daemon dropped its privileges (threads made before would keep them).
  * Memory is fixed: the buffers below, allocated once when the TUN opens.
  */
 #include <errno.h>
-#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -40,14 +40,13 @@
 #include "node/tun.h"
 
 enum {
-	DP_TX_ITEMS = 256,				 /* datagrams per send batch */
-	DP_TUN_READS = 8,				 /* TUN reads per send batch at most */
-	DP_RX_BUFS = 8,					 /* recvmmsg buffers (GRO reads) */
+	DP_TX_ITEMS = 256, /* datagrams per send batch */
+	DP_TUN_READS = 64, /* TUN reads per send batch at most (unsegmented packets: UDP, ACKs) */
+	DP_RX_BUFS = 8,	   /* recvmmsg buffers (GRO reads) */
 	DP_RX_ITEMS = DP_RX_BUFS * CN_UDPBATCH_GRO_SEGS, /* datagrams per receive batch */
 	DP_SOCKBUF = 8 << 20, /* forced socket buffers: bursts, not drops */
 	DP_PARALLEL_MIN = 16, /* smaller batches are sealed on the loop */
 	DP_RD_CAP = CN_VNET_HDR_LEN + CN_OFFLOAD_PKT_MAX,
-	DP_GRO_ARENA = CN_GRO_BATCH_MAX * (NODE_DGRAM_MAX + CN_VNET_HDR_LEN),
 };
 
 struct node_dp {
@@ -65,8 +64,9 @@ struct node_dp {
 	uint8_t rxbuf[DP_RX_BUFS][CN_UDPBATCH_GRO_BUF];
 	struct cn_udpbatch_rx rx[DP_RX_ITEMS];
 	struct cn_engine_rx erx[DP_RX_ITEMS];
-	struct cn_gro_out gout[CN_GRO_BATCH_MAX];
-	uint8_t arena[DP_GRO_ARENA];
+	struct cn_gro_vec gout[CN_GRO_BATCH_MAX];
+	struct iovec giov[CN_GRO_IOV_MAX];
+	uint8_t ghdrs[CN_GRO_HDRS_MAX]; /* headers of the TUN writes; payloads stay in rxbuf */
 };
 
 static unsigned int resolve_workers(unsigned int w)
@@ -103,7 +103,8 @@ int node_dp_open(struct cn_node *n, enum cn_tun_offload got, struct cn_errbuf *e
 	n->dp = dp;
 	cn_log_info("dataplane: TUN offloads %s, UDP GSO %s, GRO %s, crypto %s (%u)",
 		    cn_tun_offload_name(got), dp->gso ? "on" : "off", dp->udp_gro ? "on" : "off",
-		    dp->want_workers > 1 ? "workers" : "on the loop", dp->want_workers);
+		    dp->want_workers > 1 ? "threads: the loop and workers" : "on the loop",
+		    dp->want_workers);
 	return 0;
 }
 
@@ -111,6 +112,14 @@ void node_dp_free(struct cn_node *n)
 {
 	if (!n->dp)
 		return;
+	if (n->dp->pool) {
+		struct cn_workpool_stats st;
+
+		cn_workpool_get_stats(n->dp->pool, &st);
+		cn_log_info("dataplane: crypto batches shared with workers %llu (helped %llu), "
+			    "on the loop alone %llu",
+			    st.run_woken, st.run_helped, st.run_alone);
+	}
 	cn_workpool_free(n->dp->pool);
 	sodium_memzero(n->dp, sizeof(*n->dp)); /* plaintext of the last batches */
 	free(n->dp);
@@ -227,9 +236,8 @@ int node_dp_tun_queue(void *ctx, const uint8_t *pkt, size_t len)
 
 	if (!dp)
 		return node_tun_write(ctx, pkt, len);
-	/* Full, or this packet would not fit the arena with what is held: write those first. */
-	if (dp->gro.npkt == CN_GRO_BATCH_MAX ||
-	    cn_gro_arena_need(&dp->gro) + len + CN_VNET_HDR_LEN > sizeof(dp->arena))
+	/* Full: write those first. */
+	if (dp->gro.npkt == CN_GRO_BATCH_MAX)
 		node_dp_tun_flush(ctx);
 	if (cn_gro_add(&dp->gro, pkt, len) != 0)
 		return node_tun_write(ctx, pkt, len);
@@ -244,17 +252,19 @@ void node_dp_tun_flush(void *ctx)
 
 	if (!dp || dp->gro.npkt == 0)
 		return;
-	if (cn_gro_flush(&dp->gro, dp->arena, sizeof(dp->arena), dp->gout, CN_GRO_BATCH_MAX,
-			 &nout) != 0) {
-		/* Cannot happen with this arena (cn_gro_arena_need); never keep the batch. */
+	/* Headers built apart, payloads written from where they were decrypted: no copy. */
+	if (cn_gro_flush_iov(&dp->gro, dp->ghdrs, sizeof(dp->ghdrs), dp->giov, CN_GRO_IOV_MAX,
+			     dp->gout, CN_GRO_BATCH_MAX, &nout) != 0) {
+		/* Cannot happen with these buffers (sized for a full cn_gro); never keep it. */
 		cn_gro_init(&dp->gro, dp->gro_flags);
 		return;
 	}
 	for (size_t i = 0; i < nout; i++)
-		if (write(n->tun_fd, dp->gout[i].p, dp->gout[i].len) < 0)
+		if (writev(n->tun_fd, dp->giov + dp->gout[i].iov0, (int)dp->gout[i].niov) < 0)
 			cn_log_ratelimited(&n->rl_log, cn_clock_ms(), CN_LOG_WARN,
 					   "TUN: a write of %zu bytes failed: %s", dp->gout[i].len,
 					   strerror(errno));
+	cn_gro_init(&dp->gro, dp->gro_flags);
 }
 
 /* ---- crypto workers ---- */
@@ -264,10 +274,10 @@ void node_dp_parallel(void *ctx, void (*fn)(void *arg, void *item), void *arg, v
 {
 	struct cn_node *node = ctx;
 	struct node_dp *dp = node->dp;
-	void *tag = NULL;
 
 	if (dp && !dp->pool && !dp->pool_failed && dp->want_workers > 1 && n >= DP_PARALLEL_MIN) {
-		if (cn_workpool_new(dp->want_workers, 1, &dp->pool) != 0) {
+		/* The loop is one of the crypto threads: it takes slices too. */
+		if (cn_workpool_new(dp->want_workers - 1, 1, &dp->pool) != 0) {
 			dp->pool_failed = true;
 			cn_log_warn(
 				"dataplane: cannot start %u crypto workers; crypto stays on the "
@@ -275,16 +285,10 @@ void node_dp_parallel(void *ctx, void (*fn)(void *arg, void *item), void *arg, v
 				dp->want_workers);
 		}
 	}
+	/* The loop takes slices too (cn_workpool_run): it never sleeps while work is left. */
 	if (!dp || !dp->pool || n < DP_PARALLEL_MIN ||
-	    cn_workpool_submit(dp->pool, fn, arg, items, n, dp) != 0) {
+	    cn_workpool_run(dp->pool, fn, arg, items, n) != 0) {
 		for (size_t i = 0; i < n; i++)
 			fn(arg, items[i]);
-		return;
-	}
-	/* One batch in flight: the eventfd turns readable when it is whole. */
-	while (!cn_workpool_complete(dp->pool, &tag)) {
-		struct pollfd pf = {.fd = cn_workpool_fd(dp->pool), .events = POLLIN};
-
-		poll(&pf, 1, 100);
 	}
 }

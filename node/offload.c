@@ -7,7 +7,9 @@
  */
 #include "node/offload.h"
 
+#include <stdint.h>
 #include <string.h>
+#include <sys/uio.h>
 
 #include "common/bytes.h"
 #include "common/err.h"
@@ -480,25 +482,22 @@ size_t cn_gro_arena_need(const struct cn_gro *g)
 	return g ? g->bytes : 0;
 }
 
-/* Writes a group of two or more packets as one GSO super-packet at out. */
-static size_t write_super(const struct cn_gro *g, const struct cn_gro_group *grp, uint8_t *out)
+/*
+ * The virtio header and the first packet's IP and L4 headers, fixed up, of
+ * a group of two or more packets as one GSO super-packet, at out; returns
+ * the header bytes written. The payloads follow in the caller's iovecs.
+ */
+static size_t write_super_hdrs(const struct cn_gro *g, const struct cn_gro_group *grp, uint8_t *out)
 {
-	const struct cn_gro_pkt *f = &g->pkt[grp->first], *k;
+	const struct cn_gro_pkt *f = &g->pkt[grp->first];
 	struct cn_vnet_hdr h = {0};
 	struct cn_ip_info ip;
 	uint8_t *ipp = out + CN_VNET_HDR_LEN, *l4p;
-	size_t hdrs = (size_t)f->l3 + f->l4, at = hdrs, n;
+	size_t hdrs = (size_t)f->l3 + f->l4, at = grp->total;
 	uint8_t proto;
-	uint16_t idx;
 	uint32_t sum;
 
 	memcpy(ipp, f->p, hdrs);
-	for (idx = grp->first; idx != NO_NEXT; idx = k->next) {
-		k = &g->pkt[idx];
-		n = (size_t)k->len - hdrs;
-		memcpy(ipp + at, k->p + hdrs, n);
-		at += n;
-	}
 	l4p = ipp + f->l3;
 	proto = l4proto(ipp);
 	if ((ipp[0] >> 4) == 4) {
@@ -509,7 +508,8 @@ static size_t write_super(const struct cn_gro *g, const struct cn_gro_group *grp
 		put16(ipp + IP6_PLEN, (uint16_t)(at - CN_IP6_HDR_LEN));
 		h.gso_type = proto == CN_IPPROTO_TCP ? CN_VNET_GSO_TCPV6 : CN_VNET_GSO_UDP_L4;
 	}
-	/* Re-parse for the pseudo-header; the lengths were just made consistent. */
+	/* Re-parse for the pseudo-header (fixed header only); the lengths were just made
+	 * consistent. */
 	(void)cn_ip_parse(ipp, at, &ip);
 	sum = cn_ip_csum_pseudo(&ip, proto, (uint32_t)(at - f->l3));
 	if (proto == CN_IPPROTO_TCP) {
@@ -527,38 +527,81 @@ static size_t write_super(const struct cn_gro *g, const struct cn_gro_group *grp
 	h.gso_size = grp->gso_size;
 	h.csum_start = f->l3;
 	cn_vnet_hdr_encode(&h, out);
-	return CN_VNET_HDR_LEN + at;
+	return CN_VNET_HDR_LEN + hdrs;
+}
+
+int cn_gro_flush_iov(struct cn_gro *g, uint8_t *hdrs, size_t hdrs_cap, struct iovec *iov,
+		     size_t iov_cap, struct cn_gro_vec *out, size_t out_cap, size_t *n_out)
+{
+	static const struct cn_vnet_hdr plain;
+	const struct cn_gro_group *grp;
+	const struct cn_gro_pkt *f, *k;
+	size_t hat = 0, v = 0, n;
+	uint16_t i, idx;
+
+	if (!g || !n_out || (!hdrs && g->ngroup) || (!iov && g->ngroup) || (!out && g->ngroup))
+		return -CN_EINVAL;
+	*n_out = 0;
+	if (hdrs_cap < (size_t)g->ngroup * CN_GRO_HDRS_ROOM || out_cap < g->ngroup ||
+	    iov_cap < (size_t)g->npkt + g->ngroup)
+		return -CN_ETOOBIG;
+	for (i = 0; i < g->ngroup; i++) {
+		grp = &g->group[i];
+		f = &g->pkt[grp->first];
+		out[i].iov0 = v;
+		if (grp->count == 1) {
+			cn_vnet_hdr_encode(&plain, hdrs + hat);
+			iov[v++] = (struct iovec){hdrs + hat, CN_VNET_HDR_LEN};
+			iov[v++] = (struct iovec){(void *)(uintptr_t)f->p, f->len};
+			out[i].len = CN_VNET_HDR_LEN + (size_t)f->len;
+		} else {
+			size_t h = (size_t)f->l3 + f->l4;
+
+			n = write_super_hdrs(g, grp, hdrs + hat);
+			iov[v++] = (struct iovec){hdrs + hat, n};
+			/* The payloads where the packets lie: no copy. */
+			for (idx = grp->first; idx != NO_NEXT; idx = k->next) {
+				k = &g->pkt[idx];
+				iov[v++] = (struct iovec){(void *)(uintptr_t)(k->p + h),
+							  (size_t)k->len - h};
+			}
+			out[i].len = CN_VNET_HDR_LEN + (size_t)grp->total;
+		}
+		out[i].niov = v - out[i].iov0;
+		hat += CN_GRO_HDRS_ROOM;
+	}
+	*n_out = g->ngroup;
+	/* g is reset by the caller once the writes are done (the packets stay referenced). */
+	return 0;
 }
 
 int cn_gro_flush(struct cn_gro *g, uint8_t *arena, size_t cap, struct cn_gro_out *out,
 		 size_t out_cap, size_t *n_out)
 {
-	static const struct cn_vnet_hdr plain;
-	const struct cn_gro_group *grp;
-	const struct cn_gro_pkt *f;
-	size_t at = 0, n;
-	uint16_t i;
+	uint8_t hdrs[CN_GRO_HDRS_MAX];
+	struct iovec iov[CN_GRO_IOV_MAX];
+	struct cn_gro_vec vec[CN_GRO_BATCH_MAX];
+	size_t at = 0, nv = 0;
+	int ret;
 
 	if (!g || !n_out || (!arena && g->npkt) || (!out && g->ngroup))
 		return -CN_EINVAL;
 	*n_out = 0;
 	if (cap < g->bytes || out_cap < g->ngroup)
 		return -CN_ETOOBIG;
-	for (i = 0; i < g->ngroup; i++) {
-		grp = &g->group[i];
-		f = &g->pkt[grp->first];
-		if (grp->count == 1) {
-			cn_vnet_hdr_encode(&plain, arena + at);
-			memcpy(arena + at + CN_VNET_HDR_LEN, f->p, f->len);
-			n = CN_VNET_HDR_LEN + (size_t)f->len;
-		} else {
-			n = write_super(g, grp, arena + at);
-		}
+	ret = cn_gro_flush_iov(g, hdrs, sizeof(hdrs), iov, CN_GRO_IOV_MAX, vec, CN_GRO_BATCH_MAX,
+			       &nv);
+	if (ret)
+		return ret;
+	for (size_t i = 0; i < nv; i++) {
 		out[i].p = arena + at;
-		out[i].len = n;
-		at += n;
+		for (size_t j = vec[i].iov0; j < vec[i].iov0 + vec[i].niov; j++) {
+			memcpy(arena + at, iov[j].iov_base, iov[j].iov_len);
+			at += iov[j].iov_len;
+		}
+		out[i].len = vec[i].len;
 	}
-	*n_out = g->ngroup;
+	*n_out = nv;
 	cn_gro_init(g, g->flags);
 	return 0;
 }

@@ -45,6 +45,10 @@ enum {
 	CN_OFFLOAD_PKT_MAX = 65535, /* a super-packet's IP bytes (IPv4 total length) */
 	CN_OFFLOAD_SEGS_MAX = 128,  /* segments of one super-packet, either way */
 	CN_GRO_BATCH_MAX = 128,	    /* packets one cn_gro holds before a flush */
+	/* cn_gro_flush_iov: header bytes per write (virtio, IPv6 40, TCP 60: 110) */
+	CN_GRO_HDRS_ROOM = 128,
+	CN_GRO_HDRS_MAX = CN_GRO_BATCH_MAX * CN_GRO_HDRS_ROOM,
+	CN_GRO_IOV_MAX = 2 * CN_GRO_BATCH_MAX, /* iovecs of one flush, at most */
 };
 
 /* virtio_net_hdr flags and gso_type values (Debian 12's uapi lacks UDP_L4). */
@@ -121,6 +125,17 @@ struct cn_gro_out {
 	size_t len;
 };
 
+/*
+ * One TUN write produced by cn_gro_flush_iov: iov[iov0 .. iov0 + niov) of
+ * the caller's array, len bytes in all (virtio header + IP packet).
+ */
+struct cn_gro_vec {
+	size_t iov0, niov;
+	size_t len;
+};
+
+struct iovec;
+
 /* Internal per-packet and per-group state; fields are private to offload.c. */
 struct cn_gro_pkt {
 	const uint8_t *p;
@@ -195,5 +210,18 @@ size_t cn_gro_arena_need(const struct cn_gro *g);
  */
 int cn_gro_flush(struct cn_gro *g, uint8_t *arena, size_t cap, struct cn_gro_out *out,
 		 size_t out_cap, size_t *n_out);
+
+/*
+ * The same writes as cn_gro_flush, without copying a payload: each write is
+ * a run of iovecs (for writev) - its headers, built in hdrs (hdrs_cap >=
+ * CN_GRO_HDRS_ROOM per write, CN_GRO_HDRS_MAX always enough), then every
+ * packet's payload where it lies (for a single packet: an all-zero header
+ * and the packet). iov needs npkt + nwrites entries (CN_GRO_IOV_MAX always
+ * enough). The packets stay referenced: unlike cn_gro_flush, g is NOT reset;
+ * the caller does the writes, then cn_gro_init (same flags).
+ * Returns 0, -CN_ETOOBIG (a buffer too small; nothing written), -CN_EINVAL.
+ */
+int cn_gro_flush_iov(struct cn_gro *g, uint8_t *hdrs, size_t hdrs_cap, struct iovec *iov,
+		     size_t iov_cap, struct cn_gro_vec *out, size_t out_cap, size_t *n_out);
 
 #endif

@@ -51,6 +51,14 @@
 #                          1340 to see the relayed path without fragmentation
 #   CN_BENCH_OLD=1         also measure the old single-packet path (0: skip)
 #   CN_BENCH_WORKERS=      the nodes' dataplane.workers (default: the node's)
+#   CN_BENCH_RELAYED=1     also measure the relayed path (0: skip phase 2)
+#   CN_BENCH_ANCHORS=1     measure raw and wireguard-go (0: skip them; the ratios
+#                          and "RTT over raw" then print as -)
+#   CN_BENCH_PERF=         a directory: `perf record -g` of both daemons during
+#                          the direct one-stream transfer and the direct pings
+#                          (DIR/direct.A.data, direct.B.data, ping.A.data,
+#                          ping.B.data; perf report -i FILE); the figures of
+#                          those rows then include perf's overhead
 set -uo pipefail
 export LC_ALL=C # ping's and EPOCHREALTIME's decimal point
 
@@ -62,6 +70,9 @@ QUIET=${CN_BENCH_WAIT_QUIET:-30}
 TUN_MTU=${CN_BENCH_TUN_MTU:-}
 OLD=${CN_BENCH_OLD:-1}
 WORKERS=${CN_BENCH_WORKERS:-}
+RELAYED=${CN_BENCH_RELAYED:-1}
+ANCHORS=${CN_BENCH_ANCHORS:-1}
+PERFDIR=${CN_BENCH_PERF:-}
 
 die() {
 	echo "run_node_bench: $*" >&2
@@ -78,6 +89,12 @@ done
 [[ $TUN_MTU =~ ^([0-9]{4})?$ ]] || die "CN_BENCH_TUN_MTU must be 1280..9000"
 [[ $OLD =~ ^[01]$ ]] || die "CN_BENCH_OLD must be 0 or 1"
 [[ $WORKERS =~ ^([0-9]{1,2})?$ ]] || die "CN_BENCH_WORKERS must be 0..64"
+[[ $RELAYED =~ ^[01]$ ]] || die "CN_BENCH_RELAYED must be 0 or 1"
+[[ $ANCHORS =~ ^[01]$ ]] || die "CN_BENCH_ANCHORS must be 0 or 1"
+if [ -n "$PERFDIR" ]; then
+	command -v perf >/dev/null || die "CN_BENCH_PERF needs perf (apt-get install linux-perf)"
+	mkdir -p "$PERFDIR" || die "cannot create $PERFDIR"
+fi
 WGGO=$(command -v wireguard-go) && WG=$(command -v wg) || WGGO=""
 
 # ---- build (Release) ------------------------------------------------------------
@@ -263,6 +280,33 @@ ping_stats() { # FROM DEST: "min avg max loss%" (or "- - - 100%")
 	echo "$rtt ${loss:-100}%"
 }
 
+# perf_on TAG / perf_off: perf record -g of both daemons into $PERFDIR/TAG.{A,B}.data
+# while the caller measures (only with CN_BENCH_PERF and only on the direct row).
+PERF_PIDS="" ROW_NOW=""
+perf_on() {
+	local w
+	PERF_PIDS=""
+	[ -n "$PERFDIR" ] && [ "$ROW_NOW" = direct ] || return 0
+	for w in A B; do
+		local pid
+		[ $w = A ] && pid=$PID_A || pid=$PID_B
+		[ -n "$pid" ] || continue
+		perf record -q -g -F 2000 -p "$pid" -o "$PERFDIR/$1.$w.data" >"$PERFDIR/$1.$w.log" 2>&1 &
+		PERF_PIDS+=" $!"
+	done
+	sleep 0.3 # perf attached
+}
+perf_off() {
+	local p
+	for p in $PERF_PIDS; do
+		kill -INT "$p" 2>/dev/null
+	done
+	for p in $PERF_PIDS; do
+		timeout 20 tail --pid="$p" -f /dev/null
+	done
+	PERF_PIDS=""
+}
+
 # iperf_row ROW DEST [IPERF3 ARGS]: iperf3 board -> cloud (server in cloud);
 # sets BW[ROW] (Mbit/s at the receiver), PPS[ROW] (UDP: datagrams/s
 # received), RETR[ROW], CPU[ROW], DIAG[ROW].
@@ -278,6 +322,7 @@ iperf_row() {
 		sleep 0.05
 	done
 	c0a=$(cpu_ticks "$PID_A") c0b=$(cpu_ticks "$PID_B") c0r=$(cpu_ticks "$PID_R")
+	[ "$row" != "$ROW_NOW" ] || perf_on "$row"
 	m0=$(busy_ticks)
 	now_ms
 	t0=$NOW
@@ -287,6 +332,7 @@ iperf_row() {
 	t1=$NOW
 	c1a=$(cpu_ticks "$PID_A") c1b=$(cpu_ticks "$PID_B") c1r=$(cpu_ticks "$PID_R")
 	m1=$(busy_ticks)
+	perf_off
 	lab_kill "$srv" >/dev/null 2>&1
 	snap "$LAB_DIR/snap.$row.post"
 	out=$(python3 -c '
@@ -403,7 +449,10 @@ measure() {
 	case $row in raw | wg-go) ;; *) p0=$(path_of board cloud) ;; esac
 	read -r ma0 _ <<<"$(mem_of "$PID_A")"
 	read -r mb0 _ <<<"$(mem_of "$PID_B")"
+	ROW_NOW=$row
+	perf_on ping
 	PING[$row]=$(ping_stats board "$dest")
+	perf_off
 	iperf_row "$row" "$dest"
 	iperf_row "$row.p4" "$dest" -P 4
 	iperf_row "$row.udp" "$dest" -u -b 0 -l 1300
@@ -459,8 +508,10 @@ wg_row() {
 
 # ---- raw and wireguard-go (cairn not running; the relay idles) --------------------
 PID_R=$(dpid "${CL_PID[relay1]}")
-measure raw "$CLOUD_IP"
-[ -z "$WGGO" ] || wg_row
+if [ "$ANCHORS" = 1 ]; then
+	measure raw "$CLOUD_IP"
+	[ -z "$WGGO" ] || wg_row
+fi
 
 # ---- phase 1: ICE on -------------------------------------------------------------
 CLOUD_OV=10.99.0.1 # cl_network numbers the nodes in order
@@ -478,10 +529,13 @@ else
 fi
 cl_stop_node cloud
 cl_stop_node board
+# What the crypto pool did (each node logs it when it stops).
+POOL_A=$(grep -o "dataplane: crypto batches.*" "$LAB_DIR/cloud.log" | tail -1)
+POOL_B=$(grep -o "dataplane: crypto batches.*" "$LAB_DIR/board.log" | tail -1)
 
 # ---- phase 2: ICE off (every packet through the relay) ----------------------------
 R_FIRST=- R_RELAY_A=- R_RELAY_B=- R_TUN_B=- R_VIA="" R_PINGS=-
-if [ -z "$FATAL" ]; then
+if [ -z "$FATAL" ] && [ "$RELAYED" = 1 ]; then
 	startup relay 0
 	nodes_pids
 	R_RELAY_A=$T_RELAY_A R_RELAY_B=$T_RELAY_B R_TUN_B=$T_TUN_B R_FIRST=$T_FIRST R_VIA=$START_VIA R_PINGS=$T_PINGS
@@ -502,9 +556,11 @@ if [ -z "$FATAL" ] && [ "$OLD" = 1 ]; then
 	[ "$T_FIRST" = - ] || [ "$T_DIRECT_B" = - ] || measure direct-old "$CLOUD_OV"
 	cl_stop_node cloud
 	cl_stop_node board
-	startup oldrelay 0
-	nodes_pids
-	[ "$T_FIRST" = - ] || measure relayed-old "$CLOUD_OV"
+	if [ "$RELAYED" = 1 ]; then
+		startup oldrelay 0
+		nodes_pids
+		[ "$T_FIRST" = - ] || measure relayed-old "$CLOUD_OV"
+	fi
 	unset CL_DATAPLANE
 fi
 read -r M_R H_R <<<"$(mem_of "$(dpid "${CL_PID[relay1]}")")"
@@ -559,10 +615,11 @@ echo " datagrams/s received; x raw / x wg: ratio to raw and to wireguard-go; ret
 echo " RTT: ping with no load; seen: board's path to cloud before and after)"
 echo "RTT over raw (avg, ms):$(for row in $ROWS; do
 	[ "$row" != raw ] && [ -n "${PING[$row]+set}" ] || continue
-	awk -v r="$row" -v a="$(cut -d' ' -f2 <<<"${PING[$row]}")" -v b="$(cut -d' ' -f2 <<<"${PING[raw]}")" \
+	awk -v r="$row" -v a="$(cut -d' ' -f2 <<<"${PING[$row]}")" -v b="$(cut -d' ' -f2 <<<"${PING[raw]:-- -}")" \
 		'BEGIN { if (a != "-" && b != "-") printf " %s %+.3f", r, a - b }'
 done)"
 echo "cairn data path (board's log): ${DPLINE:-?}"
+echo "crypto pool, direct phase: A ${POOL_A:-(no pool)}; B ${POOL_B:-(no pool)}"
 echo
 echo "CPU during the one-stream TCP transfer, % of one core (machine: % of all $(nproc) CPUs, softirq included)"
 printf '%-11s %12s %12s %12s %12s %12s %9s\n' "path" "daemon A" "daemon B" "cairn-relay" \

@@ -6,7 +6,8 @@
  * in submission order with every item processed exactly once and correctly
  * (opened again here); a finished younger batch waits for an older running
  * one; the pool is bounded; 0 workers gives the same behaviour inline; it
- * shuts down cleanly with batches in flight. Run under ASan here and under
+ * shuts down cleanly with batches in flight; cn_workpool_run has the caller
+ * take slices and returns with the batch whole. Run under ASan here and under
  * TSan by hand (see the report in docs/DESIGN.md "Data plane").
  */
 #include <poll.h>
@@ -91,11 +92,16 @@ static void check_item(const struct ctx *c, struct item *it)
 		assert_int_equal(pt[i], (uint8_t)(it->counter * 7 + (uint64_t)i));
 }
 
-static bool wait_fd(int fd)
+static bool wait_fd_ms(int fd, int ms)
 {
 	struct pollfd p = {.fd = fd, .events = POLLIN};
 
-	return poll(&p, 1, WAIT_MS) == 1;
+	return poll(&p, 1, ms) == 1;
+}
+
+static bool wait_fd(int fd)
+{
+	return wait_fd_ms(fd, WAIT_MS);
 }
 
 struct batchrec {
@@ -301,6 +307,166 @@ static void test_shutdown_in_flight(void **state)
 	free(c);
 }
 
+/*
+ * cn_workpool_run: every item done exactly once when it returns, with any
+ * number of workers; the caller took the first slice itself (it claims it
+ * before any worker can); nothing signalled on the eventfd.
+ */
+static void test_run_caller_helps(void **state)
+{
+	static const unsigned threads[] = {1, 3, 0};
+	struct ctx *c = calloc(1, sizeof(*c));
+	struct item *it = calloc(MAXB, sizeof(*it));
+	void *ptrs[MAXB], *tag;
+	uint64_t counter = 0;
+
+	(void)state;
+	assert_non_null(c);
+	assert_non_null(it);
+	randombytes_buf(c->key, sizeof(c->key));
+	atomic_store(&c->gate, 1);
+	for (size_t t = 0; t < sizeof(threads) / sizeof(threads[0]); t++) {
+		struct cn_workpool *p = NULL;
+
+		assert_int_equal(cn_workpool_new(threads[t], 1, &p), 0);
+		for (int round = 0; round < 200; round++) {
+			size_t n = round < 2 ? MAXB : 1 + randombytes_uniform(MAXB);
+
+			for (size_t k = 0; k < n; k++) {
+				fill(&it[k], counter++);
+				atomic_store(&it[k].on_caller, false);
+				ptrs[k] = &it[k];
+			}
+			assert_int_equal(cn_workpool_run(p, seal, c, ptrs, n), 0);
+			for (size_t k = 0; k < n; k++) {
+				check_item(c, &it[k]);
+				if (k < CN_WORKPOOL_SLICE)
+					assert_true(atomic_load(&it[k].on_caller));
+			}
+			assert_int_equal(cn_workpool_in_flight(p), 0);
+		}
+		assert_false(wait_fd_ms(cn_workpool_fd(p), 0));
+		assert_false(cn_workpool_complete(p, &tag));
+		cn_workpool_free(p);
+	}
+	free(it);
+	free(c);
+}
+
+/* The wake policy: 8 unhelped woken batches in a row, then 16 alone, doubling to 1024; help resets.
+ */
+static void test_wake_policy(void **state)
+{
+	struct cn_workpool_wake w = {0};
+	size_t expect = CN_WORKPOOL_WAKE_SKIP_MIN;
+
+	(void)state;
+	for (int streak = 0; streak < 12; streak++) {
+		for (int i = 0; i < CN_WORKPOOL_WAKE_MISSES; i++) {
+			assert_true(cn_workpool_wake_next(&w));
+			cn_workpool_wake_result(&w, false);
+		}
+		for (size_t i = 0; i < expect; i++)
+			assert_false(cn_workpool_wake_next(&w));
+		assert_true(cn_workpool_wake_next(&w));
+		expect = expect * 2 > CN_WORKPOOL_WAKE_SKIP_MAX ? CN_WORKPOOL_WAKE_SKIP_MAX
+								: expect * 2;
+	}
+	/* Help resets the streak and the back-off. */
+	cn_workpool_wake_result(&w, true);
+	for (int i = 0; i < CN_WORKPOOL_WAKE_MISSES - 1; i++)
+		cn_workpool_wake_result(&w, false);
+	cn_workpool_wake_result(&w, true);
+	for (int i = 0; i < CN_WORKPOOL_WAKE_MISSES - 1; i++) {
+		assert_true(cn_workpool_wake_next(&w));
+		cn_workpool_wake_result(&w, false);
+	}
+	assert_true(cn_workpool_wake_next(&w));
+	cn_workpool_wake_result(&w, false);
+	for (int i = 0; i < CN_WORKPOOL_WAKE_SKIP_MIN; i++)
+		assert_false(cn_workpool_wake_next(&w));
+	assert_true(cn_workpool_wake_next(&w));
+}
+
+struct slow_item {
+	atomic_bool on_caller;
+	atomic_int processed;
+};
+
+static void slow_mark(void *ctx, void *vitem)
+{
+	struct slow_item *it = vitem;
+
+	(void)ctx;
+	usleep(1000);
+	atomic_store(&it->on_caller, pthread_equal(pthread_self(), caller) != 0);
+	atomic_fetch_add(&it->processed, 1);
+}
+
+/* Slow items and an idle worker: it is woken for every batch and takes slices (no back-off). */
+static void test_run_workers_help(void **state)
+{
+	enum { N = 4 * CN_WORKPOOL_SLICE, ROUNDS = 20 };
+	struct slow_item it[N];
+	void *ptrs[N];
+	struct cn_workpool *p = NULL;
+	struct cn_workpool_stats st;
+	size_t on_workers = 0;
+
+	(void)state;
+	assert_int_equal(cn_workpool_new(1, 1, &p), 0);
+	for (int r = 0; r < ROUNDS; r++) {
+		for (size_t k = 0; k < N; k++) {
+			atomic_store(&it[k].processed, 0);
+			ptrs[k] = &it[k];
+		}
+		assert_int_equal(cn_workpool_run(p, slow_mark, NULL, ptrs, N), 0);
+		for (size_t k = 0; k < N; k++) {
+			assert_int_equal(atomic_load(&it[k].processed), 1);
+			on_workers += !atomic_load(&it[k].on_caller);
+		}
+	}
+	cn_workpool_get_stats(p, &st);
+	assert_int_equal(st.run_woken, ROUNDS);
+	assert_int_equal(st.run_alone, 0);
+	assert_true(st.run_helped > 0);
+	assert_true(on_workers > 0);
+	cn_workpool_free(p);
+}
+
+/* cn_workpool_run refuses while submitted batches are in flight, and bad arguments. */
+static void test_run_refuses(void **state)
+{
+	struct ctx *c = calloc(1, sizeof(*c));
+	struct item *it = calloc(2, sizeof(*it));
+	struct cn_workpool *p = NULL;
+	void *ptrs[2] = {&it[0], &it[1]}, *tag;
+
+	(void)state;
+	assert_non_null(c);
+	assert_non_null(it);
+	randombytes_buf(c->key, sizeof(c->key));
+	atomic_store(&c->gate, 1);
+	fill(&it[0], 1);
+	fill(&it[1], 2);
+	assert_int_equal(cn_workpool_new(1, 2, &p), 0);
+	assert_int_equal(cn_workpool_run(NULL, seal, c, ptrs, 1), -CN_EINVAL);
+	assert_int_equal(cn_workpool_run(p, NULL, c, ptrs, 1), -CN_EINVAL);
+	assert_int_equal(cn_workpool_run(p, seal, c, NULL, 1), -CN_EINVAL);
+	assert_int_equal(cn_workpool_run(p, seal, c, ptrs, 0), -CN_EINVAL);
+	assert_int_equal(cn_workpool_submit(p, seal, c, &ptrs[0], 1, &it[0]), 0);
+	assert_int_equal(cn_workpool_run(p, seal, c, &ptrs[1], 1), -CN_ESTATE);
+	assert_int_equal(atomic_load(&it[1].processed), 0);
+	assert_true(wait_fd(cn_workpool_fd(p)));
+	assert_true(cn_workpool_complete(p, &tag));
+	assert_ptr_equal(tag, &it[0]);
+	assert_int_equal(cn_workpool_run(p, seal, c, &ptrs[1], 1), 0);
+	check_item(c, &it[1]);
+	cn_workpool_free(p);
+	free(it);
+	free(c);
+}
+
 static void test_bad_args(void **state)
 {
 	struct cn_workpool *p = (struct cn_workpool *)1;
@@ -330,6 +496,10 @@ int main(void)
 		cmocka_unit_test(test_waits_for_older_and_bounded),
 		cmocka_unit_test(test_inline_waits_for_older),
 		cmocka_unit_test(test_shutdown_in_flight),
+		cmocka_unit_test(test_run_caller_helps),
+		cmocka_unit_test(test_run_refuses),
+		cmocka_unit_test(test_wake_policy),
+		cmocka_unit_test(test_run_workers_help),
 		cmocka_unit_test(test_bad_args),
 	};
 

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 
 #include <cmocka.h>
 
@@ -993,6 +994,80 @@ static void test_segment_udp_zero_csum(void **state)
 	free(g);
 }
 
+/*
+ * cn_gro_flush_iov: the same writes as cn_gro_flush, byte for byte, but the
+ * payloads are iovecs pointing into the packets added (no copy); the batch
+ * stays until the caller resets it; too small buffers are refused.
+ */
+static void test_gro_flush_iov(void **state)
+{
+	static uint8_t store[101][SEG_CAP];
+	static uint8_t hdrs[CN_GRO_HDRS_MAX], cat[CN_OFFLOAD_PKT_MAX + CN_VNET_HDR_LEN];
+	static struct iovec iov[CN_GRO_IOV_MAX];
+	struct cn_gro_vec vec[CN_GRO_BATCH_MAX];
+	struct gro_res *q = gro_new(CN_GRO_TCP), *ref = gro_new(CN_GRO_TCP);
+	uint8_t pl[SEG_CAP];
+	struct spec s = tcp(4);
+	size_t len[101], n = 0, need;
+
+	(void)state;
+	fill(pl, sizeof(pl), 5);
+	/* 100 contiguous segments (3 super-packets), then a bare ACK (a lone write). */
+	for (int i = 0; i < 101; i++) {
+		len[i] = build(&s, pl, i < 100 ? 1400 : 0, store[i]);
+		assert_int_equal(cn_gro_add(&q->g, store[i], len[i]), 0);
+		assert_int_equal(cn_gro_add(&ref->g, store[i], len[i]), 0);
+		s.seq += i < 100 ? 1400 : 0;
+		s.id++;
+	}
+	/* Too small: header room, iovecs, writes. */
+	need = (size_t)q->g.ngroup;
+	assert_int_equal(need, 4);
+	assert_int_equal(cn_gro_flush_iov(&q->g, hdrs, need * CN_GRO_HDRS_ROOM - 1, iov,
+					  CN_GRO_IOV_MAX, vec, CN_GRO_BATCH_MAX, &n),
+			 -CN_ETOOBIG);
+	assert_int_equal(cn_gro_flush_iov(&q->g, hdrs, sizeof(hdrs), iov, 101 + need - 1, vec,
+					  CN_GRO_BATCH_MAX, &n),
+			 -CN_ETOOBIG);
+	assert_int_equal(
+		cn_gro_flush_iov(&q->g, hdrs, sizeof(hdrs), iov, CN_GRO_IOV_MAX, vec, need - 1, &n),
+		-CN_ETOOBIG);
+	assert_int_equal(cn_gro_flush_iov(NULL, hdrs, sizeof(hdrs), iov, CN_GRO_IOV_MAX, vec,
+					  CN_GRO_BATCH_MAX, &n),
+			 -CN_EINVAL);
+	assert_int_equal(cn_gro_flush_iov(&q->g, hdrs, sizeof(hdrs), iov, CN_GRO_IOV_MAX, vec,
+					  CN_GRO_BATCH_MAX, &n),
+			 0);
+	assert_int_equal(n, 4);
+	assert_int_equal(q->g.npkt, 101); /* not reset: the payloads are still referenced */
+	gro_flush(ref);
+	assert_int_equal(ref->n, 4);
+	for (size_t w = 0, pk = 0; w < n; w++) {
+		size_t at = 0;
+
+		for (size_t j = vec[w].iov0; j < vec[w].iov0 + vec[w].niov; j++) {
+			assert_true(at + iov[j].iov_len <= sizeof(cat));
+			memcpy(cat + at, iov[j].iov_base, iov[j].iov_len);
+			at += iov[j].iov_len;
+		}
+		assert_int_equal(at, vec[w].len);
+		assert_int_equal(vec[w].len, ref->out[w].len);
+		assert_memory_equal(cat, ref->out[w].p, at);
+		/* Every piece after the headers is a packet's own bytes, in order. */
+		for (size_t j = vec[w].iov0 + 1; j < vec[w].iov0 + vec[w].niov; j++, pk++) {
+			const uint8_t *b = iov[j].iov_base;
+
+			assert_true(b >= store[pk] && b + iov[j].iov_len == store[pk] + len[pk]);
+		}
+		assert_int_equal(vec[w].iov0 + vec[w].niov, w + 1 < n ? vec[w + 1].iov0 : 101 + n);
+	}
+	assert_int_equal(vec[0].niov, 1 + 46);
+	assert_int_equal(vec[3].niov, 2);
+	cn_gro_init(&q->g, CN_GRO_TCP);
+	free(q);
+	free(ref);
+}
+
 /* A short segment ends a super-packet; 64 KiB and the segment cap start a new one. */
 static void test_gro_limits(void **state)
 {
@@ -1068,6 +1143,7 @@ int main(void)
 		cmocka_unit_test(test_gro_order),
 		cmocka_unit_test(test_gro_short_closes),
 		cmocka_unit_test(test_gro_limits),
+		cmocka_unit_test(test_gro_flush_iov),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
