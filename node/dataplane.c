@@ -218,12 +218,11 @@ void node_dp_direct_read(struct cn_node *n, struct cn_peer *p, int fd)
 
 		/* STUN (libnice's last checks, stray probes) is not ours. */
 		if (dp->rx[i].len == 0 || dp->rx[i].p[0] < CN_MSG_INITIATION ||
-		    dp->rx[i].fromlen > sizeof(r->src.ss))
+		    cn_addr_set(&r->src, (const struct sockaddr *)dp->rx[i].from,
+				dp->rx[i].fromlen) != 0)
 			continue;
 		r->msg = dp->rx[i].p;
 		r->len = dp->rx[i].len;
-		memcpy(&r->src.ss, dp->rx[i].from, dp->rx[i].fromlen);
-		r->src.len = dp->rx[i].fromlen;
 		k++;
 	}
 	cn_engine_receive_batch(n->eng, cn_clock_ms(), p, CN_CTL_PATH_DIRECT, -1, dp->erx, k);

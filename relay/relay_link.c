@@ -54,8 +54,9 @@ struct relay_link *cn_relay_link_new(struct cn_relay *r, enum cn_relay_link_kind
 				     const struct sockaddr *sa, socklen_t salen)
 {
 	struct relay_link *l;
+	struct cn_addr addr;
 
-	if (r->nfree == 0)
+	if (r->nfree == 0 || cn_addr_set(&addr, sa, salen) != 0)
 		return NULL;
 	l = calloc(1, sizeof(*l));
 	if (!l)
@@ -68,8 +69,7 @@ struct relay_link *cn_relay_link_new(struct cn_relay *r, enum cn_relay_link_kind
 	l->r = r;
 	l->kind = kind;
 	l->state = CN_RELAY_LINK_NEW;
-	memcpy(&l->addr.ss, sa, salen);
-	l->addr.len = salen;
+	l->addr = addr;
 	cn_addr_format(sa, l->addr_text);
 	l->created_ms = l->last_rx_ms = cn_clock_ms();
 	TAILQ_INSERT_TAIL(&r->links, l, entry);

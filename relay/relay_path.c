@@ -56,9 +56,10 @@ void cn_relay_path_seen(struct relay_link *l, const struct sockaddr *sa, socklen
 {
 	struct cn_relay *r = l->r;
 	struct cn_link_msg m = {.type = CN_LINK_PATH_CHALLENGE};
+	struct cn_addr to;
 	size_t out_len = 0;
 
-	if (len < CHALLENGE_LEN || salen > sizeof(l->path->to.ss))
+	if (len < CHALLENGE_LEN || cn_addr_set(&to, sa, salen) != 0)
 		return; /* never more bytes to an unvalidated address than it sent */
 	if (l->path && now - l->path->sent_ms < CHALLENGE_INTERVAL_MS)
 		return; /* paced: one challenge out, at most one per interval */
@@ -67,8 +68,7 @@ void cn_relay_path_seen(struct relay_link *l, const struct sockaddr *sa, socklen
 		if (!l->path)
 			return;
 	}
-	memcpy(&l->path->to.ss, sa, salen);
-	l->path->to.len = salen;
+	l->path->to = to;
 	randombytes_buf(l->path->token, sizeof(l->path->token));
 	l->path->sent_ms = now;
 	m.token = l->path->token;
@@ -92,8 +92,7 @@ void cn_relay_path_response(struct relay_link *l, const struct cn_link_msg *m,
 	cn_addr_format(sa, a);
 	cn_log_info("link %s %s: moved to %s (path validated)", l->addr_text,
 		    l->peer ? l->peer->name : "", a);
-	memcpy(&l->addr.ss, sa, salen);
-	l->addr.len = salen;
+	(void)cn_addr_set(&l->addr, sa, salen); /* it fit the challenge's copy */
 	snprintf(l->addr_text, sizeof(l->addr_text), "%s", a);
 	cn_relay_path_drop(l);
 	r->m.path_moves++;
