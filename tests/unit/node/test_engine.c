@@ -441,57 +441,26 @@ static void op_parallel(void *ctx, void (*fn)(void *arg, void *item), void *arg,
 		fn(arg, items[n]);
 }
 
-static const struct cn_engine_ops ops = {
-	.send_direct = op_send_direct,
-	.send_turn = op_send_turn,
-	.send_relay = op_send_relay,
-	.tun_write = op_tun_write,
-	.ice_start = op_ice_start,
-	.ice_stop = op_ice_stop,
-	.ice_remote_sdp = op_ice_remote_sdp,
-	.ice_remote_done = op_ice_remote_done,
-	.peer_gone = op_peer_gone,
-	.probe_reply = op_probe_reply,
-	.endpoints_changed = op_endpoints_changed,
-	.wake_at = op_wake_at,
-	.now_us = op_now_us,
-	.wall_clock = op_wall_clock,
-	.persist_floor = op_persist_floor,
-	.send_shared = op_send_shared,
-	.bday_open = op_bday_open,
-	.bday_send = op_bday_send,
-	.bday_adopt = op_bday_adopt,
-	.bday_close = op_bday_close,
-	.log = op_log,
-};
+/* The single-packet ops; the batch table adds the batch inputs' ops to them. */
+#define SINGLE_OPS                                                                             \
+	.send_direct = op_send_direct, .send_turn = op_send_turn, .send_relay = op_send_relay, \
+	.tun_write = op_tun_write, .ice_start = op_ice_start, .ice_stop = op_ice_stop,         \
+	.ice_remote_sdp = op_ice_remote_sdp, .ice_remote_done = op_ice_remote_done,            \
+	.peer_gone = op_peer_gone, .probe_reply = op_probe_reply,                              \
+	.endpoints_changed = op_endpoints_changed, .wake_at = op_wake_at, .now_us = op_now_us, \
+	.wall_clock = op_wall_clock, .persist_floor = op_persist_floor,                        \
+	.send_shared = op_send_shared, .bday_open = op_bday_open, .bday_send = op_bday_send,   \
+	.bday_adopt = op_bday_adopt, .bday_close = op_bday_close, .log = op_log
+
+static const struct cn_engine_ops ops = {SINGLE_OPS};
 
 static const struct cn_engine_ops ops_batch = {
-	.send_direct = op_send_direct,
-	.send_turn = op_send_turn,
-	.send_relay = op_send_relay,
-	.tun_write = op_tun_write,
+	SINGLE_OPS,
 	.send_direct_batch = op_send_direct_batch,
 	.send_relay_batch = op_send_relay_batch,
 	.tun_queue = op_tun_queue,
 	.tun_flush = op_tun_flush,
 	.parallel = op_parallel,
-	.ice_start = op_ice_start,
-	.ice_stop = op_ice_stop,
-	.ice_remote_sdp = op_ice_remote_sdp,
-	.ice_remote_done = op_ice_remote_done,
-	.peer_gone = op_peer_gone,
-	.probe_reply = op_probe_reply,
-	.endpoints_changed = op_endpoints_changed,
-	.wake_at = op_wake_at,
-	.now_us = op_now_us,
-	.wall_clock = op_wall_clock,
-	.log = op_log,
-	.persist_floor = op_persist_floor,
-	.send_shared = op_send_shared,
-	.bday_open = op_bday_open,
-	.bday_send = op_bday_send,
-	.bday_adopt = op_bday_adopt,
-	.bday_close = op_bday_close,
 };
 
 /* Delivers everything queued (and what that causes), in order. */
