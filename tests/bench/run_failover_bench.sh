@@ -32,18 +32,13 @@ die() {
 bench_build "$top" "$build" cairn cairn-node cairn-relay || die "build failed"
 
 out=$(mktemp /tmp/cn_failover_bench.XXXXXX)
-echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 # The drill's own bound is lifted: this prints, it does not judge.
-CN_RELAYFAIL_REPS=$RUNS CN_RELAYFAIL_MAX_GAP_MS=999999 bash "$top/tests/lab/test_relayfail.sh" \
-	"$build/node/cli/cairn" "$build/node/cairn-node" "$build/relay/cairn-relay" >"$out" 2>&1
-rc=$?
-echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
-if ! grep -q "^gap " "$out"; then
-	tail -30 "$out" >&2
+if ! bench_lab_run "$top" "$build" "$out" "^gap " test_relayfail.sh \
+	CN_RELAYFAIL_REPS="$RUNS" CN_RELAYFAIL_MAX_GAP_MS=999999; then
 	rm -f "$out"
 	die "the drill did not run"
 fi
-[ "$rc" = 0 ] || echo "(the drill reported failures besides the gaps; see below)"
+[ "$BENCH_LAB_RC" = 0 ] || echo "(the drill reported failures besides the gaps; see below)"
 python3 - "$out" "$RUNS" <<'PY'
 import statistics, sys
 gaps = {}

@@ -30,13 +30,9 @@ die() {
 bench_build "$top" "$build" cairn cairn-node cairn-relay || die "build failed"
 
 out=$(mktemp /tmp/cn_firstping_bench.XXXXXX)
-echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 # The test's own bound is lifted: this prints, it does not judge.
-CN_MATRIX_REPS=$RUNS CN_FIRSTPING_MAX_MS=999999 bash "$top/tests/lab/test_firstping.sh" \
-	"$build/node/cli/cairn" "$build/node/cairn-node" "$build/relay/cairn-relay" >"$out" 2>&1
-echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
-if ! grep -q "^firstping " "$out"; then
-	tail -30 "$out" >&2
+if ! bench_lab_run "$top" "$build" "$out" "^firstping " test_firstping.sh \
+	CN_MATRIX_REPS="$RUNS" CN_FIRSTPING_MAX_MS=999999; then
 	rm -f "$out"
 	die "the test did not run"
 fi
