@@ -27,88 +27,9 @@
 #include "crypto/session.h"
 #include "crypto/session_batch.h"
 #include "relay/link.h"
+#include "relay/relay_client_int.h"
 
-enum {
-	/*
-	 * The link's timer is armed to its next deadline (tick_arm), never more
-	 * than KEEPALIVE_MS away and never closer than TICK_MIN_MS: an idle
-	 * link wakes once per keepalive, not once a second.
-	 */
-	TICK_MIN_MS = 10,
-	KEEPALIVE_MS = 5000,
-	DEAD_MS = 15000,
-	UDP_DGRAM_MAX = 2048,
-	/*
-	 * Fast failure (relay_client.h): SENDs go out and nothing has come
-	 * back for QUIET_MIN_MS (or 2 RTT): probe with a PING at once, again
-	 * half way, and end the link when nothing at all arrives within
-	 * PROBE_MIN_MS (or 3 RTT) of the first probe.
-	 */
-	QUIET_MIN_MS = 250,
-	PROBE_MIN_MS = 300,
-	/* A UDP link's first initiation is sent again (fresh) after 250 ms, doubling. */
-	HS_RETRY_MIN_MS = 250,
-	/* UDP batches: reads per recvmmsg (GRO reads of up to 64 datagrams each),
-	 * recvmmsg calls per readable event, SENDs sealed per sendmmsg. */
-	RX_BUFS = 4,
-	RX_ITEMS = RX_BUFS * CN_UDPBATCH_GRO_SEGS,
-	RX_ROUNDS = 4,
-	TX_BATCH = CN_UDPBATCH_MAX,
-	SOCKBUF = 8 << 20,
-};
-
-/* UDP only: the batch state and buffers (~400 KiB, allocated with the socket). */
-struct client_udp {
-	struct cn_udpbatch ub_tx, ub_rx;
-	uint8_t rxbuf[RX_BUFS][CN_UDPBATCH_GRO_BUF];
-	struct cn_udpbatch_rx rx[RX_ITEMS];
-	struct cn_relay_client_recv rq[RX_ITEMS]; /* RECVs waiting for recv_batch */
-	size_t nrq;
-	bool batching; /* in a read batch: RECVs are queued */
-	uint8_t txbuf[TX_BATCH][UDP_DGRAM_MAX];
-	struct cn_udpbatch_msg tx[TX_BATCH];
-};
-
-enum client_state {
-	CLIENT_CONNECTING, /* TCP connect in progress */
-	CLIENT_HANDSHAKE,  /* initiation sent, no session yet */
-	CLIENT_UP,
-	CLIENT_DOWN,
-};
-
-struct cn_relay_client {
-	struct event_base *base;
-	struct cn_relay_client_opts o;
-	struct cn_relay_client_cbs cbs;
-	void *arg;
-	enum client_state state;
-	struct cn_handshake_local local;
-	uint8_t relay_x[CN_KEY_LEN];
-	/* Sessions (current, previous for receiving) and the initiation in flight. */
-	struct cn_keyring keys;
-	uint64_t hs_sent_ms;
-	/* A relay under load sends a cookie: our initiations then carry mac2. */
-	struct cn_cookie_jar jar;
-	struct bufferevent *bev; /* TCP */
-	int fd;			 /* UDP */
-	struct client_udp *u;	 /* UDP */
-	struct event *udp_ev, *tick;
-	uint64_t last_tx_ms, last_rx_ms;
-	uint64_t ping_nonce, ping_sent_us, rtt_us;
-	/* The fast-failure probe: when it started (0: none), its timer. */
-	uint64_t probe_ms;
-	bool probe_again;     /* the second PING is still to go */
-	bool probe_idle;      /* started by the keepalive, not by traffic */
-	uint64_t hs_retry_ms; /* UDP, before the link is up: the next retry's delay */
-	struct event *probe_ev;
-	uint64_t drops, probe_failures, wakeups;
-	bool overflow; /* control output passed its cap: the tick takes the link down */
-	bool in_callback, free_pending;
-	uint8_t out[CN_TCP_FRAME_HDR + CN_TCP_FRAME_MAX];
-	uint8_t in[CN_TCP_FRAME_MAX];
-};
-
-static void go_down(struct cn_relay_client *c, const char *why)
+void client_go_down(struct cn_relay_client *c, const char *why)
 {
 	if (c->state == CLIENT_DOWN)
 		return;
@@ -156,7 +77,7 @@ static int raw_send(struct cn_relay_client *c, size_t len, bool data)
 	return 0;
 }
 
-static int send_initiation(struct cn_relay_client *c)
+int client_send_initiation(struct cn_relay_client *c)
 {
 	uint8_t ts[CN_TAI64N_LEN];
 	struct timespec now;
@@ -184,93 +105,6 @@ static int send_initiation(struct cn_relay_client *c)
 			false);
 }
 
-static uint64_t at_least(uint64_t floor_ms, uint64_t rtts, const struct cn_relay_client *c)
-{
-	uint64_t ms = rtts * (c->rtt_us / 1000);
-
-	return ms > floor_ms ? ms : floor_ms;
-}
-
-static void probe_arm(struct cn_relay_client *c, uint64_t at, uint64_t now)
-{
-	uint64_t ms = at > now ? at - now : 0;
-	struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
-
-	event_add(c->probe_ev, &tv);
-}
-
-/* Something authentic arrived: the relay is there, no probe is needed. */
-static void heard(struct cn_relay_client *c, uint64_t now)
-{
-	c->last_rx_ms = now;
-	if (c->probe_ms) {
-		c->probe_ms = 0;
-		event_del(c->probe_ev);
-	}
-}
-
-/*
- * After a SEND: when nothing has come back for a while, the relay (or the
- * path to it) may be gone while this node pushes traffic into it. A PING
- * now, another half way through the bound, and probe_cb ends the link if
- * neither (nor anything else) is answered: about a second instead of
- * DEAD_MS. An idle link's keepalive PING starts the same probe.
- */
-static void probe_start(struct cn_relay_client *c, uint64_t now, bool idle)
-{
-	c->probe_ms = now;
-	c->probe_idle = idle;
-	c->probe_again = true;
-	(void)cn_relay_client_ping(c);
-	probe_arm(c, now + at_least(PROBE_MIN_MS, 3, c) / 2, now);
-}
-
-static void maybe_probe(struct cn_relay_client *c, uint64_t now)
-{
-	if (c->probe_ms || now - c->last_rx_ms < at_least(QUIET_MIN_MS, 2, c))
-		return;
-	probe_start(c, now, false);
-}
-
-static void probe_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct cn_relay_client *c = arg;
-	uint64_t now = cn_clock_ms(), bound = at_least(PROBE_MIN_MS, 3, c);
-	char why[96];
-
-	(void)fd;
-	(void)what;
-	if (c->state == CLIENT_HANDSHAKE && c->hs_retry_ms) {
-		/* A lost first initiation (or response) costs 250 ms, not 5 s. */
-		if (c->hs_retry_ms >= CN_SESSION_REKEY_TIMEOUT_MS)
-			return; /* the tick's regular retry from here on */
-		if (send_initiation(c) == 0) {
-			c->hs_retry_ms *= 2;
-			probe_arm(c, now + c->hs_retry_ms, now);
-		}
-		return;
-	}
-	if (!c->probe_ms || c->state != CLIENT_UP)
-		return;
-	if (c->probe_again) {
-		c->probe_again = false;
-		(void)cn_relay_client_ping(c);
-		probe_arm(c, c->probe_ms + bound, now);
-		return;
-	}
-	c->probe_failures++;
-	snprintf(why, sizeof(why), "no answer to a probe within %llu ms %s",
-		 (unsigned long long)(now - c->probe_ms),
-		 c->probe_idle ? "(idle link's keepalive)" : "while carrying traffic");
-	c->probe_ms = 0;
-	/* The owner may free the client from its down callback. */
-	c->in_callback = true;
-	go_down(c, why);
-	c->in_callback = false;
-	if (c->free_pending)
-		cn_relay_client_free(c);
-}
-
 int cn_relay_client_send(struct cn_relay_client *c, const struct cn_link_msg *m)
 {
 	uint8_t *body = c->out + CN_TCP_FRAME_HDR;
@@ -293,9 +127,9 @@ int cn_relay_client_send(struct cn_relay_client *c, const struct cn_link_msg *m)
 		return ret;
 	ret = raw_send(c, len, m->type == CN_LINK_SEND);
 	if (ret == 0 && m->type == CN_LINK_SEND)
-		maybe_probe(c, now);
+		client_maybe_probe(c, now);
 	if (ret == 0 && !cn_keyring_pending(&c->keys) && cn_session_should_rekey_on_send(s, now))
-		(void)send_initiation(c);
+		(void)client_send_initiation(c);
 	return ret;
 }
 
@@ -326,10 +160,10 @@ int cn_relay_client_send_packet(struct cn_relay_client *c, const uint8_t dst[sta
 static void after_sends(struct cn_relay_client *c, struct cn_session *s, uint64_t now)
 {
 	c->last_tx_ms = now;
-	maybe_probe(c, now);
+	client_maybe_probe(c, now);
 	if (c->state == CLIENT_UP && !cn_keyring_pending(&c->keys) &&
 	    cn_session_should_rekey_on_send(s, now))
-		(void)send_initiation(c);
+		(void)client_send_initiation(c);
 }
 
 /* UDP: seals up to TX_BATCH SENDs as a batch and sends them in one go. */
@@ -519,7 +353,7 @@ static void handle_packet(struct cn_relay_client *c, uint8_t *msg, size_t len)
 		/* The relay is under load: prove our address with the cookie, at once. */
 		if (cn_keyring_pending(&c->keys) &&
 		    cn_cookie_consume_reply(&c->jar, msg, len, now) == 0)
-			send_initiation(c);
+			client_send_initiation(c);
 		return;
 	}
 	if (cn_handshake_classify(msg, len, &type, &index) != 0)
@@ -528,7 +362,7 @@ static void handle_packet(struct cn_relay_client *c, uint8_t *msg, size_t len)
 		/* The new session becomes current, the old one previous (receive only). */
 		if (cn_keyring_consume_response(&c->keys, msg, len, now) != 0)
 			return;
-		heard(c, now);
+		client_heard(c, now);
 		if (c->state == CLIENT_HANDSHAKE)
 			became_up(c);
 		else
@@ -541,7 +375,7 @@ static void handle_packet(struct cn_relay_client *c, uint8_t *msg, size_t len)
 	if (!s || cn_session_decrypt(s, now, msg, len, msg + CN_SESSION_HEADER_LEN,
 				     len - CN_SESSION_HEADER_LEN, &pt_len) != 0)
 		return;
-	heard(c, now);
+	client_heard(c, now);
 	if (pt_len == 0 || cn_link_decode(msg + CN_SESSION_HEADER_LEN, pt_len, &m) != 0)
 		return;
 	if (m.type == CN_LINK_PONG) {
@@ -598,7 +432,7 @@ static void tcp_read_cb(struct bufferevent *bev, void *arg)
 		ret = cn_tcp_frame_next(p, CN_TCP_FRAME_HDR + msg_len, CN_TCP_FRAME_MAX, &msg,
 					&msg_len, &used);
 		if (ret) {
-			go_down(c, "malformed frame from the relay");
+			client_go_down(c, "malformed frame from the relay");
 			break;
 		}
 		memcpy(c->in, msg, msg_len);
@@ -621,16 +455,16 @@ static void tcp_event_cb(struct bufferevent *bev, short what, void *arg)
 
 		setsockopt(bufferevent_getfd(c->bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		c->state = CLIENT_HANDSHAKE;
-		if (send_initiation(c))
-			go_down(c, "cannot start the handshake");
+		if (client_send_initiation(c))
+			client_go_down(c, "cannot start the handshake");
 		return;
 	}
 	if (what & BEV_EVENT_EOF) {
-		go_down(c, "connection closed by the relay");
+		client_go_down(c, "connection closed by the relay");
 	} else if (what & BEV_EVENT_ERROR) {
 		snprintf(why, sizeof(why), "connection failed: %s",
 			 evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
-		go_down(c, why);
+		client_go_down(c, why);
 	}
 }
 
@@ -654,7 +488,7 @@ static void udp_read_cb(evutil_socket_t fd, short what, void *arg)
 		if (cn_udpbatch_recv(&u->ub_rx, fd, bufs, CN_UDPBATCH_GRO_BUF, RX_BUFS, u->rx,
 				     RX_ITEMS, &got) != 0) {
 			if (errno == ECONNREFUSED)
-				go_down(c, "relay UDP port unreachable");
+				client_go_down(c, "relay UDP port unreachable");
 			break;
 		}
 		u->batching = true;
@@ -669,92 +503,6 @@ static void udp_read_cb(evutil_socket_t fd, short what, void *arg)
 	c->in_callback = false;
 	if (c->free_pending)
 		cn_relay_client_free(c);
-}
-
-/*
- * When tick_cb next has something to do: a lost initiation's retry, the
- * keepalive, the silence rule. Each of these deadlines only moves later
- * after it is computed (a send or receive pushes it), except a new
- * initiation's retry, which is REKEY_TIMEOUT away and so never before a
- * tick already armed; the rekey rules (minutes away) are looked at on
- * every tick, at least every KEEPALIVE_MS.
- */
-static void tick_arm(struct cn_relay_client *c, uint64_t now)
-{
-	uint64_t at = now + KEEPALIVE_MS, ms;
-	struct timeval tv;
-
-	if (cn_keyring_pending(&c->keys) && c->hs_sent_ms + CN_SESSION_REKEY_TIMEOUT_MS < at)
-		at = c->hs_sent_ms + CN_SESSION_REKEY_TIMEOUT_MS;
-	if (c->state == CLIENT_UP) {
-		if (c->last_tx_ms + KEEPALIVE_MS < at)
-			at = c->last_tx_ms + KEEPALIVE_MS;
-		if (c->last_rx_ms + DEAD_MS + 1 < at)
-			at = c->last_rx_ms + DEAD_MS + 1;
-	}
-	ms = at > now + TICK_MIN_MS ? at - now : TICK_MIN_MS;
-	tv.tv_sec = (time_t)(ms / 1000);
-	tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
-	event_base_update_cache_time(
-		c->base); /* measured from now, not the loop's wake (timers.c) */
-	event_add(c->tick, &tv);
-}
-
-static void tick_run(struct cn_relay_client *c, uint64_t now)
-{
-	if (c->overflow) {
-		go_down(c, "the relay stopped reading (output queue full)");
-		return;
-	}
-	if (cn_keyring_pending(&c->keys) && now - c->hs_sent_ms >= CN_SESSION_REKEY_TIMEOUT_MS) {
-		if (c->state == CLIENT_HANDSHAKE && now - c->hs_sent_ms > DEAD_MS) {
-			go_down(c, "no handshake response from the relay");
-			return;
-		}
-		/* Lost initiation or response: a fresh one (new timestamp). */
-		if (send_initiation(c))
-			go_down(c, "cannot start the handshake");
-		return;
-	}
-	if (c->state != CLIENT_UP)
-		return;
-	if (now - c->last_rx_ms > DEAD_MS) {
-		go_down(c, "relay stopped answering");
-		return;
-	}
-	cn_keyring_expire(&c->keys, now);
-	if (!cn_keyring_pending(&c->keys) && c->keys.cur &&
-	    (cn_session_should_rekey_on_send(c->keys.cur, now) ||
-	     cn_session_should_rekey_on_receive(c->keys.cur, now))) {
-		(void)send_initiation(c);
-		return;
-	}
-	if (now - c->last_tx_ms >= KEEPALIVE_MS) {
-		/*
-		 * Over UDP the keepalive is a probe as well: a relay that
-		 * restarted (it drops this link's messages, for it forgot the
-		 * session) or went silent is found within the probe bound of the
-		 * next keepalive, not after DEAD_MS. Over TCP a restart resets
-		 * the connection, and an idle link keeps the DEAD_MS rule.
-		 */
-		if (!c->probe_ms && !c->bev)
-			probe_start(c, now, true);
-		else
-			(void)cn_relay_client_ping(c);
-	}
-}
-
-static void tick_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct cn_relay_client *c = arg;
-	uint64_t now = cn_clock_ms();
-
-	(void)fd;
-	(void)what;
-	c->wakeups++;
-	tick_run(c, now);
-	if (c->state != CLIENT_DOWN)
-		tick_arm(c, cn_clock_ms());
 }
 
 struct cn_relay_client *cn_relay_client_new(struct event_base *base,
@@ -783,8 +531,8 @@ struct cn_relay_client *cn_relay_client_new(struct event_base *base,
 		goto fail;
 	}
 	cn_cookie_jar_init(&c->jar, c->relay_x);
-	c->tick = event_new(base, -1, 0, tick_cb, c);
-	c->probe_ev = event_new(base, -1, 0, probe_cb, c);
+	c->tick = event_new(base, -1, 0, client_tick_cb, c);
+	c->probe_ev = event_new(base, -1, 0, client_probe_cb, c);
 	if (!c->tick || !c->probe_ev) {
 		cn_errbuf_set(e, "cannot start the link timer");
 		goto fail;
@@ -813,13 +561,13 @@ struct cn_relay_client *cn_relay_client_new(struct event_base *base,
 			goto fail;
 		}
 		c->state = CLIENT_HANDSHAKE;
-		if (send_initiation(c)) {
+		if (client_send_initiation(c)) {
 			cn_errbuf_set(e, "udp: cannot send the handshake: %s", strerror(errno));
 			goto fail;
 		}
 		c->hs_retry_ms = HS_RETRY_MIN_MS;
-		probe_arm(c, c->hs_sent_ms + c->hs_retry_ms, c->hs_sent_ms);
-		tick_arm(c, c->hs_sent_ms);
+		client_probe_arm(c, c->hs_sent_ms + c->hs_retry_ms, c->hs_sent_ms);
+		client_tick_arm(c, c->hs_sent_ms);
 		return c;
 	}
 	c->bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
@@ -834,7 +582,7 @@ struct cn_relay_client *cn_relay_client_new(struct event_base *base,
 		cn_errbuf_set(e, "tcp: cannot connect: %s", strerror(errno));
 		goto fail;
 	}
-	tick_arm(c, cn_clock_ms());
+	client_tick_arm(c, cn_clock_ms());
 	return c;
 fail:
 	cn_relay_client_free(c);
