@@ -289,6 +289,8 @@ int cn_workpool_run(struct cn_workpool *p, cn_workpool_fn fn, void *ctx, void *c
 	if (woke) {
 		if (b->helped)
 			p->st.run_helped++;
+		p->st.slices_woken += slices;
+		p->st.slices_helped += b->helped;
 		cn_workpool_wake_result(&p->wake, b->helped > 0);
 	}
 	p->head++;

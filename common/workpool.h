@@ -121,9 +121,11 @@ void cn_workpool_wake_result(struct cn_workpool_wake *w, bool helped);
 
 /* What cn_workpool_run did: batches of more than one slice. */
 struct cn_workpool_stats {
-	unsigned long long run_woken;  /* workers woken */
-	unsigned long long run_helped; /* ... and at least one took a slice */
-	unsigned long long run_alone;  /* the caller alone (wake policy) */
+	unsigned long long run_woken;	  /* workers woken */
+	unsigned long long run_helped;	  /* ... and at least one took a slice */
+	unsigned long long run_alone;	  /* the caller alone (wake policy) */
+	unsigned long long slices_woken;  /* slices of the woken batches */
+	unsigned long long slices_helped; /* ... those workers took */
 };
 void cn_workpool_get_stats(struct cn_workpool *p, struct cn_workpool_stats *st);
 

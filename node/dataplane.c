@@ -116,9 +116,11 @@ void node_dp_free(struct cn_node *n)
 		struct cn_workpool_stats st;
 
 		cn_workpool_get_stats(n->dp->pool, &st);
-		cn_log_info("dataplane: crypto batches shared with workers %llu (helped %llu), "
-			    "on the loop alone %llu",
-			    st.run_woken, st.run_helped, st.run_alone);
+		cn_log_info(
+			"dataplane: crypto batches shared with workers %llu (helped %llu), "
+			"on the loop alone %llu; slices of shared batches %llu, by workers %llu",
+			st.run_woken, st.run_helped, st.run_alone, st.slices_woken,
+			st.slices_helped);
 	}
 	cn_workpool_free(n->dp->pool);
 	sodium_memzero(n->dp, sizeof(*n->dp)); /* plaintext of the last batches */

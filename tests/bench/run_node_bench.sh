@@ -5,7 +5,8 @@
 # prints in one run, side by side on the same two hosts:
 #   - iperf3 board -> cloud: one TCP stream, 4 TCP streams (Mbit/s at the
 #     receiver) and UDP flat out (-u -b 0, 1300-byte payload; datagrams/s
-#     received), and ping RTT (min/avg/max) with no load, over
+#     received), and ping RTT (min/avg/max) with no load (0.05 s apart, and
+#     the average 2 ms apart), over
 #       raw         the underlay: board connects to cloud's public address
 #                   through its NAT (no overlay);
 #       wg-go       wireguard-go from Debian's package (the baseline; static
@@ -44,13 +45,18 @@
 # failing, the relay or the overlay not coming up at all).
 # Settings (environment):
 #   CN_BENCH_SECS=5        iperf3 duration per path
-#   CN_BENCH_PINGS=50      pings per path (0.05 s apart)
+#   CN_BENCH_PINGS=50      pings per path, 0.05 s apart (each path then gets
+#                          10x as many 2 ms apart, which keep the CPUs from
+#                          idling long: the two RTTs apart show what waking
+#                          each process from an idle CPU costs)
 #   CN_BENCH_WAIT_QUIET=30 before each transfer, wait up to this many seconds
 #                          for other processes to use < 10% of a core (0: off)
 #   CN_BENCH_TUN_MTU=      the nodes' tun.mtu (default: the node's, 1340), e.g.
 #                          1340 to see the relayed path without fragmentation
 #   CN_BENCH_OLD=1         also measure the old single-packet path (0: skip)
-#   CN_BENCH_WORKERS=      the nodes' dataplane.workers (default: the node's)
+#   CN_BENCH_DATAPLANE=    settings for the nodes' dataplane section on the
+#                          default rows, e.g. "workers = 1;" or "udp_gso = false;"
+#                          (default: none, the node's defaults)
 #   CN_BENCH_RELAYED=1     also measure the relayed path (0: skip phase 2)
 #   CN_BENCH_ANCHORS=1     measure raw and wireguard-go (0: skip them; the ratios
 #                          and "RTT over raw" then print as -)
@@ -69,7 +75,7 @@ PINGS=${CN_BENCH_PINGS:-50}
 QUIET=${CN_BENCH_WAIT_QUIET:-30}
 TUN_MTU=${CN_BENCH_TUN_MTU:-}
 OLD=${CN_BENCH_OLD:-1}
-WORKERS=${CN_BENCH_WORKERS:-}
+DATAPLANE=${CN_BENCH_DATAPLANE:-}
 RELAYED=${CN_BENCH_RELAYED:-1}
 ANCHORS=${CN_BENCH_ANCHORS:-1}
 PERFDIR=${CN_BENCH_PERF:-}
@@ -88,7 +94,8 @@ done
 [[ $QUIET =~ ^[0-9]{1,4}$ ]] || die "CN_BENCH_WAIT_QUIET must be a number of seconds"
 [[ $TUN_MTU =~ ^([0-9]{4})?$ ]] || die "CN_BENCH_TUN_MTU must be 1280..9000"
 [[ $OLD =~ ^[01]$ ]] || die "CN_BENCH_OLD must be 0 or 1"
-[[ $WORKERS =~ ^([0-9]{1,2})?$ ]] || die "CN_BENCH_WORKERS must be 0..64"
+[[ $DATAPLANE =~ ^([a-z_]+\ *=\ *[a-z0-9]+\;\ *)*$ ]] ||
+	die "CN_BENCH_DATAPLANE must be settings such as 'workers = 1; offload = false;'"
 [[ $RELAYED =~ ^[01]$ ]] || die "CN_BENCH_RELAYED must be 0 or 1"
 [[ $ANCHORS =~ ^[01]$ ]] || die "CN_BENCH_ANCHORS must be 0 or 1"
 if [ -n "$PERFDIR" ]; then
@@ -269,9 +276,9 @@ diag() {
 		}' "$1" "$2"
 }
 
-ping_stats() { # FROM DEST: "min avg max loss%" (or "- - - 100%")
+ping_stats() { # FROM DEST COUNT GAP: "min avg max loss%" (or "- - - 100%")
 	local out rtt loss
-	out=$(lab_exec "$1" ping -n -q -c "$PINGS" -i 0.05 -W 1 "$2" 2>&1)
+	out=$(lab_exec "$1" ping -n -q -c "$3" -i "$4" -W 1 "$2" 2>&1)
 	echo "$out" >>"$LAB_DIR/pings.log"
 	loss=$(grep -o '[0-9.]*% packet loss' <<<"$out" | grep -o '^[0-9.]*') || loss=100
 	rtt=$(grep -o 'min/avg/max/mdev = [0-9./]*' <<<"$out" | awk -F'[=/ ]+' '{ print $5, $6, $7 }') ||
@@ -310,7 +317,7 @@ perf_off() {
 # iperf_row ROW DEST [IPERF3 ARGS]: iperf3 board -> cloud (server in cloud);
 # sets BW[ROW] (Mbit/s at the receiver), PPS[ROW] (UDP: datagrams/s
 # received), RETR[ROW], CPU[ROW], DIAG[ROW].
-declare -A BW=() PPS=() RETR=() CPU=() DIAG=() PING=() PATHSEEN=() MEM=()
+declare -A BW=() PPS=() RETR=() CPU=() DIAG=() PING=() PINGB=() PATHSEEN=() MEM=()
 iperf_row() {
 	local row=$1 dest=$2 srv i c0a c0b c0r c1a c1b c1r m0 m1 t0 t1 out
 	shift 2
@@ -378,8 +385,8 @@ startup() {
 	local tag=$1 ice=$2 extra="" i t line ts sb sa pp="" respawn=0 logf
 	[ "$ice" = 1 ] || extra='ice = { enabled = false; };'
 	rm -rf "$LAB_DIR/cloud.state" "$LAB_DIR/board.state"
-	[ -z "$WORKERS" ] || [ "${CL_DATAPLANE:-}" = off ] ||
-		extra+=" dataplane = { workers = $WORKERS; };"
+	[ -z "$DATAPLANE" ] || [ "${CL_DATAPLANE:-}" = off ] ||
+		extra+=" dataplane = { $DATAPLANE };"
 	cl_node_conf cloud "$extra"
 	cl_node_conf board "$extra"
 	if [ -n "$TUN_MTU" ]; then
@@ -451,7 +458,8 @@ measure() {
 	read -r mb0 _ <<<"$(mem_of "$PID_B")"
 	ROW_NOW=$row
 	perf_on ping
-	PING[$row]=$(ping_stats board "$dest")
+	PING[$row]=$(ping_stats board "$dest" "$PINGS" 0.05)
+	PINGB[$row]=$(ping_stats board "$dest" $((PINGS * 10)) 0.002)
 	perf_off
 	iperf_row "$row" "$dest"
 	iperf_row "$row.p4" "$dest" -P 4
@@ -613,11 +621,18 @@ done
 echo "(TCP1/TCP4: one / four TCP streams, Mbit/s at the receiver; UDP: iperf3 -u -b 0 -l 1300,"
 echo " datagrams/s received; x raw / x wg: ratio to raw and to wireguard-go; retr: TCP1 retransmissions;"
 echo " RTT: ping with no load; seen: board's path to cloud before and after)"
-echo "RTT over raw (avg, ms):$(for row in $ROWS; do
-	[ "$row" != raw ] && [ -n "${PING[$row]+set}" ] || continue
-	awk -v r="$row" -v a="$(cut -d' ' -f2 <<<"${PING[$row]}")" -v b="$(cut -d' ' -f2 <<<"${PING[raw]:-- -}")" \
-		'BEGIN { if (a != "-" && b != "-") printf " %s %+.3f", r, a - b }'
-done)"
+rtt_over_raw() { # NAME: " row +ms" for each row of the ping series in array NAME
+	local -n pings=$1
+	local row
+	for row in $ROWS; do
+		[ "$row" != raw ] && [ -n "${pings[$row]+set}" ] || continue
+		awk -v r="$row" -v a="$(cut -d' ' -f2 <<<"${pings[$row]}")" \
+			-v b="$(cut -d' ' -f2 <<<"${pings[raw]:-- -}")" \
+			'BEGIN { if (a != "-" && b != "-") printf " %s %+.3f", r, a - b }'
+	done
+}
+echo "RTT over raw (avg, ms):$(rtt_over_raw PING)"
+echo "  the same with $((PINGS * 10)) pings 2 ms apart (CPUs seldom idle: no wake-up from idle):$(rtt_over_raw PINGB)"
 echo "cairn data path (board's log): ${DPLINE:-?}"
 echo "crypto pool, direct phase: A ${POOL_A:-(no pool)}; B ${POOL_B:-(no pool)}"
 echo

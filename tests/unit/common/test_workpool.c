@@ -431,6 +431,9 @@ static void test_run_workers_help(void **state)
 	assert_int_equal(st.run_alone, 0);
 	assert_true(st.run_helped > 0);
 	assert_true(on_workers > 0);
+	/* Whole slices here: the counts match what the items saw. */
+	assert_int_equal(st.slices_woken, ROUNDS * (N / CN_WORKPOOL_SLICE));
+	assert_int_equal(st.slices_helped * CN_WORKPOOL_SLICE, on_workers);
 	cn_workpool_free(p);
 }
 
