@@ -49,11 +49,29 @@ void cn_pl_prefix_text(int af, const uint8_t *addr, unsigned int len,
 const char *cn_pl_ip4_parse(const struct cn_peerlist *pl, const char *s, uint8_t ip4[4]);
 const char *cn_pl_ip6_parse(const struct cn_peerlist *pl, const char *s, uint8_t ip6[16]);
 
+/* The five sorted indexes over peers[] (peerlist_index.c). */
+enum cn_pl_index {
+	CN_PL_IDX_KEY,
+	CN_PL_IDX_NAME,
+	CN_PL_IDX_IP4,
+	CN_PL_IDX_IP6,
+	CN_PL_IDX_XKEY,
+	CN_PL_IDX_COUNT_,
+};
+
 /*
  * Rebuilds the lookup indexes of pl from pl->peers. On failure (-CN_ENOMEM)
  * pl is unchanged, old indexes included.
  */
 int cn_pl_index_build(struct cn_peerlist *pl);
+/* Frees the indexes (NULL after). */
+void cn_pl_index_free(struct cn_peerlist *pl);
+/*
+ * The first entry (in file order) equal in field k to an earlier one:
+ * *dup and the earliest it repeats, *orig. False if none. Needs the
+ * indexes built.
+ */
+bool cn_pl_first_dup(const struct cn_peerlist *pl, enum cn_pl_index k, size_t *dup, size_t *orig);
 
 /* Frees what one peer owns (its groups), not the peer itself. */
 void cn_pl_peer_wipe(struct cn_pl_peer *p);
