@@ -15,21 +15,15 @@
  * HOOK the hook still finishes and its outcome (including switching back)
  * is applied, only the answer is lost.
  *
- * The hook runs in a forked child that, before exec, takes its own
- * process group, default signal handling, stdin /dev/null, stdout and
- * stderr into a pipe, closes every other descriptor and drops every
- * privilege (cn_privdrop_child: the configured hook user, no capability in
- * any set, no_new_privs); no shell, a clean environment. An exec failure
- * comes back over a close-on-exec pipe. The event loop reads the output
- * pipe (the last CN_DPROTO_TAIL_MAX bytes kept), polls waitpid every
- * HOOK_POLL_MS, and kills the group after the timeout.
+ * The hook runs in a child process under the hook timeout (child.c: its
+ * own process group, no shell, a clean environment, every privilege
+ * dropped to the configured hook user, the last CN_CHILD_TAIL_MAX bytes of
+ * its output kept for the answer).
  */
 #include "deploy/server.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,12 +41,15 @@
 #include "common/log.h"
 #include "common/privdrop.h"
 #include "common/queue_compat.h"
+#include "deploy/child.h"
 #include "deploy/manifest.h"
 #include "deploy/proto.h"
 #include "deploy/store.h"
 
+_Static_assert((int)CN_CHILD_TAIL_MAX <= (int)CN_DPROTO_TAIL_MAX,
+	       "the hook's output tail fits the answer");
+
 enum {
-	HOOK_POLL_MS = 100,
 	RESULT_FRAME_MAX =
 		CN_DPROTO_HDR + 1 + 1 + 4 + 2 + CN_DPROTO_MSG_MAX + 2 + CN_DPROTO_TAIL_MAX,
 };
@@ -86,13 +83,7 @@ struct conn {
 struct hook {
 	struct cn_deployd *d;
 	struct conn *c; /* NULL once the pusher is gone */
-	pid_t pid;
-	int fd;
-	struct event *ev_out, *ev_poll;
-	uint64_t deadline_ms;
-	bool killed;
-	uint8_t tail[CN_DPROTO_TAIL_MAX];
-	size_t tail_len;
+	struct cn_child *child;
 	char app[CN_DEPLOY_APP_MAX + 1];
 	char version[CN_DEPLOY_VERSION_MAX + 1];
 	char prev[CN_DEPLOY_VERSION_MAX + 1]; /* "" = none before */
@@ -234,65 +225,18 @@ __attribute__((format(printf, 3, 4))) static void fail(struct conn *c, uint8_t s
 
 /* ---- the hook ------------------------------------------------------------------------------ */
 
-static void tail_add(struct hook *h, const uint8_t *p, size_t n)
-{
-	if (n >= sizeof(h->tail)) {
-		memcpy(h->tail, p + n - sizeof(h->tail), sizeof(h->tail));
-		h->tail_len = sizeof(h->tail);
-		return;
-	}
-	if (h->tail_len + n > sizeof(h->tail)) {
-		size_t drop = h->tail_len + n - sizeof(h->tail);
-
-		memmove(h->tail, h->tail + drop, h->tail_len - drop);
-		h->tail_len -= drop;
-	}
-	memcpy(h->tail + h->tail_len, p, n);
-	h->tail_len += n;
-}
-
-static void hook_read(struct hook *h)
-{
-	uint8_t buf[4096];
-	ssize_t r;
-
-	while (h->fd >= 0) {
-		r = read(h->fd, buf, sizeof(buf));
-		if (r > 0) {
-			tail_add(h, buf, (size_t)r);
-			continue;
-		}
-		if (r < 0 && (errno == EAGAIN || errno == EINTR))
-			return;
-		event_del(h->ev_out);
-		close(h->fd);
-		h->fd = -1;
-	}
-}
-
-static void hook_out_cb(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	hook_read(arg);
-}
-
 static void hook_free(struct hook *h)
 {
 	if (!h)
 		return;
-	if (h->ev_out)
-		event_free(h->ev_out);
-	if (h->ev_poll)
-		event_free(h->ev_poll);
-	if (h->fd >= 0)
-		close(h->fd);
+	cn_child_free(h->child);
 	free(h);
 }
 
-/* The hook exited with status: keep the new version or switch back. */
-static void hook_done(struct hook *h, int status)
+/* The hook exited with status: keep the new version or switch back (cn_child_done_fn). */
+static void hook_done(void *arg, int status, bool killed, const uint8_t *tail, size_t tail_len)
 {
+	struct hook *h = arg;
 	struct cn_deployd *d = h->d;
 	struct cn_dproto_result r;
 	struct cn_errbuf e = {{0}};
@@ -302,8 +246,8 @@ static void hook_done(struct hook *h, int status)
 	memset(&r, 0, sizeof(r));
 	r.hook_ran = true;
 	r.hook_exit = code;
-	r.tail_len = h->tail_len;
-	memcpy(r.tail, h->tail, h->tail_len);
+	r.tail_len = tail_len;
+	memcpy(r.tail, tail, tail_len);
 	if (code == 0) {
 		if (cn_store_prune(d->store, h->app, &e))
 			cn_log_warn("deploy: pruning %s: %s", h->app, e.msg);
@@ -316,8 +260,7 @@ static void hook_done(struct hook *h, int status)
 				     : cn_store_deactivate(d->store, h->app, &e);
 
 		snprintf(msg, sizeof(msg), "hook %s %d%s; %s %s",
-			 h->killed ? "killed, status" : "exited", code,
-			 h->killed ? " (timeout)" : "",
+			 killed ? "killed, status" : "exited", code, killed ? " (timeout)" : "",
 			 h->prev[0] ? "current back to" : "no current version",
 			 h->prev[0] ? h->prev : "");
 		if (ret)
@@ -334,90 +277,6 @@ static void hook_done(struct hook *h, int status)
 	hook_free(h);
 }
 
-static void hook_poll_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct hook *h = arg;
-	int status;
-	pid_t p;
-
-	(void)fd;
-	(void)what;
-	p = waitpid(h->pid, &status, WNOHANG);
-	if (p == h->pid) {
-		hook_read(h); /* what is left in the pipe */
-		hook_done(h, status);
-		return;
-	}
-	if (p < 0 && errno == ECHILD) {
-		hook_done(h, 255 << 8);
-		return;
-	}
-	if (!h->killed && cn_clock_ms() >= h->deadline_ms) {
-		cn_log_warn("deploy: hook for %s %s ran %u s: killing it", h->app, h->version,
-			    h->d->cfg.hook_timeout_s);
-		kill(-h->pid, SIGKILL);
-		h->killed = true;
-	}
-}
-
-/* Closes every descriptor from 3 up except keep (in the hook's child). */
-static int close_all_but(int keep)
-{
-	if (keep > 3 && close_range(3, (unsigned int)keep - 1, 0) != 0 && errno != ENOSYS)
-		return -1;
-	if (close_range((unsigned int)keep + 1, ~0U, 0) == 0)
-		return 0;
-	if (errno != ENOSYS)
-		return -1;
-	for (int fd = 3; fd < 65536; fd++) /* a kernel before 5.9 */
-		if (fd != keep)
-			close(fd);
-	return 0;
-}
-
-/*
- * The hook's side of the fork, up to exec. Async-signal-safe calls only
- * (the node may have threads: GLib's). On failure the errno goes to errfd
- * and the child exits 127.
- */
-__attribute__((noreturn)) static void hook_child(const struct cn_deployd *d, const char *vdir,
-						 char *const argv[], char *const envp[], int outfd,
-						 int errfd)
-{
-	struct sigaction dfl;
-	sigset_t none;
-	int err, nul;
-
-	memset(&dfl, 0, sizeof(dfl));
-	dfl.sa_handler = SIG_DFL;
-	for (int sig = 1; sig < NSIG; sig++)
-		sigaction(sig, &dfl, NULL); /* EINVAL for SIGKILL/SIGSTOP: fine */
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	/* Its own group, killed as one. */
-	if (setpgid(0, 0) != 0)
-		goto fail;
-	nul = open("/dev/null", O_RDONLY);
-	if (nul < 0 || dup2(nul, 0) < 0 || dup2(outfd, 1) < 0 || dup2(outfd, 2) < 0)
-		goto fail;
-	if (close_all_but(errfd) != 0)
-		goto fail;
-	if (chdir(vdir) != 0)
-		goto fail;
-	err = cn_privdrop_child(d->hook_uid, d->hook_gid);
-	if (err) {
-		errno = -err;
-		goto fail;
-	}
-	execve(d->cfg.hook, argv, envp);
-fail:
-	err = errno;
-	if (write(errfd, &err, sizeof(err)) < 0) {
-		/* nothing left to tell */
-	}
-	_exit(127);
-}
-
 /*
  * Runs the hook for app/version (now current; prev was). The connection
  * (or NULL) gets the result when it finishes. 0, or -CN_EIO if it could
@@ -431,13 +290,20 @@ static int hook_start(struct cn_deployd *d, struct conn *c, const struct cn_depl
 	char env_sys_path[] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 	char env_lang[] = "LANG=C";
 	char vdir[CN_STORE_PATH_MAX], art[CN_STORE_PATH_MAX], hex[CN_DEPLOY_HASH_HEX_LEN + 1];
+	char what[sizeof(d->cfg.hook) + CN_DEPLOY_APP_MAX + CN_DEPLOY_VERSION_MAX + 16];
 	char *argv[] = {d->cfg.hook, NULL};
 	char *envp[] = {env_app,  env_ver,  env_path, env_sha,	    env_pusher, env_size,
 			env_prev, env_node, env_time, env_sys_path, env_lang,	NULL};
-	struct hook *h = NULL;
-	struct timeval poll_tv = {0, HOOK_POLL_MS * 1000};
-	int p[2] = {-1, -1}, ep[2] = {-1, -1}, ret = -CN_EIO, err = 0;
-	ssize_t got;
+	struct cn_child_spec spec = {
+		.path = d->cfg.hook,
+		.argv = argv,
+		.envp = envp,
+		.dir = vdir,
+		.timeout_s = d->cfg.hook_timeout_s,
+		.what = what,
+	};
+	struct hook *h;
+	int ret;
 
 	if (cn_store_version_dir(d->store, m->app, m->version, vdir, sizeof(vdir)) ||
 	    cn_store_artifact_path(d->store, m->app, m->version, art, sizeof(art))) {
@@ -454,21 +320,16 @@ static int hook_start(struct cn_deployd *d, struct conn *c, const struct cn_depl
 	snprintf(env_prev, sizeof(env_prev), "CAIRN_PREVIOUS=%s", prev);
 	snprintf(env_node, sizeof(env_node), "CAIRN_NODE=%s", d->cfg.self);
 	snprintf(env_time, sizeof(env_time), "CAIRN_TIME=%" PRId64, m->time);
+	snprintf(what, sizeof(what), "hook %s for %s %s", d->cfg.hook, m->app, m->version);
 	h = calloc(1, sizeof(*h));
 	if (!h)
 		return -CN_ENOMEM;
 	h->d = d;
 	h->c = c;
-	h->fd = -1;
-	h->pid = -1;
 	snprintf(h->app, sizeof(h->app), "%s", m->app);
 	snprintf(h->version, sizeof(h->version), "%s", m->version);
 	snprintf(h->prev, sizeof(h->prev), "%s", prev);
 	snprintf(h->pusher, sizeof(h->pusher), "%s", pusher);
-	if (pipe2(p, O_CLOEXEC) != 0 || pipe2(ep, O_CLOEXEC) != 0) {
-		cn_errbuf_set(e, "pipe: %s", strerror(errno));
-		goto out;
-	}
 	if (!d->hook_user_set) {
 		/* The daemon's user now: after its own privilege drop, the unprivileged one. */
 		d->hook_uid = geteuid();
@@ -478,60 +339,17 @@ static int hook_start(struct cn_deployd *d, struct conn *c, const struct cn_depl
 		cn_log_warn("deploy: the hook runs as root (without capabilities, but it can read "
 			    "root's files, the node key among them): set 'user' or "
 			    "deploy.hook_user");
-	h->pid = fork();
-	if (h->pid < 0) {
-		cn_errbuf_set(e, "cannot run hook %s: fork: %s", d->cfg.hook, strerror(errno));
-		goto out;
-	}
-	if (h->pid == 0)
-		hook_child(d, vdir, argv, envp, p[1], ep[1]); /* does not return */
-	setpgid(h->pid, h->pid); /* also here: a kill(-pid) may come before the child's */
-	close(p[1]);
-	p[1] = -1;
-	close(ep[1]);
-	ep[1] = -1;
-	/* EOF: exec succeeded (the pipe closed on exec); an int: the failed step's errno. */
-	do
-		got = read(ep[0], &err, sizeof(err));
-	while (got < 0 && errno == EINTR);
-	if (got == (ssize_t)sizeof(err)) {
-		int status;
-
-		waitpid(h->pid, &status, 0);
-		h->pid = -1;
-		cn_errbuf_set(e, "cannot run hook %s: %s", d->cfg.hook, strerror(err));
-		goto out;
-	}
-	h->fd = p[0];
-	p[0] = -1;
-	fcntl(h->fd, F_SETFL, fcntl(h->fd, F_GETFL) | O_NONBLOCK);
-	h->deadline_ms = cn_clock_ms() + (uint64_t)d->cfg.hook_timeout_s * 1000;
-	h->ev_out = event_new(d->base, h->fd, EV_READ | EV_PERSIST, hook_out_cb, h);
-	h->ev_poll = event_new(d->base, -1, EV_PERSIST, hook_poll_cb, h);
-	if (!h->ev_out || !h->ev_poll || event_add(h->ev_out, NULL) ||
-	    event_add(h->ev_poll, &poll_tv)) {
-		/* Cannot watch it: wait for it here rather than leave a zombie. */
-		int status;
-
-		kill(-h->pid, SIGKILL);
-		waitpid(h->pid, &status, 0);
-		cn_errbuf_set(e, "cannot watch the hook");
-		goto out;
+	spec.uid = d->hook_uid;
+	spec.gid = d->hook_gid;
+	ret = cn_child_start(d->base, &spec, hook_done, h, &h->child, e);
+	if (ret) {
+		hook_free(h);
+		return ret == -CN_ENOMEM ? ret : -CN_EIO;
 	}
 	cn_log_info("deploy: running hook %s for %s %s (pid %d)", d->cfg.hook, m->app, m->version,
-		    (int)h->pid);
+		    (int)cn_child_pid(h->child));
 	d->hook = h;
-	h = NULL;
-	ret = 0;
-out:
-	for (int i = 0; i < 2; i++) {
-		if (p[i] >= 0)
-			close(p[i]);
-		if (ep[i] >= 0)
-			close(ep[i]);
-	}
-	hook_free(h);
-	return ret;
+	return 0;
 }
 
 /*
@@ -1039,13 +857,7 @@ void cn_deployd_free(struct cn_deployd *d)
 		evconnlistener_free(d->lis);
 	while ((c = LIST_FIRST(&d->conns)) != NULL)
 		conn_free(c);
-	if (d->hook) {
-		int status;
-
-		kill(-d->hook->pid, SIGKILL);
-		waitpid(d->hook->pid, &status, 0);
-		hook_free(d->hook);
-	}
+	hook_free(d->hook); /* a hook still running is killed and reaped */
 	cn_store_free(d->store);
 	free(d);
 }
