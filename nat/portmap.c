@@ -1,18 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Port mapping shell: PCP, then NAT-PMP on the loop; UPnP-IGD on a worker
- * thread. Protocol order, timers and the threading rule are in portmap.h.
+ * thread (portmap_upnp.c). Protocol order, timers and the threading rule
+ * are in portmap.h.
  *
- * Everything but struct upnp_job is touched only by the loop thread. A job
- * is shared by the loop and one worker under its mutex; whoever drops the
- * last reference frees it.
+ * Everything but struct cn_upnp_job is touched only by the loop thread.
  */
 #include "nat/portmap.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,9 +19,6 @@
 #include <unistd.h>
 
 #include <event2/event.h>
-#include <miniupnpc/miniupnpc.h>
-#include <miniupnpc/upnpcommands.h>
-#include <miniupnpc/upnperrors.h>
 
 #include "common/clock.h"
 #include "common/err.h"
@@ -31,6 +26,7 @@
 #include "nat/gateway.h"
 #include "nat/natpmp.h"
 #include "nat/pcp.h"
+#include "nat/portmap_upnp.h"
 
 enum {
 	PCP_IRT_MS = 3000,
@@ -38,9 +34,6 @@ enum {
 	BACKOFF_MIN_S = 60,
 	BACKOFF_MAX_S = 1800,
 	RECV_BATCH = 16,
-	UPNP_CONFLICT_TRIES = 3,
-	UPNP_URL_MAX = 512,
-	UPNP_SERVICE_MAX = 256,
 	IPPROTO_UDP_ = 17,
 };
 
@@ -51,31 +44,6 @@ enum st {
 	ST_UPNP,	/* a worker job runs */
 	ST_MAPPED,	/* waiting for the renew time */
 	ST_BACKOFF,	/* every protocol failed; waiting to start again */
-};
-
-enum job_op { JOB_MAP, JOB_DEL };
-
-struct upnp_job {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	int refs;  /* loop + worker */
-	bool done; /* worker finished; outputs valid */
-	int wfd;   /* pipe to wake the loop; -1 once the loop let go */
-	/* inputs */
-	enum job_op op;
-	unsigned discover_ms;
-	char local_ip[INET_ADDRSTRLEN];
-	uint16_t local_port, ext_port;
-	uint32_t lease;
-	char url[UPNP_URL_MAX];		/* control URL; empty: discover */
-	char service[UPNP_SERVICE_MAX]; /* service type */
-	/* outputs */
-	int rc; /* 0 or a UPnP/miniupnpc error */
-	char ext_ip[INET_ADDRSTRLEN];
-	uint16_t got_port;
-	uint32_t got_lease;
-	char lanaddr[INET_ADDRSTRLEN];
-	char why[96];
 };
 
 struct cn_portmap {
@@ -102,8 +70,8 @@ struct cn_portmap {
 	/* UPnP */
 	int pipe_rd, pipe_wr;
 	struct event *pipe_ev;
-	struct upnp_job *job;
-	char upnp_url[UPNP_URL_MAX], upnp_service[UPNP_SERVICE_MAX];
+	struct cn_upnp_job *job;
+	char upnp_url[CN_UPNP_URL_MAX], upnp_service[CN_UPNP_SERVICE_MAX];
 	struct cn_ratelimit rl;
 };
 
@@ -499,156 +467,15 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-/* ---- UPnP-IGD (worker thread) ---------------------------------------------- */
-
-static void job_unref(struct upnp_job *j)
-{
-	bool last;
-
-	pthread_mutex_lock(&j->mu);
-	last = --j->refs == 0;
-	pthread_mutex_unlock(&j->mu);
-	if (last) {
-		pthread_mutex_destroy(&j->mu);
-		pthread_cond_destroy(&j->cv);
-		free(j);
-	}
-}
-
-static const char *upnp_err(int r)
-{
-	const char *s = strupnperror(r);
-
-	return s ? s : "unknown error";
-}
-
-static int upnp_urls(struct upnp_job *j, struct UPNPUrls *urls, struct IGDdatas *data)
-{
-	struct UPNPDev *devs;
-	int err = 0, r;
-
-	devs = upnpDiscover((int)j->discover_ms, j->local_ip[0] ? j->local_ip : NULL, NULL,
-			    UPNP_LOCAL_PORT_ANY, 0, 2, &err);
-	if (!devs) {
-		snprintf(j->why, sizeof(j->why), "no UPnP device answered (%d)", err);
-		return -1;
-	}
-#if MINIUPNPC_API_VERSION >= 18
-	r = UPNP_GetValidIGD(devs, urls, data, j->lanaddr, sizeof(j->lanaddr), NULL, 0);
-#else
-	r = UPNP_GetValidIGD(devs, urls, data, j->lanaddr, sizeof(j->lanaddr));
-#endif
-	freeUPNPDevlist(devs);
-	/* 1: a connected IGD. 2: an IGD that says it is not connected, or
-	 * (miniupnpc >= 2.2) whose external address is a reserved one, as
-	 * behind carrier-grade NAT or in the lab: its mapping is still worth
-	 * asking for, AddPortMapping tells. 3: not an IGD. */
-	if (r != 1 && r != 2) {
-		if (r != 0)
-			FreeUPNPUrls(urls);
-		snprintf(j->why, sizeof(j->why), "no IGD (%d)", r);
-		return -1;
-	}
-	if (!urls->controlURL || strlen(urls->controlURL) >= sizeof(j->url) ||
-	    strlen(data->first.servicetype) >= sizeof(j->service)) {
-		FreeUPNPUrls(urls);
-		snprintf(j->why, sizeof(j->why), "IGD URLs too long");
-		return -1;
-	}
-	return 0;
-}
-
-static void upnp_map(struct upnp_job *j)
-{
-	struct UPNPUrls urls = {0};
-	struct IGDdatas data;
-	char inport[8], extport[8], lease[16];
-	uint16_t want = j->ext_port ? j->ext_port : j->local_port;
-	int r = -1;
-
-	memset(&data, 0, sizeof(data));
-	if (upnp_urls(j, &urls, &data) != 0) {
-		j->rc = -1;
-		return;
-	}
-	snprintf(j->url, sizeof(j->url), "%s", urls.controlURL);
-	snprintf(j->service, sizeof(j->service), "%s", data.first.servicetype);
-	FreeUPNPUrls(&urls);
-	r = UPNP_GetExternalIPAddress(j->url, j->service, j->ext_ip);
-	if (r != 0) {
-		snprintf(j->why, sizeof(j->why), "GetExternalIPAddress: %s", upnp_err(r));
-		j->rc = r;
-		return;
-	}
-	snprintf(inport, sizeof(inport), "%u", j->local_port);
-	snprintf(lease, sizeof(lease), "%u", j->lease);
-	for (int i = 0; i < UPNP_CONFLICT_TRIES; i++) {
-		snprintf(extport, sizeof(extport), "%u", want);
-		r = UPNP_AddPortMapping(j->url, j->service, extport, inport, j->lanaddr, "cairn",
-					"UDP", NULL, lease);
-		if (r == 725 && strcmp(lease, "0") != 0) { /* OnlyPermanentLeasesSupported */
-			snprintf(lease, sizeof(lease), "0");
-			i--;
-			continue;
-		}
-		if (r != 718) /* ConflictInMappingEntry: another port */
-			break;
-		want = (uint16_t)(1024 + arc4random_uniform(65536 - 1024));
-	}
-	if (r != 0) {
-		snprintf(j->why, sizeof(j->why), "AddPortMapping: %s", upnp_err(r));
-		j->rc = r;
-		return;
-	}
-	j->got_port = want;
-	j->got_lease = (uint32_t)strtoul(lease, NULL, 10);
-	j->rc = 0;
-}
-
-static void upnp_del(struct upnp_job *j)
-{
-	char extport[8];
-
-	snprintf(extport, sizeof(extport), "%u", j->ext_port);
-	j->rc = UPNP_DeletePortMapping(j->url, j->service, extport, "UDP", NULL);
-	if (j->rc != 0)
-		snprintf(j->why, sizeof(j->why), "DeletePortMapping: %s", upnp_err(j->rc));
-}
-
-static void *upnp_worker(void *arg)
-{
-	struct upnp_job *j = arg;
-	const char one = 1;
-
-	if (j->op == JOB_MAP)
-		upnp_map(j);
-	else
-		upnp_del(j);
-	pthread_mutex_lock(&j->mu);
-	j->done = true;
-	if (j->wfd >= 0)
-		(void)!write(j->wfd, &one, 1);
-	pthread_cond_signal(&j->cv);
-	pthread_mutex_unlock(&j->mu);
-	job_unref(j);
-	return NULL;
-}
+/* ---- UPnP-IGD (a worker thread runs the job: portmap_upnp.c) ---------------- */
 
 /* Starts a job (the portmap holds one reference). 0 or -CN_E*. */
-static int job_start(struct cn_portmap *pm, enum job_op op)
+static int job_start(struct cn_portmap *pm, enum cn_upnp_job_op op)
 {
-	struct upnp_job *j = calloc(1, sizeof(*j));
-	pthread_attr_t attr;
-	pthread_t t;
-	int ret = -CN_ENOMEM;
+	struct cn_upnp_job *j = cn_upnp_job_new(op, pm->pipe_wr);
 
 	if (!j)
-		return ret;
-	pthread_mutex_init(&j->mu, NULL);
-	pthread_cond_init(&j->cv, NULL);
-	j->refs = 2;
-	j->wfd = pm->pipe_wr;
-	j->op = op;
+		return -CN_ENOMEM;
 	j->discover_ms =
 		pm->cfg.upnp_discover_ms ? pm->cfg.upnp_discover_ms : CN_PORTMAP_UPNP_DISCOVER_MS;
 	inet_ntop(AF_INET, &pm->local_ip, j->local_ip, sizeof(j->local_ip));
@@ -656,80 +483,40 @@ static int job_start(struct cn_portmap *pm, enum job_op op)
 	j->lease = lifetime_req(pm);
 	if (pm->mapped && pm->cur.proto == CN_PORTMAP_UPNP)
 		j->ext_port = ntohs(pm->cur.external.sin_port);
-	snprintf(j->url, sizeof(j->url), "%s", op == JOB_DEL ? pm->upnp_url : "");
+	snprintf(j->url, sizeof(j->url), "%s", op == CN_UPNP_JOB_DEL ? pm->upnp_url : "");
 	snprintf(j->service, sizeof(j->service), "%s", pm->upnp_service);
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	if (pthread_create(&t, &attr, upnp_worker, j) != 0) {
-		pthread_attr_destroy(&attr);
-		j->refs = 1;
-		job_unref(j);
+	if (cn_upnp_job_run(j) != 0)
 		return -CN_EIO;
-	}
-	pthread_attr_destroy(&attr);
 	pm->job = j;
 	return 0;
-}
-
-/* Waits until the job is done or deadline_ms (monotonic) passes. */
-static bool job_wait(struct upnp_job *j, uint64_t deadline_ms)
-{
-	struct timespec ts;
-	bool done;
-
-	clock_gettime(CLOCK_REALTIME, &ts); /* pthread_cond_timedwait's clock */
-	{
-		uint64_t now = cn_clock_ms(), left = deadline_ms > now ? deadline_ms - now : 0;
-
-		ts.tv_sec += (time_t)(left / 1000);
-		ts.tv_nsec += (long)(left % 1000) * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
-	}
-	pthread_mutex_lock(&j->mu);
-	while (!j->done)
-		if (pthread_cond_timedwait(&j->cv, &j->mu, &ts) != 0)
-			break;
-	done = j->done;
-	pthread_mutex_unlock(&j->mu);
-	return done;
 }
 
 /* The loop lets go of its job: the worker no longer writes to the pipe. */
 static void job_release(struct cn_portmap *pm)
 {
-	struct upnp_job *j = pm->job;
+	struct cn_upnp_job *j = pm->job;
 
 	if (!j)
 		return;
-	pthread_mutex_lock(&j->mu);
-	j->wfd = -1;
-	pthread_mutex_unlock(&j->mu);
 	pm->job = NULL;
-	job_unref(j);
+	cn_upnp_job_release(j);
 }
 
 static void on_job(evutil_socket_t fd, short what, void *arg)
 {
 	struct cn_portmap *pm = arg;
-	struct upnp_job *j = pm->job;
+	struct cn_upnp_job *j = pm->job;
 	char drain[16];
 	uint8_t ip[4];
-	bool done;
 
 	(void)what;
 	while (read(fd, drain, sizeof(drain)) > 0)
 		;
 	if (!j)
 		return;
-	pthread_mutex_lock(&j->mu);
-	done = j->done;
-	pthread_mutex_unlock(&j->mu);
-	if (!done)
+	if (!cn_upnp_job_done(j))
 		return;
-	if (j->op != JOB_MAP || pm->st != ST_UPNP) {
+	if (j->op != CN_UPNP_JOB_MAP || pm->st != ST_UPNP) {
 		job_release(pm); /* the attempt it served is over */
 		return;
 	}
@@ -784,7 +571,7 @@ static void begin(struct cn_portmap *pm, enum cn_portmap_proto proto)
 			pm->st = ST_UPNP;
 			return;
 		}
-		if (job_start(pm, JOB_MAP) != 0) {
+		if (job_start(pm, CN_UPNP_JOB_MAP) != 0) {
 			failed(pm, "cannot start the UPnP worker");
 			return;
 		}
@@ -983,9 +770,9 @@ void cn_portmap_free(struct cn_portmap *pm)
 		else if (pm->cur.proto == CN_PORTMAP_NATPMP)
 			send_natpmp(pm, CN_NATPMP_OP_MAP_UDP, 0);
 	}
-	if (pm->job && job_wait(pm->job, deadline)) {
+	if (pm->job && cn_upnp_job_wait(pm->job, deadline)) {
 		/* A finished map job may have added a mapping we never took. */
-		if (pm->job->op == JOB_MAP && pm->job->rc == 0 && !pm->mapped) {
+		if (pm->job->op == CN_UPNP_JOB_MAP && pm->job->rc == 0 && !pm->mapped) {
 			pm->mapped = true;
 			pm->cur.proto = CN_PORTMAP_UPNP;
 			pm->cur.external.sin_port = htons(pm->job->got_port);
@@ -996,8 +783,8 @@ void cn_portmap_free(struct cn_portmap *pm)
 	}
 	job_release(pm);
 	if (pm->mapped && pm->cur.proto == CN_PORTMAP_UPNP && pm->upnp_url[0] &&
-	    job_start(pm, JOB_DEL) == 0) {
-		if (!job_wait(pm->job, deadline))
+	    job_start(pm, CN_UPNP_JOB_DEL) == 0) {
+		if (!cn_upnp_job_wait(pm->job, deadline))
 			cn_log_warn("portmap: UPnP delete of port %u still running; not waiting",
 				    ntohs(pm->cur.external.sin_port));
 		job_release(pm);
