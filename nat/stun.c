@@ -53,6 +53,8 @@ _Static_assert(CN_STUN_CLASSIC_ID_LEN == 4 + CN_STUN_TID_LEN, "classic id covers
 _Static_assert(CN_STUN_ADDR4_LEN == 1 + 1 + 2 + 4, "reserved, family, port, IPv4");
 _Static_assert(CN_STUN_ADDR6_LEN == 1 + 1 + 2 + 16, "reserved, family, port, IPv6");
 _Static_assert(CN_STUN_SOFTWARE_MAX % 4 == 0, "SOFTWARE cap needs no padding");
+_Static_assert(sizeof(CN_STUN_CLIENT_SOFTWARE) - 1 == 20,
+	       "the client SOFTWARE covers an IPv6 answer");
 _Static_assert(sizeof(reason_unknown) - 1 <= 20, "reason fits its padded slot");
 _Static_assert(2 * (CN_STUN_MAX_UNKNOWN + 1) % 4 == 2, "ERROR_MAX pads the list by 2");
 _Static_assert((int)SUCCESS_MAX <= (int)CN_STUN_MSG_MAX, "success response fits");

@@ -207,7 +207,17 @@ int cn_stun_encode_unknown_response(const struct cn_stun_request *req, const cha
 				    uint8_t *out, size_t cap, size_t *out_len);
 
 /*
- * Client side (netcheck). Writes a Binding Request with the caller's
+ * The SOFTWARE value of cairn's own Binding Requests (the node's NAT
+ * classification, netcheck). Its 20 bytes make the request (52 with
+ * FINGERPRINT) as long as a cairn relay's answer to it, XOR-MAPPED-ADDRESS
+ * and FINGERPRINT, even for IPv6 (20 + 24 + 8): the relay answers an
+ * address with no more bytes than it sent (relay/relay_stun.c), so a
+ * shorter request gets its answer only on the retransmission.
+ */
+#define CN_STUN_CLIENT_SOFTWARE "cairn-node nat check"
+
+/*
+ * Client side (netcheck, the node-wide socket). Writes a Binding Request with the caller's
  * transaction id: SOFTWARE if not NULL, then FINGERPRINT. tid must come from
  * a CSPRNG (randombytes_buf), fresh per request: it is all that ties an
  * answer to the request, so a guessable one lets an off-path sender feed

@@ -198,7 +198,8 @@ static void classify_send(struct cn_node *n, const struct node_relay *r)
 
 		if (k == 0)
 			((struct sockaddr_in *)&to.ss)->sin_port = htons(r->stun_port);
-		if (cn_stun_encode_binding_request(ns->tid[k], NULL, req, sizeof(req), &len) == 0)
+		if (cn_stun_encode_binding_request(ns->tid[k], CN_STUN_CLIENT_SOFTWARE, req,
+						   sizeof(req), &len) == 0)
 			sendto(ns->fd, req, len, MSG_DONTWAIT, (const struct sockaddr *)&to.ss,
 			       to.len);
 	}

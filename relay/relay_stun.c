@@ -15,7 +15,8 @@
  *     came from it. A request smaller than its answer (a bare 20-byte one
  *     gets 32 or more) is answered on the client's retransmission, which
  *     every STUN client over UDP makes (RFC 8489 section 6.2.1; libnice
- *     after 200 ms);
+ *     after 200 ms); cairn's own requests are long enough to be answered
+ *     at once (CN_STUN_CLIENT_SOFTWARE);
  *   - a token bucket of requests per source address (STUN_RATE per
  *     second, STUN_BURST at once): a flood from one source is cut off.
  */

@@ -126,7 +126,7 @@ static void probe(int fd, struct target *t, size_t n)
 			if (t[i].rtt_us)
 				continue;
 			randombytes_buf(t[i].tid, sizeof(t[i].tid));
-			if (cn_stun_encode_binding_request(t[i].tid, "cairn netcheck", buf,
+			if (cn_stun_encode_binding_request(t[i].tid, CN_STUN_CLIENT_SOFTWARE, buf,
 							   sizeof(buf), &len) != 0)
 				continue;
 			t[i].sent_us = cn_clock_us();

@@ -853,9 +853,47 @@ static void test_encode_errors(void **state)
 			 -CN_EINVAL);
 }
 
+/*
+ * CN_STUN_CLIENT_SOFTWARE makes our request at least as long as the
+ * relay's answer to it (no SOFTWARE in answers), for IPv4 and IPv6, so a
+ * relay that answers no more than it was sent answers at once. Without
+ * it the answer is longer than the request.
+ */
+static void test_client_request_covers_answer(void **state)
+{
+	static const uint8_t tid[CN_STUN_TID_LEN] = {9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 1, 2};
+	uint8_t req[CN_STUN_MSG_MAX], resp[CN_STUN_MSG_MAX];
+	struct cn_stun_request r;
+	struct cn_stun_addr a;
+	size_t qlen, plen;
+
+	(void)state;
+	for (int fam = 0; fam < 2; fam++) {
+		memset(&a, 0, sizeof(a));
+		a.family = fam ? CN_STUN_FAMILY_IPV6 : CN_STUN_FAMILY_IPV4;
+		a.port = 4242;
+		a.ip[0] = fam ? 0x20 : 203;
+		for (int with = 0; with < 2; with++) {
+			assert_int_equal(cn_stun_encode_binding_request(
+						 tid, with ? CN_STUN_CLIENT_SOFTWARE : NULL, req,
+						 sizeof(req), &qlen),
+					 0);
+			assert_int_equal(cn_stun_decode_request(req, qlen, &r), 0);
+			assert_int_equal(cn_stun_encode_binding_response(&r, &a, NULL, resp,
+									 sizeof(resp), &plen),
+					 0);
+			if (with)
+				assert_true(plen <= qlen);
+			else
+				assert_true(plen > qlen);
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_client_request_covers_answer),
 		cmocka_unit_test(test_crc_known_value),
 		cmocka_unit_test(test_rfc5769_request),
 		cmocka_unit_test(test_rfc5769_ipv4_response),
