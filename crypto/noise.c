@@ -357,6 +357,16 @@ static int write_payload(struct cn_noise_hs *hs, const uint8_t *payload, size_t 
 	return encrypt_and_hash(&hs->ss, payload, payload_len, p);
 }
 
+/* The payload, which must be the rest of the message: plen bytes and the tag. */
+static int read_payload(struct cn_noise_hs *hs, struct cn_rd *r, size_t plen, uint8_t *payload)
+{
+	const uint8_t *p = cn_rd_take(r, plen + CN_NOISE_TAG_LEN);
+
+	if (!p || cn_rd_left(r) != 0)
+		return -CN_ESHORT;
+	return decrypt_and_hash(&hs->ss, p, plen + CN_NOISE_TAG_LEN, payload);
+}
+
 /* Checks sizes shared by both writers; returns the message length in *need. */
 static int write_sizes(size_t overhead, size_t payload_len, size_t out_cap, size_t *need)
 {
@@ -462,12 +472,7 @@ int cn_noise_read_msg1(struct cn_noise_hs *hs, const uint8_t *msg, size_t len, u
 	ret = mix_dh(&t.ss, t.s_sk, t.rs);
 	if (ret)
 		goto out;
-	/* payload: the rest of the message */
-	ret = -CN_ESHORT;
-	p = cn_rd_take(&r, plen + CN_NOISE_TAG_LEN);
-	if (!p || cn_rd_left(&r) != 0)
-		goto out;
-	ret = decrypt_and_hash(&t.ss, p, plen + CN_NOISE_TAG_LEN, payload);
+	ret = read_payload(&t, &r, plen, payload);
 	if (ret)
 		goto out;
 	t.state = CN_NOISE_RESPONDER_RECEIVED;
@@ -522,7 +527,6 @@ int cn_noise_read_msg2(struct cn_noise_hs *hs, const uint8_t *msg, size_t len, u
 {
 	struct cn_noise_hs t;
 	struct cn_rd r;
-	const uint8_t *p;
 	size_t plen = 0;
 	int ret;
 
@@ -546,11 +550,7 @@ int cn_noise_read_msg2(struct cn_noise_hs *hs, const uint8_t *msg, size_t len, u
 	ret = mix_dh(&t.ss, t.s_sk, t.re);
 	if (ret)
 		goto out;
-	ret = -CN_ESHORT;
-	p = cn_rd_take(&r, plen + CN_NOISE_TAG_LEN);
-	if (!p || cn_rd_left(&r) != 0)
-		goto out;
-	ret = decrypt_and_hash(&t.ss, p, plen + CN_NOISE_TAG_LEN, payload);
+	ret = read_payload(&t, &r, plen, payload);
 	if (ret)
 		goto out;
 	t.state = CN_NOISE_INITIATOR_DONE;
