@@ -146,6 +146,15 @@ static void relay_up(struct cn_relay_client *c, void *arg)
 	int tr = transport_of(r, c);
 	bool was_up = r->up;
 
+	if (r->t[tr].dead)
+		return; /* we ended it; its handshake finished before the free */
+	if (!wanted(r, tr)) {
+		/* auto: UDP came up while TCP was still connecting; TCP is not kept. */
+		cn_log_info("relay %s: %s link up after UDP, not needed: closed", r->name,
+			    tr_names[tr]);
+		link_end(r, tr);
+		return;
+	}
 	r->t[tr].up = true;
 	r->t[tr].backoff_ms = 0;
 	r->t[tr].up_ms = cn_clock_ms();

@@ -12,7 +12,8 @@
 #      links (no RST over UDP), and each idle link must find out at its next
 #      keepalive probe and link again, well before the 15 s silence rule
 #      (time printed as "relink idle NODE MS", under CN_RELAYFAIL_IDLE_MS,
-#      default 9000: the silence rule takes 10 s or more).
+#      default 9000: the silence rule takes 10 s or more);
+#   4. every link is back over UDP with no TCP connection kept beside it.
 # Each prints the longest gap between two answered pings (the loss gap) and
 # must stay under CN_RELAYFAIL_MAX_GAP_MS (default 4000: generous, it catches
 # a return to the 15 s silence rule; the precise figures come from
@@ -129,7 +130,10 @@ grep -h "probe" "$LAB_DIR"/syma.*.log "$LAB_DIR"/symb.*.log | head -4
 
 # 3. Idle links to a relay that restarted.
 idle=$(other_of "$(cl_relay_of syma symb)")
-links() { grep -c "relay $idle: link up over" "$LAB_DIR/$1.log"; } # NODE
+# The UDP link coming up again, as the first link ("link up over UDP") or
+# beside a TCP link the node opened first when the relay's TCP connection
+# closed at its stop ("UDP link up too").
+links() { grep -cE "relay $idle: (link up over UDP|UDP link up too)" "$LAB_DIR/$1.log"; } # NODE
 declare -A before=()
 sleep 2 # the last drill's reconnections are over
 for n in syma symb; do
@@ -146,5 +150,20 @@ for n in syma symb; do
 	cl_check "idle link of $n to the restarted $idle linked again in $ms ms" \
 		test "$ms" -lt "${CN_RELAYFAIL_IDLE_MS:-9000}"
 	grep -h "relay $idle: .*link down" "$LAB_DIR/$n.log" | tail -1
+done
+
+# 4. After the drills every link is back over UDP, and no TCP connection is
+# left beside them: one that finished its handshake after UDP came back
+# used to be kept for the node's life.
+over_udp() { # NODE
+	local s
+	s=$(cl_status "$1" 2>/dev/null)
+	grep -q "^relay relay1: up over UDP" <<<"$s" && grep -q "^relay relay2: up over UDP" <<<"$s"
+}
+tcp_links() { lab_exec "$1" ss -Htn state established '( dport = :443 )' | wc -l; } # NODE
+no_tcp() { [ "$(tcp_links "$1")" -eq 0 ]; }
+for n in syma symb; do
+	cl_check "$n: both relays over UDP again" cl_wait 20 over_udp "$n"
+	cl_check "$n: no TCP link kept beside UDP ($(tcp_links "$n") open)" cl_wait 5 no_tcp "$n"
 done
 cl_done
