@@ -146,8 +146,14 @@ static void relay_up(struct cn_relay_client *c, void *arg)
 	int tr = transport_of(r, c);
 	bool was_up = r->up;
 
+	/*
+	 * We ended it and its handshake finished before the tick freed it:
+	 * marking it up would leave an up flag without a client once freed,
+	 * which update_in_use would pick when UDP next fails (a relay shown
+	 * up over TCP that sends nothing, instead of a relay down).
+	 */
 	if (r->t[tr].dead)
-		return; /* we ended it; its handshake finished before the free */
+		return;
 	if (!wanted(r, tr)) {
 		/* auto: UDP came up while TCP was still connecting; TCP is not kept. */
 		cn_log_info("relay %s: %s link up after UDP, not needed: closed", r->name,
@@ -457,7 +463,7 @@ static uint64_t relay_tick(struct node_relay *r, uint64_t now)
 		if (t->dead) {
 			cn_relay_client_free(t->c);
 			t->c = NULL;
-			t->dead = false;
+			t->up = t->dead = false; /* no client, never up */
 		}
 		if (t->c && !t->up && now - t->started_ms >= NODE_RELAY_UP_TIMEOUT_MS) {
 			cn_log_info("relay %s: no answer over %s", r->name, tr_names[tr]);
