@@ -5,6 +5,11 @@
  * were submitted: the data plane's way to spread one flow's encryption and
  * decryption over several cores (docs/DESIGN.md "Data plane").
  *
+ * Two ways in. cn_workpool_run (below) is what the node uses: one batch at
+ * a time, the caller one of the crypto threads, back when every item is
+ * done. cn_workpool_submit and cn_workpool_complete are the asynchronous
+ * hand-back described next (the lab's fastpath probe uses it).
+ *
  * The loop thread submits a batch (an array of caller-owned item pointers,
  * a function and its context); workers take slices of CN_WORKPOOL_SLICE
  * items from the oldest batch with work left, so even one batch of one flow
