@@ -278,7 +278,7 @@ void node_dp_parallel(void *ctx, void (*fn)(void *arg, void *item), void *arg, v
 
 	if (dp && !dp->pool && !dp->pool_failed && dp->want_workers > 1 && n >= DP_PARALLEL_MIN) {
 		/* The loop is one of the crypto threads: it takes slices too. */
-		if (cn_workpool_new(dp->want_workers - 1, 1, &dp->pool) != 0) {
+		if (cn_workpool_new(dp->want_workers - 1, &dp->pool) != 0) {
 			dp->pool_failed = true;
 			cn_log_warn(
 				"dataplane: cannot start %u crypto workers; crypto stays on the "

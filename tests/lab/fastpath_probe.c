@@ -7,16 +7,16 @@
  * the pieces compose on the real kernel:
  *
  *   send:    TUN read (super-packet) -> cn_offload_segment into datagram
- *            buffers -> cn_session_batch_reserve -> workpool seals ->
- *            in order: cn_udpbatch_send (GSO runs)
+ *            buffers -> cn_session_batch_reserve -> cn_workpool_run seals ->
+ *            cn_udpbatch_send (GSO runs)
  *   receive: cn_udpbatch_recv (GRO split) -> cn_session_batch_open_key ->
- *            workpool opens -> in order: cn_session_batch_accept ->
+ *            cn_workpool_run opens -> cn_session_batch_accept ->
  *            cn_gro_add -> cn_gro_flush -> TUN writes
  *
  *   usage: fastpath_probe SIDE(a|b) LOCAL_IP PEER_IP WORKERS SECONDS
  * Overlay: 10.202.0.1/24 and fd92::1/64 (a), .2 and ::2 (b), MTU 1400, UDP port
  * 7400. Prints "ready", runs until SECONDS passed or stdin closes, then one
- * "stats ..." line. One batch in flight per direction.
+ * "stats ..." line. One batch at a time, as in the node.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -58,7 +58,6 @@ struct item {
 };
 
 struct batch {
-	bool busy;
 	bool send;
 	size_t n;
 	struct item it[NITEM];
@@ -115,8 +114,10 @@ static void work(void *ctx, void *vitem)
 	}
 }
 
-/* Reads TUN super-packets and segments them into the send batch; submits it. */
-static void tun_to_batch(int tfd, struct cn_workpool *pool)
+static void complete(struct batch *b, int ufd, int tfd);
+
+/* Reads TUN super-packets and segments them into the send batch; seals and sends it. */
+static void tun_to_batch(int tfd, int ufd, struct cn_workpool *pool)
 {
 	struct batch *b = &sendb;
 	uint8_t *segp[CN_OFFLOAD_SEGS_MAX];
@@ -159,12 +160,12 @@ static void tun_to_batch(int tfd, struct cn_workpool *pool)
 		b->ptr[i] = &b->it[i];
 	}
 	b->send = true;
-	b->busy = true;
-	if (cn_workpool_submit(pool, work, b, b->ptr, b->n, b))
-		die("submit send");
+	if (cn_workpool_run(pool, work, b, b->ptr, b->n))
+		die("run send");
+	complete(b, ufd, tfd);
 }
 
-static void udp_to_batch(int ufd, struct cn_workpool *pool)
+static void udp_to_batch(int ufd, int tfd, struct cn_workpool *pool)
 {
 	struct batch *b = &recvb;
 	uint8_t *rp[NRBUF];
@@ -186,9 +187,9 @@ static void udp_to_batch(int ufd, struct cn_workpool *pool)
 	if (cn_session_batch_open_key(&sess, now_ms(), &b->ok))
 		die("open key");
 	b->send = false;
-	b->busy = true;
-	if (cn_workpool_submit(pool, work, b, b->ptr, b->n, b))
-		die("submit recv");
+	if (cn_workpool_run(pool, work, b, b->ptr, b->n))
+		die("run recv");
+	complete(b, ufd, tfd);
 }
 
 static void complete(struct batch *b, int ufd, int tfd)
@@ -227,7 +228,6 @@ static void complete(struct batch *b, int ufd, int tfd)
 		st_coalesced += k - nout;
 		cn_session_batch_open_key_wipe(&b->ok);
 	}
-	b->busy = false;
 }
 
 int main(int argc, char **argv)
@@ -269,29 +269,24 @@ int main(int argc, char **argv)
 	    cn_udpbatch_setup(ufd, 8 << 20, true, &caps))
 		die("udp: %s", strerror(errno));
 	cn_udpbatch_init(&ub, &caps);
-	if (cn_workpool_new((unsigned)atoi(argv[4]), 2, &pool))
+	if (cn_workpool_new((unsigned)atoi(argv[4]), &pool))
 		die("workpool");
-	cn_workpool_set_inline(pool, 4); /* a ping's packet is not worth a thread wake-up */
 	printf("ready %s offload %s gso %d gro %d workers %u\n", name, cn_tun_offload_name(got),
 	       caps.gso, caps.gro, cn_workpool_threads(pool));
 	end = now_ms() + (uint64_t)atoi(argv[5]) * 1000;
 	while (now_ms() < end) {
-		struct pollfd p[4] = {{.fd = cn_workpool_fd(pool), .events = POLLIN},
-				      {.fd = sendb.busy ? -1 : tfd, .events = POLLIN},
-				      {.fd = recvb.busy ? -1 : ufd, .events = POLLIN},
+		struct pollfd p[3] = {{.fd = tfd, .events = POLLIN},
+				      {.fd = ufd, .events = POLLIN},
 				      {.fd = 0, .events = POLLIN}};
-		void *tag;
 
-		if (poll(p, 4, 200) < 0 && errno != EINTR)
+		if (poll(p, 3, 200) < 0 && errno != EINTR)
 			die("poll");
-		if (p[3].revents)
+		if (p[2].revents)
 			break; /* stdin closed or written: stop */
+		if (p[0].revents & POLLIN)
+			tun_to_batch(tfd, ufd, pool);
 		if (p[1].revents & POLLIN)
-			tun_to_batch(tfd, pool);
-		if (p[2].revents & POLLIN)
-			udp_to_batch(ufd, pool);
-		while (cn_workpool_complete(pool, &tag))
-			complete(tag, ufd, tfd);
+			udp_to_batch(ufd, tfd, pool);
 	}
 	printf("stats tun_reads %lu super_packets %lu segments %lu dgrams_out %lu gso_msgs %lu "
 	       "dgrams_in %lu gro_reads %lu tun_writes %lu coalesced %lu drops %lu\n",
