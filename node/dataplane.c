@@ -22,16 +22,19 @@
  * Memory is fixed: the buffers below, allocated once when the TUN opens.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
 
 #include "common/clock.h"
 #include "common/err.h"
+#include "common/loadgate.h"
 #include "common/udpbatch.h"
 #include "common/workpool.h"
 #include "crypto/handshake.h"
@@ -56,6 +59,10 @@ struct node_dp {
 	unsigned int want_workers;
 	struct cn_workpool *pool;
 	bool pool_failed;
+	struct cn_loadgate gate; /* whether workers would help now */
+	int stat_fd;		 /* /proc/stat, for the gate (-1: none; the gate stays shut) */
+	uint64_t gate_next_us;
+	unsigned long long gate_alone; /* big batches the gate kept on the loop */
 	unsigned int gro_flags;
 	struct cn_gro gro;
 	uint8_t rd[DP_RD_CAP];
@@ -98,6 +105,12 @@ int node_dp_open(struct cn_node *n, enum cn_tun_offload got, struct cn_errbuf *e
 	dp->gso = n->cfg.udp_gso && caps.gso;
 	dp->udp_gro = n->cfg.udp_gso && caps.gro;
 	dp->want_workers = resolve_workers(n->cfg.workers);
+	cn_loadgate_init(&dp->gate, resolve_workers(0));
+	/* Opened now: whatever the daemon's later privileges, the gate can read it. */
+	dp->stat_fd = dp->want_workers > 1 ? open("/proc/stat", O_RDONLY | O_CLOEXEC) : -1;
+	if (dp->want_workers > 1 && dp->stat_fd < 0)
+		cn_log_warn("dataplane: cannot read /proc/stat (%s); crypto stays on the loop",
+			    strerror(errno));
 	dp->gro_flags = CN_GRO_TCP | (got == CN_TUN_OFFLOAD_USO ? CN_GRO_UDP : 0);
 	cn_gro_init(&dp->gro, dp->gro_flags);
 	n->dp = dp;
@@ -112,6 +125,11 @@ void node_dp_free(struct cn_node *n)
 {
 	if (!n->dp)
 		return;
+	if (n->dp->gate.windows_shared || n->dp->gate.windows_alone)
+		cn_log_info("dataplane: load gate: workers wanted in %llu windows of %d ms, not in "
+			    "%llu; %llu big batches kept on the loop",
+			    n->dp->gate.windows_shared, CN_LOADGATE_WINDOW_MS,
+			    n->dp->gate.windows_alone, n->dp->gate_alone);
 	if (n->dp->pool) {
 		struct cn_workpool_stats st;
 
@@ -123,6 +141,8 @@ void node_dp_free(struct cn_node *n)
 			st.slices_helped);
 	}
 	cn_workpool_free(n->dp->pool);
+	if (n->dp->stat_fd >= 0)
+		close(n->dp->stat_fd);
 	sodium_memzero(n->dp, sizeof(*n->dp)); /* plaintext of the last batches */
 	free(n->dp);
 	n->dp = NULL;
@@ -270,13 +290,42 @@ void node_dp_tun_flush(void *ctx)
 
 /* ---- crypto workers ---- */
 
+/*
+ * The load gate's verdict (common/loadgate.h), sampled at most once a
+ * window while big batches run: the daemon's CPU time and /proc/stat's
+ * first line. A failed read keeps the last verdict.
+ */
+static bool dp_gate_open(struct node_dp *dp)
+{
+	struct cn_loadgate_sample s;
+	struct timespec cpu;
+	char buf[256];
+	ssize_t got;
+
+	if (dp->stat_fd < 0)
+		return false;
+	s.wall_us = cn_clock_us();
+	if (s.wall_us < dp->gate_next_us)
+		return dp->gate.share;
+	dp->gate_next_us = s.wall_us + CN_LOADGATE_WINDOW_MS * 1000ULL;
+	got = pread(dp->stat_fd, buf, sizeof(buf), 0);
+	if (got <= 0 || clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu) != 0 ||
+	    cn_loadgate_parse_stat(buf, (size_t)got, &s.idle_ticks, &s.total_ticks) != 0)
+		return dp->gate.share;
+	s.self_us = (uint64_t)cpu.tv_sec * 1000000 + (uint64_t)cpu.tv_nsec / 1000;
+	return cn_loadgate_update(&dp->gate, &s);
+}
+
 void node_dp_parallel(void *ctx, void (*fn)(void *arg, void *item), void *arg, void *const *items,
 		      size_t n)
 {
 	struct cn_node *node = ctx;
 	struct node_dp *dp = node->dp;
+	bool share = dp && dp->want_workers > 1 && n >= DP_PARALLEL_MIN && dp_gate_open(dp);
 
-	if (dp && !dp->pool && !dp->pool_failed && dp->want_workers > 1 && n >= DP_PARALLEL_MIN) {
+	if (dp && dp->want_workers > 1 && n >= DP_PARALLEL_MIN && !share)
+		dp->gate_alone++;
+	if (share && !dp->pool && !dp->pool_failed) {
 		/* The loop is one of the crypto threads: it takes slices too. */
 		if (cn_workpool_new(dp->want_workers - 1, &dp->pool) != 0) {
 			dp->pool_failed = true;
@@ -287,8 +336,7 @@ void node_dp_parallel(void *ctx, void (*fn)(void *arg, void *item), void *arg, v
 		}
 	}
 	/* The loop takes slices too (cn_workpool_run): it never sleeps while work is left. */
-	if (!dp || !dp->pool || n < DP_PARALLEL_MIN ||
-	    cn_workpool_run(dp->pool, fn, arg, items, n) != 0) {
+	if (!share || !dp->pool || cn_workpool_run(dp->pool, fn, arg, items, n) != 0) {
 		for (size_t i = 0; i < n; i++)
 			fn(arg, items[i]);
 	}

@@ -540,6 +540,8 @@ cl_stop_node board
 # What the crypto pool did (each node logs it when it stops).
 POOL_A=$(grep -o "dataplane: crypto batches.*" "$LAB_DIR/cloud.log" | tail -1)
 POOL_B=$(grep -o "dataplane: crypto batches.*" "$LAB_DIR/board.log" | tail -1)
+GATE_A=$(grep -o "dataplane: load gate: .*" "$LAB_DIR/cloud.log" | tail -1)
+GATE_B=$(grep -o "dataplane: load gate: .*" "$LAB_DIR/board.log" | tail -1)
 
 # ---- phase 2: ICE off (every packet through the relay) ----------------------------
 R_FIRST=- R_RELAY_A=- R_RELAY_B=- R_TUN_B=- R_VIA="" R_PINGS=-
@@ -635,6 +637,7 @@ echo "RTT over raw (avg, ms):$(rtt_over_raw PING)"
 echo "  the same with $((PINGS * 10)) pings 2 ms apart (CPUs seldom idle: no wake-up from idle):$(rtt_over_raw PINGB)"
 echo "cairn data path (board's log): ${DPLINE:-?}"
 echo "crypto pool, direct phase: A ${POOL_A:-(no pool)}; B ${POOL_B:-(no pool)}"
+echo "load gate, direct phase: A ${GATE_A#dataplane: load gate: }; B ${GATE_B#dataplane: load gate: }"
 echo
 echo "CPU during the one-stream TCP transfer, % of one core (machine: % of all $(nproc) CPUs, softirq included)"
 printf '%-11s %12s %12s %12s %12s %12s %9s\n' "path" "daemon A" "daemon B" "cairn-relay" \
