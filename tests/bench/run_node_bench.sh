@@ -6,7 +6,7 @@
 #   - iperf3 board -> cloud: one TCP stream, 4 TCP streams (Mbit/s at the
 #     receiver) and UDP flat out (-u -b 0, 1300-byte payload; datagrams/s
 #     received), and ping RTT (min/avg/max) with no load (0.05 s apart, and
-#     the average 2 ms apart), over
+#     the average 2 ms apart and back to back on one CPU), over
 #       raw         the underlay: board connects to cloud's public address
 #                   through its NAT (no overlay);
 #       wg-go       wireguard-go from Debian's package (the baseline; static
@@ -47,8 +47,10 @@
 #   CN_BENCH_SECS=5        iperf3 duration per path
 #   CN_BENCH_PINGS=50      pings per path, 0.05 s apart (each path then gets
 #                          10x as many 2 ms apart, which keep the CPUs from
-#                          idling long: the two RTTs apart show what waking
-#                          each process from an idle CPU costs)
+#                          idling long, and 20x as many back to back with
+#                          ping and the daemons on CPU 0: the RTTs apart
+#                          show what waking each process from an idle CPU,
+#                          and waking it on another CPU, cost)
 #   CN_BENCH_WAIT_QUIET=30 before each transfer, wait up to this many seconds
 #                          for other processes to use < 10% of a core (0: off)
 #   CN_BENCH_TUN_MTU=      the nodes' tun.mtu (default: the node's, 1340), e.g.
@@ -86,7 +88,7 @@ die() {
 }
 
 [ "$(id -u)" -eq 0 ] || die "needs root (network namespaces)"
-for t in cmake iperf3 ping ip nft python3 timeout awk getconf; do
+for t in cmake iperf3 ping ip nft python3 timeout awk getconf taskset; do
 	command -v "$t" >/dev/null || die "'$t' is missing (deploy/scripts/install-deps.sh; iperf3: apt-get install iperf3)"
 done
 [[ $SECS =~ ^[1-9][0-9]?$ ]] || die "CN_BENCH_SECS must be 1..99"
@@ -287,6 +289,28 @@ ping_stats() { # FROM DEST COUNT GAP: "min avg max loss%" (or "- - - 100%")
 	echo "$rtt ${loss:-100}%"
 }
 
+# ping_pinned DEST: "min avg max loss%" of $((PINGS * 20)) pings back to back
+# (ping -f) with ping and every thread of the row's daemons on CPU 0, so
+# no wake-up crosses CPUs and none waits for an idle vCPU: what the
+# daemons' own work adds to a round trip. The affinity is restored after.
+ping_pinned() {
+	local p pids="" all out rtt loss
+	all="0-$(($(nproc) - 1))"
+	for p in "$PID_A" "$PID_B" "$PID_R"; do
+		[ -n "$p" ] && taskset -a -p -c 0 "$p" >/dev/null 2>&1 && pids+=" $p"
+	done
+	out=$(lab_exec board taskset -c 0 ping -n -q -f -c $((PINGS * 20)) -W 1 "$1" 2>&1)
+	for p in $pids; do
+		taskset -a -p -c "$all" "$p" >/dev/null 2>&1
+	done
+	echo "$out" >>"$LAB_DIR/pings.log"
+	loss=$(grep -o '[0-9.]*% packet loss' <<<"$out" | grep -o '^[0-9.]*') || loss=100
+	rtt=$(grep -o 'min/avg/max/mdev = [0-9./]*' <<<"$out" | awk -F'[=/ ]+' '{ print $5, $6, $7 }') ||
+		rtt="- - -"
+	[ -n "$rtt" ] || rtt="- - -"
+	echo "$rtt ${loss:-100}%"
+}
+
 # perf_on TAG / perf_off: perf record -g of both daemons into $PERFDIR/TAG.{A,B}.data
 # while the caller measures (only with CN_BENCH_PERF and only on the direct row).
 PERF_PIDS="" ROW_NOW=""
@@ -317,7 +341,7 @@ perf_off() {
 # iperf_row ROW DEST [IPERF3 ARGS]: iperf3 board -> cloud (server in cloud);
 # sets BW[ROW] (Mbit/s at the receiver), PPS[ROW] (UDP: datagrams/s
 # received), RETR[ROW], CPU[ROW], DIAG[ROW].
-declare -A BW=() PPS=() RETR=() CPU=() DIAG=() PING=() PINGB=() PATHSEEN=() MEM=()
+declare -A BW=() PPS=() RETR=() CPU=() DIAG=() PING=() PINGB=() PINGF=() PATHSEEN=() MEM=()
 iperf_row() {
 	local row=$1 dest=$2 srv i c0a c0b c0r c1a c1b c1r m0 m1 t0 t1 out
 	shift 2
@@ -460,6 +484,7 @@ measure() {
 	perf_on ping
 	PING[$row]=$(ping_stats board "$dest" "$PINGS" 0.05)
 	PINGB[$row]=$(ping_stats board "$dest" $((PINGS * 10)) 0.002)
+	PINGF[$row]=$(ping_pinned "$dest")
 	perf_off
 	iperf_row "$row" "$dest"
 	iperf_row "$row.p4" "$dest" -P 4
@@ -635,6 +660,8 @@ rtt_over_raw() { # NAME: " row +ms" for each row of the ping series in array NAM
 }
 echo "RTT over raw (avg, ms):$(rtt_over_raw PING)"
 echo "  the same with $((PINGS * 10)) pings 2 ms apart (CPUs seldom idle: no wake-up from idle):$(rtt_over_raw PINGB)"
+echo "  the same with $((PINGS * 20)) pings back to back, ping and the daemons on one CPU (no wake-up"
+echo "  crosses CPUs or waits for a halted one: the daemons' own work):$(rtt_over_raw PINGF)"
 echo "cairn data path (board's log): ${DPLINE:-?}"
 echo "crypto pool, direct phase: A ${POOL_A:-(no pool)}; B ${POOL_B:-(no pool)}"
 echo "load gate, direct phase: A ${GATE_A#dataplane: load gate: }; B ${GATE_B#dataplane: load gate: }"
