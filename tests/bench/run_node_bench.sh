@@ -211,6 +211,8 @@ dpid() {
 PID_A="" PID_B="" PID_R=""
 
 busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat; }
+# steal_ticks: time the hypervisor gave this machine's vCPUs to others (in busy_ticks)
+steal_ticks() { awk '/^cpu / { print $9; exit }' /proc/stat; }
 
 # wait_quiet: up to $QUIET s until the whole machine (the lab's idle
 # daemons included) uses under 10% of one core over 0.5 s.
@@ -278,37 +280,36 @@ diag() {
 		}' "$1" "$2"
 }
 
-ping_stats() { # FROM DEST COUNT GAP: "min avg max loss%" (or "- - - 100%")
-	local out rtt loss
-	out=$(lab_exec "$1" ping -n -q -c "$3" -i "$4" -W 1 "$2" 2>&1)
-	echo "$out" >>"$LAB_DIR/pings.log"
-	loss=$(grep -o '[0-9.]*% packet loss' <<<"$out" | grep -o '^[0-9.]*') || loss=100
-	rtt=$(grep -o 'min/avg/max/mdev = [0-9./]*' <<<"$out" | awk -F'[=/ ]+' '{ print $5, $6, $7 }') ||
+# ping_summary OUTPUT: ping's summary as "min avg max loss%" (or "- - - 100%");
+# the whole output goes to pings.log.
+ping_summary() {
+	local rtt loss
+	echo "$1" >>"$LAB_DIR/pings.log"
+	loss=$(grep -o '[0-9.]*% packet loss' <<<"$1" | grep -o '^[0-9.]*') || loss=100
+	rtt=$(grep -o 'min/avg/max/mdev = [0-9./]*' <<<"$1" | awk -F'[=/ ]+' '{ print $5, $6, $7 }') ||
 		rtt="- - -"
 	[ -n "$rtt" ] || rtt="- - -"
 	echo "$rtt ${loss:-100}%"
 }
 
-# ping_pinned DEST: "min avg max loss%" of $((PINGS * 20)) pings back to back
-# (ping -f) with ping and every thread of the row's daemons on CPU 0, so
-# no wake-up crosses CPUs and none waits for an idle vCPU: what the
-# daemons' own work adds to a round trip. The affinity is restored after.
+ping_stats() { # FROM DEST COUNT GAP
+	ping_summary "$(lab_exec "$1" ping -n -q -c "$3" -i "$4" -W 1 "$2" 2>&1)"
+}
+
+# ping_pinned DEST: $((PINGS * 20)) pings back to back (ping -f) with ping
+# and every thread of the row's daemons on CPU 0, so no wake-up crosses
+# CPUs and none waits for an idle vCPU: what the daemons' own work adds to
+# a round trip. The affinity is restored after.
 ping_pinned() {
-	local p pids="" all out rtt loss
-	all="0-$(($(nproc) - 1))"
+	local p pids="" out
 	for p in "$PID_A" "$PID_B" "$PID_R"; do
 		[ -n "$p" ] && taskset -a -p -c 0 "$p" >/dev/null 2>&1 && pids+=" $p"
 	done
 	out=$(lab_exec board taskset -c 0 ping -n -q -f -c $((PINGS * 20)) -W 1 "$1" 2>&1)
 	for p in $pids; do
-		taskset -a -p -c "$all" "$p" >/dev/null 2>&1
+		taskset -a -p -c "0-$(($(nproc) - 1))" "$p" >/dev/null 2>&1
 	done
-	echo "$out" >>"$LAB_DIR/pings.log"
-	loss=$(grep -o '[0-9.]*% packet loss' <<<"$out" | grep -o '^[0-9.]*') || loss=100
-	rtt=$(grep -o 'min/avg/max/mdev = [0-9./]*' <<<"$out" | awk -F'[=/ ]+' '{ print $5, $6, $7 }') ||
-		rtt="- - -"
-	[ -n "$rtt" ] || rtt="- - -"
-	echo "$rtt ${loss:-100}%"
+	ping_summary "$out"
 }
 
 # perf_on TAG / perf_off: perf record -g of both daemons into $PERFDIR/TAG.{A,B}.data
@@ -343,7 +344,7 @@ perf_off() {
 # received), RETR[ROW], CPU[ROW], DIAG[ROW].
 declare -A BW=() PPS=() RETR=() CPU=() DIAG=() PING=() PINGB=() PINGF=() PATHSEEN=() MEM=()
 iperf_row() {
-	local row=$1 dest=$2 srv i c0a c0b c0r c1a c1b c1r m0 m1 t0 t1 out
+	local row=$1 dest=$2 srv i c0a c0b c0r c1a c1b c1r m0 m1 s0 s1 t0 t1 out
 	shift 2
 	wait_quiet "$row"
 	snap "$LAB_DIR/snap.$row.pre"
@@ -354,7 +355,7 @@ iperf_row() {
 	done
 	c0a=$(cpu_ticks "$PID_A") c0b=$(cpu_ticks "$PID_B") c0r=$(cpu_ticks "$PID_R")
 	[ "$row" != "$ROW_NOW" ] || perf_on "$row"
-	m0=$(busy_ticks)
+	m0=$(busy_ticks) s0=$(steal_ticks)
 	now_ms
 	t0=$NOW
 	lab_exec board timeout $((SECS + 20)) iperf3 -c "$dest" -p 5201 -t "$SECS" -J "$@" \
@@ -362,7 +363,7 @@ iperf_row() {
 	now_ms
 	t1=$NOW
 	c1a=$(cpu_ticks "$PID_A") c1b=$(cpu_ticks "$PID_B") c1r=$(cpu_ticks "$PID_R")
-	m1=$(busy_ticks)
+	m1=$(busy_ticks) s1=$(steal_ticks)
 	perf_off
 	lab_kill "$srv" >/dev/null 2>&1
 	snap "$LAB_DIR/snap.$row.post"
@@ -393,11 +394,13 @@ except Exception as x:
 	local dt=$((t1 - t0))
 	((dt > 0)) || dt=1
 	# % of one core: daemon A, B, relay, iperf3 sender, receiver; then
-	# the whole machine in % of all its CPUs (anything else running shows here).
+	# the whole machine in % of all its CPUs (anything else running shows
+	# here) and, of that, the steal time (the hypervisor ran something else).
 	CPU[$row]=$(awk -v a=$((c1a - c0a)) -v b=$((c1b - c0b)) -v r=$((c1r - c0r)) -v m=$((m1 - m0)) \
-		-v hz="$HZ" -v dt="$dt" -v n="$(nproc)" -v is="$isnd" -v ir="$ircv" '
+		-v st=$((s1 - s0)) -v hz="$HZ" -v dt="$dt" -v n="$(nproc)" -v is="$isnd" -v ir="$ircv" '
 		function pc(t) { return sprintf("%.0f", t * 100000 / hz / dt) }
-		BEGIN { print pc(a), pc(b), pc(r), is, ir, sprintf("%.0f", m * 100000 / hz / dt / n) }')
+		function pm(t) { return sprintf("%.0f", t * 100000 / hz / dt / n) }
+		BEGIN { print pc(a), pc(b), pc(r), is, ir, pm(m), pm(st) }')
 	DIAG[$row]=$(diag "$LAB_DIR/snap.$row.pre" "$LAB_DIR/snap.$row.post")
 }
 
@@ -666,13 +669,14 @@ echo "cairn data path (board's log): ${DPLINE:-?}"
 echo "crypto pool, direct phase: A ${POOL_A:-(no pool)}; B ${POOL_B:-(no pool)}"
 echo "load gate, direct phase: A ${GATE_A#dataplane: load gate: }; B ${GATE_B#dataplane: load gate: }"
 echo
-echo "CPU during the one-stream TCP transfer, % of one core (machine: % of all $(nproc) CPUs, softirq included)"
-printf '%-11s %12s %12s %12s %12s %12s %9s\n' "path" "daemon A" "daemon B" "cairn-relay" \
-	"iperf3 send" "iperf3 recv" "machine"
+echo "CPU during the one-stream TCP transfer, % of one core (machine: % of all $(nproc) CPUs, softirq and"
+echo "steal included; steal: the part the hypervisor gave to other guests)"
+printf '%-11s %12s %12s %12s %12s %12s %9s %6s\n' "path" "daemon A" "daemon B" "cairn-relay" \
+	"iperf3 send" "iperf3 recv" "machine" "steal"
 for row in $ROWS; do
 	[ -n "${CPU[$row]+set}" ] || continue
-	read -r ca cb cr cs cv cm <<<"${CPU[$row]:-- - - - - -}"
-	printf '%-11s %12s %12s %12s %12s %12s %9s\n' "$row" "$ca" "$cb" "$cr" "$cs" "$cv" "$cm"
+	read -r ca cb cr cs cv cm cst <<<"${CPU[$row]:-- - - - - - -}"
+	printf '%-11s %12s %12s %12s %12s %12s %9s %6s\n' "$row" "$ca" "$cb" "$cr" "$cs" "$cv" "$cm" "$cst"
 done
 echo "(daemon: cairn-node, or wireguard-go on the wg-go row; A = cloud, B = board)"
 echo
