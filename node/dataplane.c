@@ -90,6 +90,7 @@ int node_dp_open(struct cn_node *n, enum cn_tun_offload got, struct cn_errbuf *e
 {
 	struct node_dp *dp = calloc(1, sizeof(*dp));
 	struct cn_udpbatch_caps caps = {0};
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN); /* what /proc/stat's "cpu" line sums */
 	int fd;
 
 	if (!dp) {
@@ -105,7 +106,7 @@ int node_dp_open(struct cn_node *n, enum cn_tun_offload got, struct cn_errbuf *e
 	dp->gso = n->cfg.udp_gso && caps.gso;
 	dp->udp_gro = n->cfg.udp_gso && caps.gro;
 	dp->want_workers = resolve_workers(n->cfg.workers);
-	cn_loadgate_init(&dp->gate, resolve_workers(0));
+	cn_loadgate_init(&dp->gate, cpus > 0 ? (unsigned int)cpus : 1);
 	/* Opened now: whatever the daemon's later privileges, the gate can read it. */
 	dp->stat_fd = dp->want_workers > 1 ? open("/proc/stat", O_RDONLY | O_CLOEXEC) : -1;
 	if (dp->want_workers > 1 && dp->stat_fd < 0)
