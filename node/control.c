@@ -17,10 +17,10 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/listener.h>
-#include <sodium.h>
 
 #include "common/clock.h"
 #include "common/err.h"
+#include "crypto/rand.h"
 #include "node/node_int.h"
 
 static void client_free(struct control_client *c)
@@ -95,7 +95,7 @@ static void command(struct control_client *c, char *line)
 			client_reply(c, b);
 		} else {
 			c->ping_peer = p;
-			c->ping_id = ((uint64_t)randombytes_random() << 32) | randombytes_random();
+			c->ping_id = cn_rand_u64();
 			c->ping_sent_us = cn_clock_us();
 			c->ping_deadline_ms = now + NODE_CONTROL_PING_TIMEOUT_MS;
 			node_timer_wake(n, c->ping_deadline_ms);

@@ -44,9 +44,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sodium.h>
-
 #include "common/err.h"
+#include "crypto/rand.h"
 #include "crypto/session.h"
 #include "node/engine_int.h"
 
@@ -163,7 +162,7 @@ static void maybe_start_hard(struct cn_peer *p, uint64_t now)
 		return;
 	eng_bday_stop(p);
 	do {
-		token = ((uint64_t)randombytes_random() << 32) | randombytes_random();
+		token = cn_rand_u64();
 	} while (token == 0);
 	if (cn_bday_start_hard(&p->nat->bday, &e->cfg.bday, token, now) != 0)
 		return;
@@ -200,8 +199,7 @@ static void nat_challenge(struct cn_peer *p, uint64_t now, const struct cn_addr 
 	     now - p->nat->nat_challenge_ms < CN_ENGINE_CHALLENGE_INTERVAL_MS))
 		return;
 	do {
-		p->nat->nat_challenge_id =
-			((uint64_t)randombytes_random() << 32) | randombytes_random();
+		p->nat->nat_challenge_id = cn_rand_u64();
 	} while (p->nat->nat_challenge_id == 0);
 	m.id = p->nat->nat_challenge_id;
 	p->nat->nat_challenge_ms = now;
@@ -318,7 +316,7 @@ void eng_bday_on_ctl(struct cn_peer *p, uint64_t now, const struct cn_ctl_msg *m
 					       .port_hi = m->port_hi,
 					       .rate = m->rate,
 					       .duration_ms = m->duration_ms};
-		uint64_t seed = ((uint64_t)randombytes_random() << 32) | randombytes_random();
+		uint64_t seed = cn_rand_u64();
 
 		/* A repeat of the attempt under way; or we are not the easy side. */
 		if ((p->nat->bday.state == CN_BDAY_PROBING && p->nat->bday.token == m->token) ||

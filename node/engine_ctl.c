@@ -15,6 +15,7 @@
 #include <sodium.h>
 
 #include "common/err.h"
+#include "crypto/rand.h"
 #include "node/engine_int.h"
 
 void eng_ice_stop(struct cn_peer *p)
@@ -89,6 +90,14 @@ static void challenge_answered(struct cn_peer *p, uint64_t now)
 	eng_log(p->e, CN_LOG_INFO, false, "peer %s: direct endpoint moved to %s", p->name, a);
 	p->e->ops->endpoints_changed(p->e->ctx);
 	eng_direct_up(p, now, "address validated");
+}
+
+void eng_probe_arm(struct cn_peer *p, uint64_t now, struct cn_ctl_msg *m)
+{
+	*m = (struct cn_ctl_msg){.type = CN_CTL_PROBE, .id = cn_rand_u64()};
+	p->last_probe_ms = now;
+	p->probe_id = m->id;
+	p->probe_sent_us = p->e->ops->now_us(p->e->ctx);
 }
 
 void eng_handle_ctl(struct cn_peer *p, uint64_t now, const uint8_t *pt, size_t len,

@@ -93,6 +93,8 @@ void eng_direct_up(struct cn_peer *p, uint64_t now, const char *why);
 void eng_direct_down(struct cn_peer *p, uint64_t now, const char *why);
 
 /* engine_ctl.c */
+/* A PROBE whose reply also measures the RTT: *m gets a fresh id, p when it left. */
+void eng_probe_arm(struct cn_peer *p, uint64_t now, struct cn_ctl_msg *m);
 void eng_handle_ctl(struct cn_peer *p, uint64_t now, const uint8_t *pt, size_t len,
 		    enum cn_ctl_path via, const struct cn_addr *src);
 void eng_ice_start(struct cn_peer *p, uint64_t now);

@@ -8,9 +8,8 @@
 
 #include <string.h>
 
-#include <sodium.h>
-
 #include "common/err.h"
+#include "crypto/rand.h"
 #include "crypto/session.h"
 #include "node/engine_int.h"
 #include "node/ippkt.h"
@@ -184,7 +183,7 @@ static void challenge(struct cn_peer *p, uint64_t now, const struct cn_addr *src
 	if (p->challenge_id && now - p->challenge_sent_ms < CN_ENGINE_CHALLENGE_INTERVAL_MS)
 		return;
 	do {
-		p->challenge_id = ((uint64_t)randombytes_random() << 32) | randombytes_random();
+		p->challenge_id = cn_rand_u64();
 	} while (p->challenge_id == 0);
 	m.id = p->challenge_id;
 	p->challenge_sent_ms = now;

@@ -113,11 +113,9 @@ void eng_peer_tick(struct cn_peer *p, uint64_t now)
 		eng_ice_start(p, now);
 	}
 	if (now - p->last_probe_ms >= CN_ENGINE_PROBE_INTERVAL_MS) {
-		struct cn_ctl_msg m = {.type = CN_CTL_PROBE};
+		struct cn_ctl_msg m;
 
-		p->last_probe_ms = now;
-		p->probe_id = m.id = ((uint64_t)randombytes_random() << 32) | randombytes_random();
-		p->probe_sent_us = e->ops->now_us(e->ctx);
+		eng_probe_arm(p, now, &m);
 		eng_send_ctl(p, now, &m);
 	}
 	eng_pmtu_tick(p, now);

@@ -28,8 +28,6 @@
 
 #include <stdio.h>
 
-#include <sodium.h>
-
 #include "node/engine_int.h"
 
 static uint64_t at_least(uint64_t floor_ms, uint64_t rtts, const struct cn_peer *p)
@@ -41,13 +39,9 @@ static uint64_t at_least(uint64_t floor_ms, uint64_t rtts, const struct cn_peer 
 
 static void probe_send(struct cn_peer *p, uint64_t now)
 {
-	struct cn_engine *e = p->e;
-	struct cn_ctl_msg m = {.type = CN_CTL_PROBE};
+	struct cn_ctl_msg m;
 
-	/* The RTT probe's id: its reply also measures the path. */
-	p->last_probe_ms = now;
-	p->probe_id = m.id = ((uint64_t)randombytes_random() << 32) | randombytes_random();
-	p->probe_sent_us = e->ops->now_us(e->ctx);
+	eng_probe_arm(p, now, &m);
 	eng_send_ctl_to(p, now, &m, &p->dremote);
 }
 
@@ -101,7 +95,7 @@ uint64_t eng_watch_deadline(const struct cn_peer *p)
 static void rx_quiet_tick(struct cn_peer *p, uint64_t now)
 {
 	struct cn_engine *e = p->e;
-	struct cn_ctl_msg m = {.type = CN_CTL_PROBE};
+	struct cn_ctl_msg m;
 
 	if (now < rx_quiet_deadline(p))
 		return;
@@ -116,9 +110,7 @@ static void rx_quiet_tick(struct cn_peer *p, uint64_t now)
 			probe_start(p, now);
 		return;
 	}
-	p->last_probe_ms = now;
-	p->probe_id = m.id = ((uint64_t)randombytes_random() << 32) | randombytes_random();
-	p->probe_sent_us = e->ops->now_us(e->ctx);
+	eng_probe_arm(p, now, &m);
 	eng_send_ctl(p, now, &m);
 	eng_peer_changed(p, now);
 }

@@ -24,6 +24,7 @@
 #include "crypto/cookie.h"
 #include "crypto/handshake.h"
 #include "crypto/keyring.h"
+#include "crypto/rand.h"
 #include "crypto/session.h"
 #include "crypto/session_batch.h"
 #include "relay/link.h"
@@ -255,7 +256,7 @@ int cn_relay_client_ping(struct cn_relay_client *c)
 {
 	struct cn_link_msg m = {.type = CN_LINK_PING};
 
-	c->ping_nonce = ((uint64_t)randombytes_random() << 32) | randombytes_random();
+	c->ping_nonce = cn_rand_u64();
 	c->ping_sent_us = cn_clock_us();
 	m.nonce = c->ping_nonce;
 	return cn_relay_client_send(c, &m);
