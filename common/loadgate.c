@@ -62,11 +62,10 @@ bool cn_loadgate_update(struct cn_loadgate *g, const struct cn_loadgate_sample *
 int cn_loadgate_parse_stat(const char *buf, size_t len, uint64_t *idle, uint64_t *total)
 {
 	uint64_t f[STAT_FIELDS_MAX], sum = 0;
-	size_t i = 0, n = 0;
+	size_t i = 3, n = 0; /* after "cpu" */
 
 	if (len < 4 || memcmp(buf, "cpu ", 4) != 0)
 		return -CN_EFORMAT;
-	i = 3;
 	for (;;) {
 		uint64_t v = 0;
 		size_t digits = 0;

@@ -9,7 +9,7 @@
  * spare. Otherwise a woken worker costs futex calls, context switches and
  * cache traffic for nothing, and on a machine whose cores are full it
  * takes its core from the application or the other processes on the way
- * (measured: two nodes and iperf3 on two cores move 5-17% more without
+ * (measured: two nodes and iperf3 on two cores move 2-17% more without
  * workers). So over each window:
  *
  *   busy  = the daemon's CPU time / wall time            (cores)

@@ -322,9 +322,10 @@ void node_dp_parallel(void *ctx, void (*fn)(void *arg, void *item), void *arg, v
 {
 	struct cn_node *node = ctx;
 	struct node_dp *dp = node->dp;
-	bool share = dp && dp->want_workers > 1 && n >= DP_PARALLEL_MIN && dp_gate_open(dp);
+	bool big = dp && dp->want_workers > 1 && n >= DP_PARALLEL_MIN;
+	bool share = big && dp_gate_open(dp);
 
-	if (dp && dp->want_workers > 1 && n >= DP_PARALLEL_MIN && !share)
+	if (big && !share)
 		dp->gate_alone++;
 	if (share && !dp->pool && !dp->pool_failed) {
 		/* The loop is one of the crypto threads: it takes slices too. */
