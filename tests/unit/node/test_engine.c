@@ -1235,6 +1235,41 @@ static void test_stream_end_probed_once(void **state)
 	assert_true(sent_relay > sent);
 }
 
+/*
+ * A direct path that dies under traffic is found by the fast-failure probe
+ * (engine_watch.c), not after DIRECT_DEAD_MS: data after a quiet spell
+ * takes a PROBE along at once, another goes half way, and the path is
+ * lost when nothing answers within max(DIRECT_PROBE_MS, 3 RTT).
+ */
+static void test_direct_lost_under_traffic(void **state)
+{
+	unsigned int sent, before;
+	uint64_t t0;
+
+	(void)state;
+	send_tagged(0, 1, 1);
+	go_direct(0, 1);
+	run_until(now + 1000); /* alpha hears nothing from bravo: quiet */
+	direct_blocked = true;
+	t0 = now;
+	sent = sent_direct;
+	send_tagged(0, 1, 2);
+	assert_int_equal(sent_direct, sent + 2); /* the data, then the probe */
+	run_until(t0 + CN_ENGINE_DIRECT_PROBE_MS / 2 + 5);
+	assert_int_equal(sent_direct, sent + 3); /* the second probe */
+	assert_true(peer(0, 1)->direct_up);
+	run_until(t0 + CN_ENGINE_DIRECT_PROBE_MS - 5);
+	assert_true(peer(0, 1)->direct_up);
+	run_until(t0 + CN_ENGINE_DIRECT_PROBE_MS + 5);
+	assert_false(peer(0, 1)->direct_up);
+	assert_int_equal(cn_engine_metrics(nodes[0].e)->path_changes, 2); /* up, then lost */
+	/* The next packet goes through the relay. */
+	before = nodes[1].ntun;
+	send_tagged(0, 1, 3);
+	assert_int_equal(nodes[1].ntun, before + 1);
+	assert_int_equal(tag_of(&nodes[1], before), 3);
+}
+
 static void test_direct_one_way_stays(void **state)
 {
 	(void)state;
@@ -1938,6 +1973,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_renumbered_nat_under_traffic, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_renumbered_receiver_probes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stream_end_probed_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_direct_lost_under_traffic, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_direct_one_way_stays, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_network_changed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restricted_closes_and_refuses, setup,
