@@ -9,6 +9,7 @@
 
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 enum {
@@ -25,6 +26,14 @@ int cn_cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((for
 int cn_cli_keygen(int argc, char **argv);
 int cn_cli_pubkey(int argc, char **argv);
 int cn_cli_network(int argc, char **argv);
+/* The files `cairn network init` makes in its directory, which `cairn peers` defaults to. */
+#define CN_CLI_NETWORK_LIST	"peers.conf"
+#define CN_CLI_NETWORK_ROOT_KEY "root.key"
+#define CN_CLI_NETWORK_ROOT_PUB "root.pub"
+struct cn_identity;
+/* Signs body with root and writes the signed list to path atomically (cli_peers.c). */
+int cn_cli_sign_and_write(const char *cmd, const char *path, const char *body, size_t len,
+			  const struct cn_identity *root);
 int cn_cli_peers(int argc, char **argv);
 /* cairn status, cairn ping (cli_status.c): ask the local node. */
 int cn_cli_status(int argc, char **argv);
