@@ -96,9 +96,9 @@ static int invite(const struct invite_opts *o, const char *name)
 	struct cn_peerlist *pl = NULL;
 	struct cn_errbuf e = {{0}};
 	char key_path[PATH_MAX], tmp[PATH_MAX], token[CN_TOKEN_TEXT_MAX];
-	char *buf = NULL, *body = NULL, *signed_text = NULL, *groups_copy = NULL;
+	char *buf = NULL, *groups_copy = NULL;
 	const char *groups[CN_PEERLIST_MAX_GROUPS];
-	size_t len = 0, body_len = 0, signed_len = 0, ngroups = 0, published = 0;
+	size_t len = 0, ngroups = 0, published = 0;
 	uint8_t key[CN_KEY_LEN];
 	int ret = CN_EXIT_FAIL;
 
@@ -158,21 +158,8 @@ static int invite(const struct invite_opts *o, const char *name)
 		cn_cli_fail(cmd, "%s", e.msg);
 		goto out;
 	}
-	if (pl->serial == INT64_MAX) {
-		cn_cli_fail(cmd, "serial cannot grow any further");
+	if (cn_cli_bump_serial(cmd, pl) || cn_cli_format_sign_write(cmd, o->list, pl, root))
 		goto out;
-	}
-	pl->serial++;
-	if (cn_peerlist_format(pl, &body, &body_len) ||
-	    cn_peerlist_sign((const uint8_t *)body, body_len, root, &signed_text, &signed_len,
-			     &e)) {
-		cn_cli_fail(cmd, "cannot sign: %s", e.msg[0] ? e.msg : "out of memory");
-		goto out;
-	}
-	if (cn_file_write_atomic(o->list, signed_text, signed_len, 0644, &e)) {
-		cn_cli_fail(cmd, "%s", e.msg);
-		goto out;
-	}
 	{
 		const struct cn_pl_peer *p = cn_peerlist_find_name(pl, name);
 		char a4[INET_ADDRSTRLEN], a6[INET6_ADDRSTRLEN];
@@ -203,8 +190,6 @@ out:
 	cn_identity_free(root);
 	cn_peerlist_free(pl);
 	free(buf);
-	free(body);
-	free(signed_text);
 	free(groups_copy);
 	return ret;
 }

@@ -178,6 +178,29 @@ int cn_cli_sign_and_write(const char *cmd, const char *path, const char *body, s
 	return ret;
 }
 
+int cn_cli_format_sign_write(const char *cmd, const char *path, const struct cn_peerlist *pl,
+			     const struct cn_identity *root)
+{
+	char *body = NULL;
+	size_t len = 0;
+	int ret;
+
+	ret = cn_peerlist_format(pl, &body, &len);
+	if (ret)
+		return cn_cli_fail(cmd, "cannot format the list: %s", cn_strerror(ret));
+	ret = cn_cli_sign_and_write(cmd, path, body, len, root);
+	free(body);
+	return ret;
+}
+
+int cn_cli_bump_serial(const char *cmd, struct cn_peerlist *pl)
+{
+	if (pl->serial == INT64_MAX)
+		return cn_cli_fail(cmd, "serial cannot grow any further");
+	pl->serial++;
+	return 0;
+}
+
 static int peers_parse_opts(const char *cmd, int argc, char **argv, struct peers_opts *o)
 {
 	static const struct option opts[] = {
@@ -273,14 +296,6 @@ static int peers_parse_opts(const char *cmd, int argc, char **argv, struct peers
 	return 0;
 }
 
-static int bump_serial(const char *cmd, struct cn_peerlist *pl)
-{
-	if (pl->serial == INT64_MAX)
-		return cn_cli_fail(cmd, "serial cannot grow any further");
-	pl->serial++;
-	return 0;
-}
-
 static int cmd_add(const struct peers_opts *o, int nargs, char **args)
 {
 	const char *cmd = "peers add";
@@ -318,7 +333,7 @@ static int cmd_add(const struct peers_opts *o, int nargs, char **args)
 		cn_cli_fail(cmd, "%s", e.msg);
 		goto out;
 	}
-	if (bump_serial(cmd, pl) || save_unsigned(cmd, o->list, pl))
+	if (cn_cli_bump_serial(cmd, pl) || save_unsigned(cmd, o->list, pl))
 		goto out;
 	p = cn_peerlist_find_name(pl, args[0]);
 	inet_ntop(AF_INET, p->ip4, a4, sizeof(a4));
@@ -349,7 +364,7 @@ static int cmd_remove(const struct peers_opts *o, int nargs, char **args, bool r
 		cn_cli_fail(cmd, "%s", e.msg);
 		goto out;
 	}
-	if (bump_serial(cmd, pl) || save_unsigned(cmd, o->list, pl))
+	if (cn_cli_bump_serial(cmd, pl) || save_unsigned(cmd, o->list, pl))
 		goto out;
 	printf("removed %s %s (serial %" PRId64 ", unsigned: run 'cairn peers sign')\n",
 	       relay ? "relay" : "peer", args[0], pl->serial);
@@ -379,7 +394,7 @@ static int cmd_relay_add(const struct peers_opts *o, int nargs, char **args)
 		cn_cli_fail(cmd, "%s", e.msg);
 		goto out;
 	}
-	if (bump_serial(cmd, pl) || save_unsigned(cmd, o->list, pl))
+	if (cn_cli_bump_serial(cmd, pl) || save_unsigned(cmd, o->list, pl))
 		goto out;
 	printf("added relay %s: %s port %ld, STUN %ld (serial %" PRId64
 	       ", unsigned: run 'cairn peers sign')\n",
@@ -420,7 +435,7 @@ static int cmd_sign(const struct peers_opts *o, int nargs)
 	if (o->expires_days > 0 || o->no_expiry) {
 		/* Changing the expiry changes the list: a new serial, canonical text. */
 		pl->expires = o->no_expiry ? 0 : (int64_t)time(NULL) + o->expires_days * 86400;
-		if (bump_serial(cmd, pl) || cn_peerlist_format(pl, &body, &body_len))
+		if (cn_cli_bump_serial(cmd, pl) || cn_peerlist_format(pl, &body, &body_len))
 			goto out;
 	} else {
 		/* Sign exactly what is in the file, without any old signature line. */
