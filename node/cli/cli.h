@@ -35,9 +35,12 @@ struct cn_identity;
 int cn_cli_sign_and_write(const char *cmd, const char *path, const char *body, size_t len,
 			  const struct cn_identity *root);
 struct cn_peerlist;
-/* Formats pl, signs it with root and writes it to path atomically (cli_peers.c). */
-int cn_cli_format_sign_write(const char *cmd, const char *path, const struct cn_peerlist *pl,
-			     const struct cn_identity *root);
+/*
+ * Formats pl and writes it to path atomically, signed with root, or unsigned
+ * when root is NULL (cli_peers.c).
+ */
+int cn_cli_save_list(const char *cmd, const char *path, const struct cn_peerlist *pl,
+		     const struct cn_identity *root);
 /* Raises pl's serial by one, failing (with the message printed) at INT64_MAX. */
 int cn_cli_bump_serial(const char *cmd, struct cn_peerlist *pl);
 int cn_cli_peers(int argc, char **argv);

@@ -158,7 +158,7 @@ static int invite(const struct invite_opts *o, const char *name)
 		cn_cli_fail(cmd, "%s", e.msg);
 		goto out;
 	}
-	if (cn_cli_bump_serial(cmd, pl) || cn_cli_format_sign_write(cmd, o->list, pl, root))
+	if (cn_cli_bump_serial(cmd, pl) || cn_cli_save_list(cmd, o->list, pl, root))
 		goto out;
 	{
 		const struct cn_pl_peer *p = cn_peerlist_find_name(pl, name);

@@ -147,21 +147,6 @@ static int write_list(const char *cmd, const char *path, const char *text, size_
 	return 0;
 }
 
-/* Formats pl and writes it unsigned; the caller has already raised the serial. */
-static int save_unsigned(const char *cmd, const char *path, const struct cn_peerlist *pl)
-{
-	char *text = NULL;
-	size_t len = 0;
-	int ret;
-
-	ret = cn_peerlist_format(pl, &text, &len);
-	if (ret)
-		return cn_cli_fail(cmd, "cannot format the list: %s", cn_strerror(ret));
-	ret = write_list(cmd, path, text, len);
-	free(text);
-	return ret;
-}
-
 int cn_cli_sign_and_write(const char *cmd, const char *path, const char *body, size_t len,
 			  const struct cn_identity *root)
 {
@@ -178,18 +163,19 @@ int cn_cli_sign_and_write(const char *cmd, const char *path, const char *body, s
 	return ret;
 }
 
-int cn_cli_format_sign_write(const char *cmd, const char *path, const struct cn_peerlist *pl,
-			     const struct cn_identity *root)
+int cn_cli_save_list(const char *cmd, const char *path, const struct cn_peerlist *pl,
+		     const struct cn_identity *root)
 {
-	char *body = NULL;
+	char *text = NULL;
 	size_t len = 0;
 	int ret;
 
-	ret = cn_peerlist_format(pl, &body, &len);
+	ret = cn_peerlist_format(pl, &text, &len);
 	if (ret)
 		return cn_cli_fail(cmd, "cannot format the list: %s", cn_strerror(ret));
-	ret = cn_cli_sign_and_write(cmd, path, body, len, root);
-	free(body);
+	ret = root ? cn_cli_sign_and_write(cmd, path, text, len, root)
+		   : write_list(cmd, path, text, len);
+	free(text);
 	return ret;
 }
 
@@ -333,7 +319,7 @@ static int cmd_add(const struct peers_opts *o, int nargs, char **args)
 		cn_cli_fail(cmd, "%s", e.msg);
 		goto out;
 	}
-	if (cn_cli_bump_serial(cmd, pl) || save_unsigned(cmd, o->list, pl))
+	if (cn_cli_bump_serial(cmd, pl) || cn_cli_save_list(cmd, o->list, pl, NULL))
 		goto out;
 	p = cn_peerlist_find_name(pl, args[0]);
 	inet_ntop(AF_INET, p->ip4, a4, sizeof(a4));
@@ -364,7 +350,7 @@ static int cmd_remove(const struct peers_opts *o, int nargs, char **args, bool r
 		cn_cli_fail(cmd, "%s", e.msg);
 		goto out;
 	}
-	if (cn_cli_bump_serial(cmd, pl) || save_unsigned(cmd, o->list, pl))
+	if (cn_cli_bump_serial(cmd, pl) || cn_cli_save_list(cmd, o->list, pl, NULL))
 		goto out;
 	printf("removed %s %s (serial %" PRId64 ", unsigned: run 'cairn peers sign')\n",
 	       relay ? "relay" : "peer", args[0], pl->serial);
@@ -394,7 +380,7 @@ static int cmd_relay_add(const struct peers_opts *o, int nargs, char **args)
 		cn_cli_fail(cmd, "%s", e.msg);
 		goto out;
 	}
-	if (cn_cli_bump_serial(cmd, pl) || save_unsigned(cmd, o->list, pl))
+	if (cn_cli_bump_serial(cmd, pl) || cn_cli_save_list(cmd, o->list, pl, NULL))
 		goto out;
 	printf("added relay %s: %s port %ld, STUN %ld (serial %" PRId64
 	       ", unsigned: run 'cairn peers sign')\n",
