@@ -7,20 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/dec.h"
 #include "common/err.h"
 
 static int parse_port(const char *s, uint16_t *port)
 {
-	unsigned long v = 0;
+	uint64_t v;
 
-	if (!*s || strlen(s) > 5)
-		return -CN_EFORMAT;
-	for (const char *c = s; *c; c++) {
-		if (*c < '0' || *c > '9')
-			return -CN_EFORMAT;
-		v = v * 10 + (unsigned long)(*c - '0');
-	}
-	if (v > 65535)
+	if (!cn_dec_parse(s, strlen(s), 5, 65535, CN_DEC_ANY, &v))
 		return -CN_EFORMAT;
 	*port = (uint16_t)v;
 	return 0;

@@ -4,6 +4,7 @@
 
 #include <string.h>
 
+#include "common/dec.h"
 #include "common/err.h"
 
 /* user nice system idle iowait irq softirq steal, then guest and guest_nice (in user, nice) */
@@ -67,7 +68,7 @@ int cn_loadgate_parse_stat(const char *buf, size_t len, uint64_t *idle, uint64_t
 	if (len < 4 || memcmp(buf, "cpu ", 4) != 0)
 		return -CN_EFORMAT;
 	for (;;) {
-		uint64_t v = 0;
+		uint64_t v;
 		size_t digits = 0;
 
 		while (i < len && buf[i] == ' ')
@@ -76,12 +77,12 @@ int cn_loadgate_parse_stat(const char *buf, size_t len, uint64_t *idle, uint64_t
 			break;
 		if (n == STAT_FIELDS_MAX)
 			return -CN_EFORMAT;
-		for (; i < len && buf[i] >= '0' && buf[i] <= '9'; i++, digits++) {
-			if (v > (UINT64_MAX - 9) / 10)
-				return -CN_EFORMAT;
-			v = v * 10 + (uint64_t)(buf[i] - '0');
-		}
-		if (!digits || (i < len && buf[i] != ' ' && buf[i] != '\n'))
+		while (i + digits < len && buf[i + digits] >= '0' && buf[i + digits] <= '9')
+			digits++;
+		if (!cn_dec_parse(buf + i, digits, digits, UINT64_MAX, CN_DEC_ANY, &v))
+			return -CN_EFORMAT;
+		i += digits;
+		if (i < len && buf[i] != ' ' && buf[i] != '\n')
 			return -CN_EFORMAT;
 		if (n < STAT_FIELDS_SUMMED) {
 			if (v > UINT64_MAX - sum)

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "common/dec.h"
 #include "crypto/peerlist.h"
 #include "crypto/peerlist_int.h"
 
@@ -141,7 +142,7 @@ const char *cn_pl_prefix_parse(int af, const char *s, uint8_t *addr, unsigned in
 	size_t bytes = af == AF_INET ? 4 : 16;
 	unsigned int lo = af == AF_INET ? CN_PL_PREFIX4_MIN : CN_PL_PREFIX6_MIN;
 	unsigned int hi = af == AF_INET ? CN_PL_PREFIX4_MAX : CN_PL_PREFIX6_MAX;
-	unsigned int v = 0;
+	uint64_t v;
 
 	slash = strchr(s, '/');
 	if (!slash)
@@ -155,23 +156,16 @@ const char *cn_pl_prefix_parse(int af, const char *s, uint8_t *addr, unsigned in
 				     : "has an invalid IPv6 address";
 	p = slash + 1;
 	/* Decimal, no sign, no leading zero: one spelling per length. */
-	if (!is_digit(*p) || (p[0] == '0' && p[1] != '\0'))
-		return "has an invalid length";
-	for (; is_digit(*p); p++) {
-		v = v * 10 + (unsigned int)(*p - '0');
-		if (v > 128)
-			return "has an invalid length";
-	}
-	if (*p != '\0')
+	if (!cn_dec_parse(p, strlen(p), 3, 128, CN_DEC_CANONICAL, &v))
 		return "has an invalid length";
 	if (v < lo || v > hi)
 		return af == AF_INET ? "has a length outside 8 to 30"
 				     : "has a length outside 48 to 120";
 	for (size_t i = 0; i < bytes; i++)
-		if (tmp[i] & (uint8_t)~mask_byte(v, i))
+		if (tmp[i] & (uint8_t)~mask_byte((unsigned int)v, i))
 			return "has host bits set";
 	memcpy(addr, tmp, bytes);
-	*len = v;
+	*len = (unsigned int)v;
 	return NULL;
 }
 

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "common/dec.h"
 #include "common/err.h"
 
 enum { RTF_UP_ = 0x1, RTF_GATEWAY_ = 0x2, FIELDS = 8 };
@@ -39,16 +40,9 @@ static bool parse_hex(const char *s, size_t n, uint32_t *out)
 
 static bool parse_dec(const char *s, size_t n, uint32_t *out)
 {
-	uint64_t v = 0;
+	uint64_t v;
 
-	if (n == 0 || n > 10)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-		v = v * 10 + (uint64_t)(s[i] - '0');
-	}
-	if (v > UINT32_MAX)
+	if (!cn_dec_parse(s, n, 10, UINT32_MAX, CN_DEC_ANY, &v))
 		return false;
 	*out = (uint32_t)v;
 	return true;

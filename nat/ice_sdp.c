@@ -12,6 +12,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/dec.h"
+
 struct tok {
 	const char *p;
 	size_t n;
@@ -41,16 +43,9 @@ static bool ice_chars(const char *p, size_t n, size_t min, size_t max)
 /* Decimal without sign or leading junk, at most max_digits, value <= max. */
 static bool number(struct tok t, size_t max_digits, uint64_t min, uint64_t max)
 {
-	uint64_t v = 0;
+	uint64_t v;
 
-	if (t.n == 0 || t.n > max_digits)
-		return false;
-	for (size_t i = 0; i < t.n; i++) {
-		if (t.p[i] < '0' || t.p[i] > '9')
-			return false;
-		v = v * 10 + (uint64_t)(t.p[i] - '0');
-	}
-	return v >= min && v <= max;
+	return cn_dec_parse(t.p, t.n, max_digits, max, CN_DEC_ANY, &v) && v >= min;
 }
 
 static bool ip_literal(struct tok t, bool allow_unspecified)

@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "common/bytes.h"
+#include "common/dec.h"
 #include "common/err.h"
 
 enum {
@@ -370,7 +371,7 @@ static const struct rev rev6 = {ip6_arpa, sizeof(ip6_arpa), 4, 16};
 static int rev_label(const uint8_t *lab, unsigned int unit)
 {
 	size_t n = lab[0];
-	int v = 0;
+	uint64_t v;
 
 	if (unit == 4) {
 		uint8_t c = n == 1 ? lower(lab[1]) : 0;
@@ -381,14 +382,7 @@ static int rev_label(const uint8_t *lab, unsigned int unit)
 			return c - 'a' + 10;
 		return -1;
 	}
-	if (n < 1 || n > 3 || (n > 1 && lab[1] == '0'))
-		return -1;
-	for (size_t i = 1; i <= n; i++) {
-		if (lab[i] < '0' || lab[i] > '9')
-			return -1;
-		v = v * 10 + (lab[i] - '0');
-	}
-	return v <= 255 ? v : -1;
+	return cn_dec_parse((const char *)lab + 1, n, 3, 255, CN_DEC_CANONICAL, &v) ? (int)v : -1;
 }
 
 static bool prefix_match(const uint8_t *a, const uint8_t *prefix, unsigned int len)

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/dec.h"
 #include "common/err.h"
 
 /* The next space-separated field of line[*pos..len) into out (cap bytes). */
@@ -28,7 +29,7 @@ static int field(const char *line, size_t len, size_t *pos, char *out, size_t ca
 int cn_endpoint_line_parse(const char *line, size_t len, struct cn_endpoint_line *out)
 {
 	char port[8], remote[CN_ADDR_TEXT_MAX];
-	unsigned long v = 0;
+	uint64_t v;
 	size_t pos = 0;
 
 	memset(out, 0, sizeof(*out));
@@ -46,12 +47,7 @@ int cn_endpoint_line_parse(const char *line, size_t len, struct cn_endpoint_line
 		pos++;
 	if (pos != len || !cn_peerlist_name_valid(out->name))
 		return -CN_EFORMAT;
-	for (const char *c = port; *c; c++) {
-		if (*c < '0' || *c > '9')
-			return -CN_EFORMAT;
-		v = v * 10 + (unsigned long)(*c - '0');
-	}
-	if (v == 0 || v > 65535 || port[0] == '0')
+	if (!cn_dec_parse(port, strlen(port), 5, 65535, CN_DEC_CANONICAL, &v) || v == 0)
 		return -CN_EFORMAT;
 	out->local_port = (uint16_t)v;
 	if (cn_addr_parse(remote, &out->remote) != 0 ||
