@@ -108,10 +108,11 @@ struct cn_ice_cbs {
 	/* A pair was selected. DIRECT (host/srflx/prflx local candidate): fd is a
 	 * dup'd UDP socket now owned by the callee (bound to the same local port,
 	 * O_NONBLOCK, FD_CLOEXEC), remote is the peer's address; the agent is
-	 * gone and libnice will not touch the socket again. The peer's libnice
-	 * may still send STUN (Binding Indications every 25 s if its side is on
-	 * TURN): drop datagrams whose first two bits are 0 and that carry the
-	 * magic cookie 0x2112A442 at offset 4. TURN: fd = -1; data goes through
+	 * gone and libnice will not touch the socket again. STUN may still
+	 * arrive: the peer's Binding Indications (every 25 s if its side is on
+	 * TURN), and checks or answers that were in flight at the takeover:
+	 * drop datagrams whose first two bits are 0 and that carry the magic
+	 * cookie 0x2112A442 at offset 4. TURN: fd = -1; data goes through
 	 * cn_ice_send and arrives via recv. remote and the type strings ("host",
 	 * "srflx", "prflx", "relay") are borrowed for the call. */
 	void (*selected)(void *arg, enum cn_ice_path path, int fd, const struct sockaddr *remote,

@@ -379,9 +379,12 @@ static void recv_fd(struct side *to, const char *from, unsigned int count)
 			if (is_stun(buf, (size_t)n)) {
 				/* A peer's agent sends a Binding Indication (0x0011) when
 				 * its pair is selected (and every 25 s while it lives);
-				 * one sent before its takeover may land after ours.
-				 * Nothing else may come. */
-				assert_int_equal(buf[0] << 8 | buf[1], 0x0011);
+				 * one sent before its takeover may land after ours. So
+				 * may, on a loaded machine, a check or its answer that
+				 * was in flight at the takeover (Request 0x0001, Success
+				 * 0x0101, Error 0x0111). Nothing but Binding (method 1,
+				 * the class bits masked out) may come. */
+				assert_int_equal((buf[0] << 8 | buf[1]) & 0x3eef, 0x0001);
 				to->stray_stun++;
 				continue;
 			}
@@ -569,7 +572,7 @@ static void test_direct(void **state)
 
 	exchange(&a, &b, 200);
 	exchange(&b, &a, 200);
-	printf("# stray STUN Binding Indications after takeover: A %u, B %u\n", a.stray_stun,
+	printf("# stray STUN Binding messages after takeover: A %u, B %u\n", a.stray_stun,
 	       b.stray_stun);
 	assert_true(a.stray_stun + b.stray_stun <= 2);
 	/* libnice is gone on both sides: nothing more, not even keepalives. */
