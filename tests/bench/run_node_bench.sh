@@ -24,6 +24,10 @@
 #                   workers = 1; };`): before and after in one run;
 #     with the ratio of each path to raw and to wireguard-go, and each
 #     daemon's CPU use (and the relay's) during the one-stream transfer;
+#   - the wake-up floor at the same three cadences (cn_wakefloor, no
+#     overlay): what passing a datagram between sleeping processes costs
+#     on this machine, four times, as a ping over any userspace overlay
+#     does and raw does not, so the RTT lines can be read on any host;
 #   - start-up times, from spawning the nodes: each relay link up, the first
 #     answered ping board -> cloud (ping -D timestamps), and the direct path
 #     as each side's `cairn status` shows it (polled every 50 ms);
@@ -111,7 +115,7 @@ mkdir -p "$build"
 blog=$(mktemp /tmp/cn_node_bench_build.XXXXXX)
 b0=${EPOCHREALTIME/./}
 if ! cmake -S "$top" -B "$build" -DCMAKE_BUILD_TYPE=Release -DCN_TESTS=ON >"$blog" 2>&1 ||
-	! cmake --build "$build" -j "$(nproc)" --target cairn cairn-node cairn-relay >>"$blog" 2>&1; then
+	! cmake --build "$build" -j "$(nproc)" --target cairn cairn-node cairn-relay cn_wakefloor >>"$blog" 2>&1; then
 	tail -40 "$blog" >&2
 	rm -f "$blog"
 	die "build failed"
@@ -121,6 +125,7 @@ b1=${EPOCHREALTIME/./}
 CAIRN=$build/node/cli/cairn
 NODE=$build/node/cairn-node
 RELAY=$build/relay/cairn-relay
+WAKEFLOOR=$build/tests/bench/cn_wakefloor
 for b in "$CAIRN" "$NODE" "$RELAY"; do
 	[ -x "$b" ] || die "$b was not built"
 done
@@ -549,6 +554,22 @@ if [ "$ANCHORS" = 1 ]; then
 	[ -z "$WGGO" ] || wg_row
 fi
 
+# ---- the wake-up floor (no overlay; cairn not running) -----------------------------
+# floor GAP_US COUNT [CPU]: twice cn_wakefloor's average round trip on
+# board's loopback, in ms ("-" if it failed): the 4 wake-ups a ping over
+# a userspace overlay makes and the raw path does not, at that cadence.
+floor() {
+	local out avg
+	out=$(lab_exec board "$WAKEFLOOR" "$2" "$1" ${3:+"$3"} 2>&1)
+	echo "$1 us apart: $out" >>"$LAB_DIR/wakefloor.log"
+	avg=$(grep -o 'avg_us=[0-9.]*' <<<"$out" | cut -d= -f2)
+	[ -n "$avg" ] || { echo -; return; }
+	awk -v a="$avg" 'BEGIN { printf "%.3f", 2 * a / 1000 }'
+}
+FLOOR=$(floor 50000 "$PINGS")
+FLOORB=$(floor 2000 $((PINGS * 10)))
+FLOORF=$(floor 0 $((PINGS * 20)) 0)
+
 # ---- phase 1: ICE on -------------------------------------------------------------
 CLOUD_OV=10.99.0.1 # cl_network numbers the nodes in order
 startup ice 1
@@ -665,6 +686,9 @@ echo "RTT over raw (avg, ms):$(rtt_over_raw PING)"
 echo "  the same with $((PINGS * 10)) pings 2 ms apart (CPUs seldom idle: no wake-up from idle):$(rtt_over_raw PINGB)"
 echo "  the same with $((PINGS * 20)) pings back to back, ping and the daemons on one CPU (no wake-up"
 echo "  crosses CPUs or waits for a halted one: the daemons' own work):$(rtt_over_raw PINGF)"
+echo "  wake-up floor, no overlay (cn_wakefloor: two processes on board's loopback pass a datagram there"
+echo "  and back twice, the 4 wake-ups an overlay's ping makes and raw's does not): +$FLOOR 50 ms apart,"
+echo "  +$FLOORB 2 ms apart, +$FLOORF back to back on one CPU"
 echo "cairn data path (board's log): ${DPLINE:-?}"
 echo "crypto pool, direct phase: A ${POOL_A:-(no pool)}; B ${POOL_B:-(no pool)}"
 echo "load gate, direct phase: A ${GATE_A#dataplane: load gate: }; B ${GATE_B#dataplane: load gate: }"
