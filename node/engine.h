@@ -83,6 +83,10 @@ enum {
 	CN_ENGINE_DIRECT_QUIET_MS =
 		250, /* engine_watch.c: probe a silent direct path under traffic */
 	CN_ENGINE_DIRECT_PROBE_MS = 300, /* and declare it lost this long after */
+	/* engine_watch.c: how long data waits for the answer it may bring (a
+	 * ping's, a TCP ACK after the 40 ms delayed-ACK minimum) before its
+	 * probe goes; at least 2 RTT, at most a third of the bound above. */
+	CN_ENGINE_DIRECT_ANSWER_MS = 50,
 	/* engine_watch.c: traffic from a peer that stops is probed, at most once a second. */
 	CN_ENGINE_RX_QUIET_INTERVAL_MS = 1000,
 	CN_ENGINE_ICE_START_DELAY_MS = 200,
@@ -272,8 +276,8 @@ struct cn_peer {
 	uint16_t dlocal_port;
 	bool direct_up;
 	uint64_t d_last_rx_ms, d_last_tx_ms;
-	uint64_t dprobe_ms; /* a probe of the silent direct path started then (0: none) */
-	bool dprobe_again;  /* its second PROBE is still to go */
+	uint64_t dprobe_ms;	  /* a probe of the silent direct path started then (0: none) */
+	unsigned int dprobe_sent; /* its PROBEs sent so far: 0 (waiting for an answer), 1, 2 */
 	/*
 	 * Traffic from the peer (engine_watch.c): when its last IP packet
 	 * came, whether it came in a stream (less than the quiet bound after

@@ -85,7 +85,7 @@ static void challenge_answered(struct cn_peer *p, uint64_t now)
 
 	p->dremote = p->challenge_addr;
 	p->challenge_id = 0;
-	p->d_last_rx_ms = now;
+	eng_watch_heard(p, now);
 	cn_addr_format((const struct sockaddr *)&p->dremote.ss, a);
 	eng_log(p->e, CN_LOG_INFO, false, "peer %s: direct endpoint moved to %s", p->name, a);
 	p->e->ops->endpoints_changed(p->e->ctx);

@@ -105,6 +105,8 @@ void eng_ice_stop(struct cn_peer *p);
 void eng_watch_sent(struct cn_peer *p, uint64_t now);
 /* An IP packet came from p (over a validated path): a stream's stop will be probed. */
 void eng_watch_received(struct cn_peer *p, uint64_t now);
+/* Something authentic came over the direct path: it is alive, any watch of it ends. */
+void eng_watch_heard(struct cn_peer *p, uint64_t now);
 uint64_t eng_watch_deadline(const struct cn_peer *p);
 void eng_watch_tick(struct cn_peer *p, uint64_t now);
 /* engine_restrict.c */

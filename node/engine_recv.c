@@ -254,7 +254,7 @@ void eng_rx_data_after(struct cn_peer *p, struct cn_session *s, uint64_t now, en
 		if (newest)
 			challenge(p, now, src);
 	} else if (via == CN_CTL_PATH_DIRECT) {
-		p->d_last_rx_ms = now;
+		eng_watch_heard(p, now);
 		eng_direct_up(p, now, "authenticated packet");
 	} else if (via == CN_CTL_PATH_RELAY && relay >= 0) {
 		p->relay_hint = relay;

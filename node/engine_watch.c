@@ -5,9 +5,13 @@
  * no clock, acts through eng_* and the ops.
  *
  * A direct path carrying traffic that hears nothing back for
- * max(DIRECT_QUIET_MS, 2 RTT) gets a PROBE at once (another half way); when
- * nothing authentic arrives over it within max(DIRECT_PROBE_MS, 3 RTT) of
- * the first, the path is declared lost then, not after DIRECT_DEAD_MS:
+ * max(DIRECT_QUIET_MS, 2 RTT) is watched from the next packet out: that
+ * packet's own answer (a ping's reply, a TCP ACK) is waited for
+ * max(DIRECT_ANSWER_MS, 2 RTT), at most a third of the bound below, so a
+ * request after a quiet spell costs no extra datagram; without one a
+ * PROBE goes (another half way); when nothing authentic arrives over it
+ * within max(DIRECT_PROBE_MS, 3 RTT) of that packet, the path is declared
+ * lost then, not after DIRECT_DEAD_MS:
  * traffic goes through the relay, which also lets a peer whose NAT was
  * renumbered answer from its new address (and be followed there through
  * path validation). An idle direct path keeps the DIRECT_DEAD_MS rule.
@@ -45,11 +49,24 @@ static void probe_send(struct cn_peer *p, uint64_t now)
 	eng_send_ctl_to(p, now, &m, &p->dremote);
 }
 
-static void probe_start(struct cn_peer *p, uint64_t now)
+/* The wait for an answer before the first PROBE: never past the second's time. */
+static uint64_t answer_wait(const struct cn_peer *p)
+{
+	uint64_t wait = at_least(CN_ENGINE_DIRECT_ANSWER_MS, 2, p),
+		 cap = at_least(CN_ENGINE_DIRECT_PROBE_MS, 3, p) / 3;
+
+	return wait < cap ? wait : cap;
+}
+
+/* Starts the watch of a silent direct path: the first PROBE now, or after answer_wait. */
+static void probe_start(struct cn_peer *p, uint64_t now, bool at_once)
 {
 	p->dprobe_ms = now;
-	p->dprobe_again = true;
-	probe_send(p, now);
+	p->dprobe_sent = 0;
+	if (at_once) {
+		p->dprobe_sent = 1;
+		probe_send(p, now);
+	}
 	eng_peer_changed(p, now);
 }
 
@@ -58,7 +75,13 @@ void eng_watch_sent(struct cn_peer *p, uint64_t now)
 	if (!p->direct_up || p->dprobe_ms ||
 	    now - p->d_last_rx_ms < at_least(CN_ENGINE_DIRECT_QUIET_MS, 2, p))
 		return;
-	probe_start(p, now);
+	probe_start(p, now, false);
+}
+
+void eng_watch_heard(struct cn_peer *p, uint64_t now)
+{
+	p->d_last_rx_ms = now;
+	p->dprobe_ms = 0; /* answered, even within the millisecond the watch began */
 }
 
 void eng_watch_received(struct cn_peer *p, uint64_t now)
@@ -88,7 +111,17 @@ uint64_t eng_watch_deadline(const struct cn_peer *p)
 
 	if (!p->dprobe_ms)
 		return t;
-	bound = p->dprobe_ms + (p->dprobe_again ? bound / 2 : bound);
+	switch (p->dprobe_sent) {
+	case 0:
+		bound = p->dprobe_ms + answer_wait(p);
+		break;
+	case 1:
+		bound = p->dprobe_ms + bound / 2;
+		break;
+	default:
+		bound += p->dprobe_ms;
+		break;
+	}
 	return bound < t ? bound : t;
 }
 
@@ -107,7 +140,7 @@ static void rx_quiet_tick(struct cn_peer *p, uint64_t now)
 		p->direct_up ? "direct path" : "relay path");
 	if (p->direct_up) {
 		if (!p->dprobe_ms)
-			probe_start(p, now);
+			probe_start(p, now, true);
 		return;
 	}
 	eng_probe_arm(p, now, &m);
@@ -123,20 +156,20 @@ void eng_watch_tick(struct cn_peer *p, uint64_t now)
 	rx_quiet_tick(p, now);
 	if (!p->dprobe_ms)
 		return;
-	if (!p->direct_up || p->d_last_rx_ms > p->dprobe_ms) {
-		p->dprobe_ms = 0; /* answered (or the path went otherwise) */
+	if (!p->direct_up) {
+		p->dprobe_ms = 0; /* the path went otherwise (answers end it in eng_watch_heard) */
 		return;
 	}
-	if (p->dprobe_again) {
-		if (now - p->dprobe_ms < bound / 2)
+	if (p->dprobe_sent < 2) {
+		if (now - p->dprobe_ms < (p->dprobe_sent ? bound / 2 : answer_wait(p)))
 			return;
-		p->dprobe_again = false;
+		p->dprobe_sent++;
 		probe_send(p, now);
 		return;
 	}
 	if (now - p->dprobe_ms < bound)
 		return;
-	snprintf(why, sizeof(why), "no answer to a probe within %llu ms while carrying traffic",
+	snprintf(why, sizeof(why), "nothing back within %llu ms while carrying traffic and probes",
 		 (unsigned long long)(now - p->dprobe_ms));
 	p->dprobe_ms = 0;
 	eng_direct_down(p, now, why);
@@ -154,7 +187,7 @@ void cn_engine_network_changed(struct cn_engine *e, uint64_t now)
 		if (p->direct_up) {
 			/* Still there? The answer (or its absence) says within the bound. */
 			if (!p->dprobe_ms)
-				probe_start(p, now);
+				probe_start(p, now, true);
 			continue;
 		}
 		/* Gather again with the new addresses, now. */

@@ -1238,8 +1238,9 @@ static void test_stream_end_probed_once(void **state)
 /*
  * A direct path that dies under traffic is found by the fast-failure probe
  * (engine_watch.c), not after DIRECT_DEAD_MS: data after a quiet spell
- * takes a PROBE along at once, another goes half way, and the path is
- * lost when nothing answers within max(DIRECT_PROBE_MS, 3 RTT).
+ * waits DIRECT_ANSWER_MS for an answer, then a PROBE goes, another half
+ * way, and the path is lost when nothing answers within
+ * max(DIRECT_PROBE_MS, 3 RTT) of the data.
  */
 static void test_direct_lost_under_traffic(void **state)
 {
@@ -1254,7 +1255,11 @@ static void test_direct_lost_under_traffic(void **state)
 	t0 = now;
 	sent = sent_direct;
 	send_tagged(0, 1, 2);
-	assert_int_equal(sent_direct, sent + 2); /* the data, then the probe */
+	assert_int_equal(sent_direct, sent + 1); /* the data; its answer may come */
+	run_until(t0 + CN_ENGINE_DIRECT_ANSWER_MS - 5);
+	assert_int_equal(sent_direct, sent + 1);
+	run_until(t0 + CN_ENGINE_DIRECT_ANSWER_MS + 5);
+	assert_int_equal(sent_direct, sent + 2); /* none: the first probe */
 	run_until(t0 + CN_ENGINE_DIRECT_PROBE_MS / 2 + 5);
 	assert_int_equal(sent_direct, sent + 3); /* the second probe */
 	assert_true(peer(0, 1)->direct_up);
@@ -1268,6 +1273,32 @@ static void test_direct_lost_under_traffic(void **state)
 	send_tagged(0, 1, 3);
 	assert_int_equal(nodes[1].ntun, before + 1);
 	assert_int_equal(tag_of(&nodes[1], before), 3);
+}
+
+/*
+ * Data after a quiet spell that its peer answers (a ping, TCP) sends no
+ * PROBE: the request and its reply are the only datagrams, whether the
+ * answer comes within the same millisecond or just before the wait ends.
+ */
+static void test_direct_answered_needs_no_probe(void **state)
+{
+	unsigned int sent;
+	uint64_t gaps[] = {0, CN_ENGINE_DIRECT_ANSWER_MS - 5};
+
+	(void)state;
+	send_tagged(0, 1, 1);
+	go_direct(0, 1);
+	for (size_t i = 0; i < sizeof(gaps) / sizeof(gaps[0]); i++) {
+		run_until(now + 1000); /* quiet both ways */
+		sent = sent_direct;
+		send_tagged(0, 1, 10 + (uint32_t)i);
+		run_until(now + gaps[i]);
+		send_tagged(1, 0, 20 + (uint32_t)i); /* the answer */
+		run_until(now + CN_ENGINE_DIRECT_PROBE_MS + 50);
+		assert_int_equal(sent_direct, sent + 2);
+		assert_true(peer(0, 1)->direct_up);
+	}
+	assert_int_equal(cn_engine_metrics(nodes[0].e)->path_changes, 1);
 }
 
 static void test_direct_one_way_stays(void **state)
@@ -1974,6 +2005,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_renumbered_receiver_probes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stream_end_probed_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_direct_lost_under_traffic, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_direct_answered_needs_no_probe, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_direct_one_way_stays, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_network_changed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restricted_closes_and_refuses, setup,
