@@ -104,9 +104,11 @@ struct cn_bday {
 	uint16_t opened;  /* hard */
 	unsigned announced;
 	uint32_t sent; /* easy: probes sent */
-	/* easy: ports visited as lo + (offset + i * stride) mod n, a
-	 * permutation of the range, so no port is probed twice */
-	uint32_t n, offset, stride;
+	/* easy: probe i goes to lo + walk(i), walk a keyed permutation of
+	 * [0, n) (a Feistel network on half_bits * 2 bits, cycle-walked), so
+	 * no port is probed twice and the order has no arithmetic in it */
+	uint32_t n, half_bits;
+	uint64_t key;
 	uint16_t found_port;  /* easy: the hard side's port that answered */
 	uint16_t found_index; /* hard: the socket a probe arrived on */
 	uint32_t found_seq;

@@ -265,6 +265,102 @@ static void test_simulated(void **state)
 	assert_true(wins >= trials * 93 / 100);
 }
 
+/* Every range size is walked whole and each port once, the full one included. */
+static void test_walk_is_a_permutation(void **state)
+{
+	static const uint16_t his[] = {1024, 1025, 1026, 1028, 1279, 1280, 5119, 65535};
+	static uint8_t seen[65536];
+	struct cn_bday_limits l;
+	struct cn_bday b;
+	struct cn_bday_step s;
+
+	(void)state;
+	cn_bday_limits_default(&l);
+	l.budget = CN_BDAY_BUDGET_MAX;
+	l.rate = CN_BDAY_RATE_MAX;
+	l.duration_ms = CN_BDAY_DURATION_MAX_MS;
+	for (size_t i = 0; i < sizeof(his) / sizeof(his[0]); i++) {
+		struct cn_bday_announce a = {.token = 3,
+					     .sockets = 256,
+					     .port_lo = 1024,
+					     .port_hi = his[i],
+					     .rate = CN_BDAY_RATE_MAX,
+					     .duration_ms = CN_BDAY_DURATION_MAX_MS};
+		uint32_t n = (uint32_t)his[i] - 1024 + 1, want = n < l.budget ? n : l.budget;
+		uint32_t probes = 0;
+		uint64_t now = 0;
+
+		memset(seen, 0, sizeof(seen));
+		assert_int_equal(cn_bday_start_easy(&b, &l, &a, 77 + i, now), 0);
+		while ((s = cn_bday_next(&b, now)).act == CN_BDAY_ACT_PROBE ||
+		       s.act == CN_BDAY_ACT_NONE) {
+			if (s.act == CN_BDAY_ACT_NONE) {
+				if (probes == want)
+					break; /* budget spent: it waits out the attempt */
+				now = s.deadline_ms;
+				continue;
+			}
+			assert_true(s.port >= 1024 && s.port <= his[i]);
+			assert_int_equal(seen[s.port], 0);
+			seen[s.port] = 1;
+			probes++;
+		}
+		assert_int_equal(probes, want);
+	}
+}
+
+/*
+ * The probes' order has no arithmetic a NAT's allocator shares: against
+ * 256 ports handed out in a run of fixed step (1 or 2, as a sequential
+ * NAT does, or 97), an attempt's 2,048 probes miss about as often as a
+ * random order would (e^-8: 0.6 in 2,000 attempts). A walk with a fixed
+ * stride missed about 53 of 2,000 (2.6%) against each.
+ */
+static void test_order_beats_sequential_nats(void **state)
+{
+	static const uint16_t steps[] = {1, 2, 97};
+	static uint8_t open_port[65536];
+	struct cn_bday_limits l;
+	struct cn_bday_announce a = {.token = 5,
+				     .sockets = 256,
+				     .port_lo = 1024,
+				     .port_hi = 65535,
+				     .rate = CN_BDAY_RATE_MAX,
+				     .duration_ms = CN_BDAY_DURATION_MAX_MS};
+
+	(void)state;
+	cn_bday_limits_default(&l);
+	l.rate = CN_BDAY_RATE_MAX;
+	l.duration_ms = CN_BDAY_DURATION_MAX_MS;
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		unsigned int misses = 0;
+
+		memset(open_port, 0, sizeof(open_port));
+		for (unsigned int k = 0; k < 256; k++)
+			open_port[20000 + k * steps[i]] = 1;
+		for (uint64_t seed = 1; seed <= 2000; seed++) {
+			struct cn_bday b;
+			struct cn_bday_step s;
+			uint64_t now = 0;
+			bool hit = false;
+
+			assert_int_equal(cn_bday_start_easy(&b, &l, &a, seed, now), 0);
+			while (!hit && b.sent < b.budget) {
+				s = cn_bday_next(&b, now);
+				if (s.act == CN_BDAY_ACT_NONE)
+					now = s.deadline_ms;
+				else if (s.act == CN_BDAY_ACT_PROBE)
+					hit = open_port[s.port];
+				else
+					break;
+			}
+			misses += !hit;
+		}
+		print_message("# step %u: %u of 2000 attempts missed\n", steps[i], misses);
+		assert_true(misses <= 8);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -272,6 +368,8 @@ int main(void)
 		cmocka_unit_test(test_hard_side),
 		cmocka_unit_test(test_easy_side),
 		cmocka_unit_test(test_simulated),
+		cmocka_unit_test(test_walk_is_a_permutation),
+		cmocka_unit_test(test_order_beats_sequential_nats),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
