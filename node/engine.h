@@ -48,6 +48,7 @@
 
 #include "common/addr.h"
 #include "common/log.h"
+#include "common/pathwatch.h"
 #include "common/u32map.h"
 #include "crypto/cookie.h"
 #include "crypto/handshake.h"
@@ -80,13 +81,10 @@ enum {
 	 */
 	CN_ENGINE_DIRECT_KEEPALIVE_MS = 10000,
 	CN_ENGINE_DIRECT_DEAD_MS = 30000,
-	CN_ENGINE_DIRECT_QUIET_MS =
-		250, /* engine_watch.c: probe a silent direct path under traffic */
-	CN_ENGINE_DIRECT_PROBE_MS = 300, /* and declare it lost this long after */
-	/* engine_watch.c: how long data waits for the answer it may bring (a
-	 * ping's, a TCP ACK after the 40 ms delayed-ACK minimum) before its
-	 * probe goes; at least 2 RTT, at most a third of the bound above. */
-	CN_ENGINE_DIRECT_ANSWER_MS = 50,
+	/* engine_watch.c: a silent direct path under traffic (common/pathwatch.h). */
+	CN_ENGINE_DIRECT_QUIET_MS = CN_PATHWATCH_QUIET_MS,
+	CN_ENGINE_DIRECT_ANSWER_MS = CN_PATHWATCH_ANSWER_MS,
+	CN_ENGINE_DIRECT_PROBE_MS = CN_PATHWATCH_BOUND_MS,
 	/* engine_watch.c: traffic from a peer that stops is probed, at most once a second. */
 	CN_ENGINE_RX_QUIET_INTERVAL_MS = 1000,
 	CN_ENGINE_ICE_START_DELAY_MS = 200,
@@ -276,8 +274,7 @@ struct cn_peer {
 	uint16_t dlocal_port;
 	bool direct_up;
 	uint64_t d_last_rx_ms, d_last_tx_ms;
-	uint64_t dprobe_ms;	  /* a probe of the silent direct path started then (0: none) */
-	unsigned int dprobe_sent; /* its PROBEs sent so far: 0 (waiting for an answer), 1, 2 */
+	struct cn_pathwatch dwatch; /* the fast-failure watch of the direct path (engine_watch.c) */
 	/*
 	 * Traffic from the peer (engine_watch.c): when its last IP packet
 	 * came, whether it came in a stream (less than the quiet bound after

@@ -51,7 +51,7 @@ static void close_peer(struct cn_peer *p, uint64_t now)
 	}
 	p->ice_next_ms = 0;
 	p->ice_backoff_ms = 0;
-	p->dprobe_ms = 0;
+	cn_pathwatch_end(&p->dwatch);
 	p->rx_stream = false;
 	p->challenge_id = 0;
 	if (had)

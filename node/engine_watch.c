@@ -4,14 +4,11 @@
  * to a network change the shell saw (engine.h). Part of the engine: pure,
  * no clock, acts through eng_* and the ops.
  *
- * A direct path carrying traffic that hears nothing back for
- * max(DIRECT_QUIET_MS, 2 RTT) is watched from the next packet out: that
- * packet's own answer (a ping's reply, a TCP ACK) is waited for
- * max(DIRECT_ANSWER_MS, 2 RTT), at most a third of the bound below, so a
- * request after a quiet spell costs no extra datagram; without one a
- * PROBE goes (another half way); when nothing authentic arrives over it
- * within max(DIRECT_PROBE_MS, 3 RTT) of that packet, the path is declared
- * lost then, not after DIRECT_DEAD_MS:
+ * A direct path carrying traffic that hears nothing back is watched by
+ * common/pathwatch.h (as relay links are): the next packet's own answer
+ * is waited for, then a PROBE goes (another half way), and when nothing
+ * authentic arrives within max(DIRECT_PROBE_MS, 3 RTT) of that packet the
+ * path is declared lost then, not after DIRECT_DEAD_MS:
  * traffic goes through the relay, which also lets a peer whose NAT was
  * renumbered answer from its new address (and be followed there through
  * path validation). An idle direct path keeps the DIRECT_DEAD_MS rule.
@@ -49,39 +46,29 @@ static void probe_send(struct cn_peer *p, uint64_t now)
 	eng_send_ctl_to(p, now, &m, &p->dremote);
 }
 
-/* The wait for an answer before the first PROBE: never past the second's time. */
-static uint64_t answer_wait(const struct cn_peer *p)
+static uint64_t rtt_ms(const struct cn_peer *p)
 {
-	uint64_t wait = at_least(CN_ENGINE_DIRECT_ANSWER_MS, 2, p),
-		 cap = at_least(CN_ENGINE_DIRECT_PROBE_MS, 3, p) / 3;
-
-	return wait < cap ? wait : cap;
+	return p->rtt_us / 1000;
 }
 
-/* Starts the watch of a silent direct path: the first PROBE now, or after answer_wait. */
-static void probe_start(struct cn_peer *p, uint64_t now, bool at_once)
+/* Watches the direct path from now with its first PROBE at once. */
+static void probe_at_once(struct cn_peer *p, uint64_t now)
 {
-	p->dprobe_ms = now;
-	p->dprobe_sent = 0;
-	if (at_once) {
-		p->dprobe_sent = 1;
-		probe_send(p, now);
-	}
+	cn_pathwatch_start_probed(&p->dwatch, now);
+	probe_send(p, now);
 	eng_peer_changed(p, now);
 }
 
 void eng_watch_sent(struct cn_peer *p, uint64_t now)
 {
-	if (!p->direct_up || p->dprobe_ms ||
-	    now - p->d_last_rx_ms < at_least(CN_ENGINE_DIRECT_QUIET_MS, 2, p))
-		return;
-	probe_start(p, now, false);
+	if (p->direct_up && cn_pathwatch_sent(&p->dwatch, now, p->d_last_rx_ms, rtt_ms(p)))
+		eng_peer_changed(p, now);
 }
 
 void eng_watch_heard(struct cn_peer *p, uint64_t now)
 {
 	p->d_last_rx_ms = now;
-	p->dprobe_ms = 0; /* answered, even within the millisecond the watch began */
+	cn_pathwatch_end(&p->dwatch); /* answered, even within the millisecond it began */
 }
 
 void eng_watch_received(struct cn_peer *p, uint64_t now)
@@ -107,22 +94,9 @@ static uint64_t rx_quiet_deadline(const struct cn_peer *p)
 
 uint64_t eng_watch_deadline(const struct cn_peer *p)
 {
-	uint64_t bound = at_least(CN_ENGINE_DIRECT_PROBE_MS, 3, p), t = rx_quiet_deadline(p);
+	uint64_t t = rx_quiet_deadline(p), d = cn_pathwatch_deadline(&p->dwatch, rtt_ms(p));
 
-	if (!p->dprobe_ms)
-		return t;
-	switch (p->dprobe_sent) {
-	case 0:
-		bound = p->dprobe_ms + answer_wait(p);
-		break;
-	case 1:
-		bound = p->dprobe_ms + bound / 2;
-		break;
-	default:
-		bound += p->dprobe_ms;
-		break;
-	}
-	return bound < t ? bound : t;
+	return d < t ? d : t;
 }
 
 static void rx_quiet_tick(struct cn_peer *p, uint64_t now)
@@ -139,8 +113,8 @@ static void rx_quiet_tick(struct cn_peer *p, uint64_t now)
 		p->name, (unsigned long long)(now - p->last_rx_ms),
 		p->direct_up ? "direct path" : "relay path");
 	if (p->direct_up) {
-		if (!p->dprobe_ms)
-			probe_start(p, now, true);
+		if (!p->dwatch.on)
+			probe_at_once(p, now);
 		return;
 	}
 	eng_probe_arm(p, now, &m);
@@ -150,28 +124,28 @@ static void rx_quiet_tick(struct cn_peer *p, uint64_t now)
 
 void eng_watch_tick(struct cn_peer *p, uint64_t now)
 {
-	uint64_t bound = at_least(CN_ENGINE_DIRECT_PROBE_MS, 3, p);
+	uint64_t since = now - p->dwatch.start_ms;
 	char why[96];
 
 	rx_quiet_tick(p, now);
-	if (!p->dprobe_ms)
+	if (!p->dwatch.on)
 		return;
 	if (!p->direct_up) {
-		p->dprobe_ms = 0; /* the path went otherwise (answers end it in eng_watch_heard) */
+		cn_pathwatch_end(&p->dwatch); /* the path went otherwise */
 		return;
 	}
-	if (p->dprobe_sent < 2) {
-		if (now - p->dprobe_ms < (p->dprobe_sent ? bound / 2 : answer_wait(p)))
-			return;
-		p->dprobe_sent++;
+	switch (cn_pathwatch_tick(&p->dwatch, now, rtt_ms(p))) {
+	case CN_PATHWATCH_WAIT:
+		return;
+	case CN_PATHWATCH_PROBE:
 		probe_send(p, now);
 		return;
+	case CN_PATHWATCH_LOST:
+		break;
 	}
-	if (now - p->dprobe_ms < bound)
-		return;
-	snprintf(why, sizeof(why), "nothing back within %llu ms while carrying traffic and probes",
-		 (unsigned long long)(now - p->dprobe_ms));
-	p->dprobe_ms = 0;
+	snprintf(why, sizeof(why),
+		 "nothing back within %llu ms while carrying traffic, probes included",
+		 (unsigned long long)since);
 	eng_direct_down(p, now, why);
 	/* Found fast, so try again fast: the first ICE attempt without backoff. */
 	p->ice_next_ms = now + CN_ENGINE_ICE_START_DELAY_MS;
@@ -186,8 +160,8 @@ void cn_engine_network_changed(struct cn_engine *e, uint64_t now)
 			continue;
 		if (p->direct_up) {
 			/* Still there? The answer (or its absence) says within the bound. */
-			if (!p->dprobe_ms)
-				probe_start(p, now, true);
+			if (!p->dwatch.on)
+				probe_at_once(p, now);
 			continue;
 		}
 		/* Gather again with the new addresses, now. */

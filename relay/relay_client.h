@@ -21,11 +21,12 @@
  * (a lost first datagram must not cost 5 s);
  * a PING after KEEPALIVE_MS without sending; the link is declared dead after
  * DEAD_MS without receiving anything; rekey when the session says so.
- * While SENDs go out and nothing has come back for max(250 ms, 2 RTT), a
- * PING goes at once (and a second half way); when nothing at all arrives
- * within max(300 ms, 3 RTT) of the first, the link goes down ("no answer to
- * a probe ... while carrying traffic"), so a relay that died or is
- * blackholed under traffic is found in well under a second. An idle UDP
+ * While SENDs go out and nothing has come back for max(250 ms, 2 RTT), the
+ * next SEND's answer is waited for max(50 ms, 2 RTT), then a PING goes (a
+ * second half way); when nothing at all arrives within max(300 ms, 3 RTT)
+ * of that SEND, the link goes down ("nothing back within ... while
+ * carrying traffic, probes included"; common/pathwatch.h), so a relay that
+ * died or is blackholed under traffic is found in well under a second. An idle UDP
  * link's keepalive PING starts the same probe, so a relay that restarted
  * (and drops the forgotten session's messages) or went silent is found
  * within KEEPALIVE_MS plus that bound, not DEAD_MS (over TCP a restart

@@ -14,6 +14,7 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
+#include "common/pathwatch.h"
 #include "common/udpbatch.h"
 #include "crypto/cookie.h"
 #include "crypto/handshake.h"
@@ -31,14 +32,6 @@ enum {
 	KEEPALIVE_MS = 5000,
 	DEAD_MS = 15000,
 	UDP_DGRAM_MAX = 2048,
-	/*
-	 * Fast failure (relay_client.h): SENDs go out and nothing has come
-	 * back for QUIET_MIN_MS (or 2 RTT): probe with a PING at once, again
-	 * half way, and end the link when nothing at all arrives within
-	 * PROBE_MIN_MS (or 3 RTT) of the first probe.
-	 */
-	QUIET_MIN_MS = 250,
-	PROBE_MIN_MS = 300,
 	/* A UDP link's first initiation is sent again (fresh) after 250 ms, doubling. */
 	HS_RETRY_MIN_MS = 250,
 	/* UDP batches: reads per recvmmsg (GRO reads of up to 64 datagrams each),
@@ -88,9 +81,8 @@ struct cn_relay_client {
 	struct event *udp_ev, *tick;
 	uint64_t last_tx_ms, last_rx_ms;
 	uint64_t ping_nonce, ping_sent_us, rtt_us;
-	/* The fast-failure probe: when it started (0: none), its timer. */
-	uint64_t probe_ms;
-	bool probe_again;     /* the second PING is still to go */
+	/* The fast-failure watch (common/pathwatch.h; its PINGs are the probes), its timer. */
+	struct cn_pathwatch watch;
 	bool probe_idle;      /* started by the keepalive, not by traffic */
 	uint64_t hs_retry_ms; /* UDP, before the link is up: the next retry's delay */
 	struct event *probe_ev;

@@ -2,9 +2,10 @@
 /*
  * Whether the relay is still there (relay_client_int.h): the link's one
  * timer, armed to its next deadline (keepalive, silence rule, a lost
- * initiation's retry), and the fast-failure probe that ends a link whose
- * relay stopped answering within about a second under traffic, or at the
- * next keepalive of an idle UDP link (relay_client.h).
+ * initiation's retry), and the fast-failure watch (common/pathwatch.h)
+ * that ends a link whose relay stopped answering within max(300 ms, 3 RTT)
+ * under traffic, or of the next keepalive of an idle UDP link
+ * (relay_client.h).
  */
 #include <stdio.h>
 #include <time.h>
@@ -13,11 +14,9 @@
 #include "crypto/session.h"
 #include "relay/relay_client_int.h"
 
-static uint64_t at_least(uint64_t floor_ms, uint64_t rtts, const struct cn_relay_client *c)
+static uint64_t rtt_ms(const struct cn_relay_client *c)
 {
-	uint64_t ms = rtts * (c->rtt_us / 1000);
-
-	return ms > floor_ms ? ms : floor_ms;
+	return c->rtt_us / 1000;
 }
 
 void client_probe_arm(struct cn_relay_client *c, uint64_t at, uint64_t now)
@@ -32,39 +31,41 @@ void client_probe_arm(struct cn_relay_client *c, uint64_t at, uint64_t now)
 void client_heard(struct cn_relay_client *c, uint64_t now)
 {
 	c->last_rx_ms = now;
-	if (c->probe_ms) {
-		c->probe_ms = 0;
+	if (c->watch.on) {
+		cn_pathwatch_end(&c->watch);
 		event_del(c->probe_ev);
 	}
 }
 
 /*
  * After a SEND: when nothing has come back for a while, the relay (or the
- * path to it) may be gone while this node pushes traffic into it. A PING
- * now, another half way through the bound, and probe_cb ends the link if
- * neither (nor anything else) is answered: about a second instead of
- * DEAD_MS. An idle link's keepalive PING starts the same probe.
+ * path to it) may be gone while this node pushes traffic into it. The
+ * watch (common/pathwatch.h) waits for the SEND's own answer, then PINGs,
+ * again half way, and client_probe_cb ends the link if nothing at all is
+ * answered: well under a second instead of DEAD_MS. An idle link's
+ * keepalive PING starts the same watch at once (probe_idle).
  */
-static void probe_start(struct cn_relay_client *c, uint64_t now, bool idle)
-{
-	c->probe_ms = now;
-	c->probe_idle = idle;
-	c->probe_again = true;
-	(void)cn_relay_client_ping(c);
-	client_probe_arm(c, now + at_least(PROBE_MIN_MS, 3, c) / 2, now);
-}
-
 void client_maybe_probe(struct cn_relay_client *c, uint64_t now)
 {
-	if (c->probe_ms || now - c->last_rx_ms < at_least(QUIET_MIN_MS, 2, c))
+	if (!cn_pathwatch_sent(&c->watch, now, c->last_rx_ms, rtt_ms(c)))
 		return;
-	probe_start(c, now, false);
+	c->probe_idle = false;
+	client_probe_arm(c, cn_pathwatch_deadline(&c->watch, rtt_ms(c)), now);
+}
+
+static void probe_idle_link(struct cn_relay_client *c, uint64_t now)
+{
+	cn_pathwatch_start_probed(&c->watch, now);
+	c->probe_idle = true;
+	(void)cn_relay_client_ping(c);
+	client_probe_arm(c, cn_pathwatch_deadline(&c->watch, rtt_ms(c)), now);
 }
 
 void client_probe_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct cn_relay_client *c = arg;
-	uint64_t now = cn_clock_ms(), bound = at_least(PROBE_MIN_MS, 3, c);
+	uint64_t now = cn_clock_ms(), since;
+	enum cn_pathwatch_act act;
 	char why[96];
 
 	(void)fd;
@@ -79,19 +80,20 @@ void client_probe_cb(evutil_socket_t fd, short what, void *arg)
 		}
 		return;
 	}
-	if (!c->probe_ms || c->state != CLIENT_UP)
+	if (!c->watch.on || c->state != CLIENT_UP)
 		return;
-	if (c->probe_again) {
-		c->probe_again = false;
+	since = now - c->watch.start_ms;
+	act = cn_pathwatch_tick(&c->watch, now, rtt_ms(c));
+	if (act == CN_PATHWATCH_PROBE)
 		(void)cn_relay_client_ping(c);
-		client_probe_arm(c, c->probe_ms + bound, now);
+	if (act != CN_PATHWATCH_LOST) {
+		client_probe_arm(c, cn_pathwatch_deadline(&c->watch, rtt_ms(c)), now);
 		return;
 	}
 	c->probe_failures++;
-	snprintf(why, sizeof(why), "no answer to a probe within %llu ms %s",
-		 (unsigned long long)(now - c->probe_ms),
-		 c->probe_idle ? "(idle link's keepalive)" : "while carrying traffic");
-	c->probe_ms = 0;
+	snprintf(why, sizeof(why), "nothing back within %llu ms %s, probes included",
+		 (unsigned long long)since,
+		 c->probe_idle ? "of the idle link's keepalive" : "while carrying traffic");
 	/* The owner may free the client from its down callback. */
 	c->in_callback = true;
 	client_go_down(c, why);
@@ -166,8 +168,8 @@ static void tick_run(struct cn_relay_client *c, uint64_t now)
 		 * next keepalive, not after DEAD_MS. Over TCP a restart resets
 		 * the connection, and an idle link keeps the DEAD_MS rule.
 		 */
-		if (!c->probe_ms && !c->bev)
-			probe_start(c, now, true);
+		if (!c->watch.on && !c->bev)
+			probe_idle_link(c, now);
 		else
 			(void)cn_relay_client_ping(c);
 	}

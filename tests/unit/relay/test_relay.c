@@ -945,6 +945,42 @@ static int batch_teardown(void **state)
 	return 0;
 }
 
+/*
+ * A SEND after a quiet spell does not take a PING along: the watch waits
+ * for the SEND's own answer first (common/pathwatch.h), so a request and
+ * its reply put one datagram on a's link, not two (with the PING at once,
+ * a's second datagram left with the SEND).
+ */
+static void test_send_after_quiet_waits_for_its_answer(void **state)
+{
+	uint8_t pkt[100] = {0};
+	unsigned int before, got, extra = 0;
+	struct proxy px;
+
+	(void)state;
+	connect_through(&px, 0);
+	for (int round = 0; round < 3; round++) {
+		run_for(1000); /* quiet: longer than the 250 ms bound */
+		before = px.sent;
+		got = b.received;
+		assert_int_equal(cn_relay_client_send_packet(a.c, b.id->ed_pk, pkt, sizeof(pkt)),
+				 0);
+		assert_true(counter_reaches(&b.received, got + 1, 1000));
+		run_for(10);
+		assert_int_equal(px.sent, before + 1);			      /* the SEND alone */
+		(void)cn_relay_client_send_packet(b.c, a.id->ed_pk, pkt, 10); /* the answer */
+		run_for(400);
+		/* Answered within 50 ms here; a loaded machine may let one PING go. */
+		assert_true(px.sent <= before + 2);
+		extra += px.sent - before - 1;
+	}
+	assert_false(a.down);
+	print_message("PINGs after 3 answered SENDs: %u\n", extra);
+	cn_relay_client_free(a.c);
+	a.c = NULL;
+	proxy_close(&px);
+}
+
 static void test_blackhole_idle(void **state)
 {
 	struct proxy px;
@@ -1032,6 +1068,7 @@ int main(void)
 		cmocka_unit_test(test_publish_and_push),
 		cmocka_unit_test(test_blackhole_under_traffic),
 		cmocka_unit_test_teardown(test_blackhole_under_batch_traffic, batch_teardown),
+		cmocka_unit_test(test_send_after_quiet_waits_for_its_answer),
 		cmocka_unit_test(test_blackhole_idle),
 		cmocka_unit_test(test_idle_link_quiet),
 		cmocka_unit_test(test_first_initiation_lost),
