@@ -21,7 +21,7 @@ void eng_direct_up(struct cn_peer *p, uint64_t now, const char *why)
 	if (p->direct_up)
 		return;
 	p->direct_up = true;
-	p->d_last_rx_ms = now;
+	eng_watch_heard(p, now); /* a watch from before the path last went ends too */
 	eng_pmtu_start(p, CN_CTL_PATH_DIRECT, now);
 	p->e->m.path_changes++;
 	p->e->ops->endpoints_changed(p->e->ctx);

@@ -43,6 +43,7 @@ void client_go_down(struct cn_relay_client *c, const char *why)
 		event_del(c->tick);
 	if (c->probe_ev)
 		event_del(c->probe_ev);
+	cn_pathwatch_end(&c->watch);
 	if (c->cbs.down)
 		c->cbs.down(c, c->arg, why);
 }
