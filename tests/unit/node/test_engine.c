@@ -1301,6 +1301,28 @@ static void test_direct_answered_needs_no_probe(void **state)
 	assert_int_equal(cn_engine_metrics(nodes[0].e)->path_changes, 1);
 }
 
+/*
+ * A direct path that comes up anew (ICE hands over another socket) ends a
+ * watch left from the path before it: none of its probes or its bound
+ * carry over to the new path.
+ */
+static void test_new_direct_path_ends_old_watch(void **state)
+{
+	(void)state;
+	send_tagged(0, 1, 1);
+	go_direct(0, 1);
+	run_until(now + 1000);
+	direct_blocked = true;
+	send_tagged(0, 1, 2); /* unanswered: the watch starts */
+	assert_true(peer(0, 1)->dwatch.on);
+	run_until(now + 10);
+	direct_blocked = false;
+	cn_engine_ice_direct(nodes[0].e, peer(0, 1), now, &nodes[1].addr, 5001, "host-host");
+	assert_false(peer(0, 1)->dwatch.on);
+	run_until(now + CN_ENGINE_DIRECT_PROBE_MS + 50);
+	assert_true(peer(0, 1)->direct_up);
+}
+
 static void test_direct_one_way_stays(void **state)
 {
 	(void)state;
@@ -2006,6 +2028,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_stream_end_probed_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_direct_lost_under_traffic, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_direct_answered_needs_no_probe, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_new_direct_path_ends_old_watch, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_direct_one_way_stays, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_network_changed, setup, teardown),
