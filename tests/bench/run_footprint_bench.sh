@@ -13,7 +13,13 @@
 #     every thread over CN_BENCH_IDLE seconds (a thread that sleeps in
 #     epoll_wait and wakes switches voluntarily once per wake-up);
 #   - start-up time from spawning cairn-node to its first relay link
-#     (cairn status polled every 20 ms).
+#     (cairn status polled every 20 ms);
+#   - what a request and its reply after a quiet spell put on the wire:
+#     UDP datagrams each node's namespace sent (/proc/net/snmp) for
+#     CN_BENCH_PINGS pings 1 s apart board -> cloud, over the direct path
+#     and through the relay (ICE off), against the pings alone (one
+#     datagram each way per ping; keepalives of the relay links come on
+#     top, one PING each 5 s).
 # Targets (issue 14): unique memory < 3 MB idle with 500 peers, < 5 MB after
 # load; at most 2 wake-ups per second idle. The memory is this machine's
 # (x86-64): ARM builds are smaller in code, about equal in data.
@@ -21,19 +27,22 @@
 # A benchmark, not a test: it prints figures and never fails on one; it
 # exits non-zero only when it cannot run (not root, build failing, nodes not
 # coming up).
-# Settings: CN_BENCH_SECS=30 (transfer), CN_BENCH_IDLE=20 (idle window).
+# Settings: CN_BENCH_SECS=30 (transfer), CN_BENCH_IDLE=20 (idle window),
+# CN_BENCH_PINGS=20 (pings 1 s apart for the wire figures).
 set -uo pipefail
 export LC_ALL=C
 top=$(cd "$(dirname "$0")/../.." && pwd)
 build=$top/build/bench-footprint
 SECS=${CN_BENCH_SECS:-30}
 IDLE=${CN_BENCH_IDLE:-20}
+PINGS=${CN_BENCH_PINGS:-20}
 die() {
 	echo "run_footprint_bench: $*" >&2
 	exit 1
 }
 [ "$(id -u)" -eq 0 ] || die "needs root (network namespaces)"
 [[ $SECS =~ ^[1-9][0-9]{0,2}$ ]] || die "CN_BENCH_SECS must be 1..999"
+[[ $PINGS =~ ^[1-9][0-9]{0,2}$ ]] || die "CN_BENCH_PINGS must be 1..999"
 [[ $IDLE =~ ^[1-9][0-9]{0,2}$ ]] || die "CN_BENCH_IDLE must be 1..999"
 for t in cmake iperf3 strip ip; do
 	command -v "$t" >/dev/null || die "'$t' is missing (deploy/scripts/install-deps.sh)"
@@ -129,6 +138,19 @@ mem() { # PID: "RSS Private" in KiB (smaps_rollup)
 vcsw() { # PID: voluntary context switches, all threads
 	cat /proc/"$1"/task/*/status 2>/dev/null | awk '/^voluntary_ctxt_switches:/ { s += $2 } END { print s + 0 }'
 }
+udp_out() { # NODE: UDP datagrams sent from its namespace so far
+	lab_exec "$1" awk '/^Udp:/ { n++; if (n == 2) print $5 }' /proc/net/snmp
+}
+# wire LABEL: board's and cloud's datagrams for $PINGS pings 1 s apart.
+wire() {
+	local b0 c0 b1 c1 got
+	b0=$(udp_out board) c0=$(udp_out cloud)
+	got=$(lab_exec board ping -c "$PINGS" -i 1 -W 2 -q 10.99.0.1 | grep -o '[0-9]* received')
+	b1=$(udp_out board) c1=$(udp_out cloud)
+	printf '  %-8s %s pings (%s): board sent %d datagrams (%.2f a ping), cloud %d (%.2f); the pings alone: 1.00\n' \
+		"$1" "$PINGS" "$got" $((b1 - b0)) "$(awk -v d=$((b1 - b0)) -v n="$PINGS" 'BEGIN { print d / n }')" \
+		$((c1 - c0)) "$(awk -v d=$((c1 - c0)) -v n="$PINGS" 'BEGIN { print d / n }')"
+}
 relay_up() { timeout 2 "$CAIRN" status --socket "$LAB_DIR/$1.sock" 2>/dev/null | grep -q "^relay .*: up over"; }
 
 run() { # NPEERS
@@ -172,10 +194,25 @@ run() { # NPEERS
 	read -r idle_rss idle_priv < <(mem "$pc")
 	printf '             cloud (the other end, after the transfer): RSS %s KiB, unique %s KiB\n' \
 		"$idle_rss" "$idle_priv"
+	if [ "$n" = 2 ]; then
+		cl_wait 20 cl_path_is board cloud direct || die "no direct path board -> cloud"
+		wire direct
+	fi
 	cl_stop_node board
 	cl_stop_node cloud
 }
 echo "== cairn-node on $(uname -m): board behind a cone NAT, cloud public, one relay"
 run 2
 run 500
+# Through the relay: both nodes with ICE off (fresh state, the 2-peer list).
+cp "$LAB_DIR/peers-2.conf" "$LIST"
+rm -rf "$LAB_DIR"/cloud.state "$LAB_DIR"/board.state
+cl_start_node cloud 'ice = { enabled = false; };'
+cl_start_node board 'ice = { enabled = false; };'
+cl_wait 20 relay_up board && cl_wait 20 relay_up cloud || die "the nodes did not reach the relay (ICE off)"
+lab_exec board ping -c 3 -i 0.2 -W 2 10.99.0.1 >/dev/null
+sleep 2
+wire relayed
+cl_stop_node board
+cl_stop_node cloud
 echo "targets: unique < 3072 KiB idle with 500 peers, < 5120 KiB after load; <= 2 wake-ups/s idle"
