@@ -206,6 +206,31 @@ static uint64_t rng(uint64_t *x)
 	return *x;
 }
 
+/* One easy-side attempt from seed against the ports open_port marks: whether a probe hit one (its
+ * ack taken). */
+static bool attempt_hits(const struct cn_bday_limits *l, const struct cn_bday_announce *a,
+			 const uint8_t *open_port, uint64_t seed)
+{
+	struct cn_bday b;
+	uint64_t now = 0;
+
+	assert_int_equal(cn_bday_start_easy(&b, l, a, seed, now), 0);
+	for (;;) {
+		struct cn_bday_step s = cn_bday_next(&b, now);
+
+		if (s.act == CN_BDAY_ACT_NONE) {
+			now = s.deadline_ms;
+			continue;
+		}
+		if (s.act != CN_BDAY_ACT_PROBE)
+			return false;
+		if (open_port[s.port]) {
+			assert_int_equal(cn_bday_on_ack(&b, a->token, s.seq, s.port), 0);
+			return true;
+		}
+	}
+}
+
 /* A simulated hard NAT: 256 random ports mapped; the easy side's probes,
  * budget 1024, hit one in about 98% of attempts (the planning math). */
 static void test_simulated(void **state)
@@ -232,9 +257,6 @@ static void test_simulated(void **state)
 	l.budget = 1024;
 	l.duration_ms = 60000;
 	for (unsigned t = 0; t < trials; t++) {
-		struct cn_bday b;
-		uint64_t now = 0;
-
 		memset(open_port, 0, sizeof(open_port));
 		for (int i = 0; i < 256;) {
 			uint16_t p = (uint16_t)(1024 + rng(&x) % 64512);
@@ -244,22 +266,7 @@ static void test_simulated(void **state)
 				i++;
 			}
 		}
-		assert_int_equal(cn_bday_start_easy(&b, &l, &a, rng(&x), now), 0);
-		for (;;) {
-			struct cn_bday_step s = cn_bday_next(&b, now);
-
-			if (s.act == CN_BDAY_ACT_NONE) {
-				now = s.deadline_ms;
-				continue;
-			}
-			if (s.act != CN_BDAY_ACT_PROBE)
-				break;
-			if (open_port[s.port]) {
-				assert_int_equal(cn_bday_on_ack(&b, 5, s.seq, s.port), 0);
-				wins++;
-				break;
-			}
-		}
+		wins += attempt_hits(&l, &a, open_port, rng(&x));
 	}
 	/* 98.3% expected; 200 trials below 93% would be a 1-in-10^4 event. */
 	assert_true(wins >= trials * 93 / 100);
@@ -338,24 +345,8 @@ static void test_order_beats_sequential_nats(void **state)
 		memset(open_port, 0, sizeof(open_port));
 		for (unsigned int k = 0; k < 256; k++)
 			open_port[20000 + k * steps[i]] = 1;
-		for (uint64_t seed = 1; seed <= 2000; seed++) {
-			struct cn_bday b;
-			struct cn_bday_step s;
-			uint64_t now = 0;
-			bool hit = false;
-
-			assert_int_equal(cn_bday_start_easy(&b, &l, &a, seed, now), 0);
-			while (!hit && b.sent < b.budget) {
-				s = cn_bday_next(&b, now);
-				if (s.act == CN_BDAY_ACT_NONE)
-					now = s.deadline_ms;
-				else if (s.act == CN_BDAY_ACT_PROBE)
-					hit = open_port[s.port];
-				else
-					break;
-			}
-			misses += !hit;
-		}
+		for (uint64_t seed = 1; seed <= 2000; seed++)
+			misses += !attempt_hits(&l, &a, open_port, seed);
 		print_message("# step %u: %u of 2000 attempts missed\n", steps[i], misses);
 		assert_true(misses <= 8);
 	}
