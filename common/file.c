@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -11,6 +10,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "common/durable.h"
 
 int cn_file_read(const char *path, size_t max, char **out, size_t *len, struct cn_errbuf *e)
 {
@@ -71,31 +72,14 @@ out:
 	return ret;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 int cn_file_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
 			 struct cn_errbuf *e)
 {
-	char tmp[PATH_MAX], dir[PATH_MAX];
-	int fd = -1, dfd, ret = -CN_EIO;
+	char tmp[PATH_MAX];
+	int fd = -1, ret = -CN_EIO;
 	bool tmp_made = false;
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof(tmp) ||
-	    snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir)) {
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof(tmp)) {
 		cn_errbuf_set(e, "%s: path too long", path);
 		return -CN_EINVAL;
 	}
@@ -105,7 +89,7 @@ int cn_file_write_atomic(const char *path, const void *data, size_t len, mode_t 
 		goto out;
 	}
 	tmp_made = true;
-	if (fchmod(fd, mode) != 0 || write_all(fd, data, len) != 0 || fsync(fd) != 0) {
+	if (fchmod(fd, mode) != 0 || cn_write_all(fd, data, len) != 0 || fsync(fd) != 0) {
 		cn_errbuf_set(e, "%s: cannot write: %s", tmp, strerror(errno));
 		goto out;
 	}
@@ -120,12 +104,7 @@ int cn_file_write_atomic(const char *path, const void *data, size_t len, mode_t 
 		goto out;
 	}
 	tmp_made = false;
-	/* Make the rename itself durable. */
-	dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		(void)fsync(dfd);
-		close(dfd);
-	}
+	cn_dirsync(path); /* the rename itself */
 	ret = 0;
 out:
 	if (fd >= 0)

@@ -2,7 +2,8 @@
 /*
  * Whole-file reads with a size cap and crash-safe whole-file writes, for
  * peer lists, state files and the CLI. Key files have their own code in
- * crypto/keys.c (mode checks, wiping).
+ * crypto/keys.c (mode checks, wiping, create without replacing), which
+ * shares the durable write's pieces (common/durable.h).
  */
 #ifndef CN_COMMON_FILE_H
 #define CN_COMMON_FILE_H

@@ -14,6 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/durable.h"
+
 enum { KEYFILE_MAX = 128 }; /* 44 characters and a newline; anything bigger is not ours */
 
 static int identity_alloc(struct cn_identity **out)
@@ -170,22 +172,6 @@ bool cn_key_equal(const uint8_t a[static CN_KEY_LEN], const uint8_t b[static CN_
 	return sodium_memcmp(a, b, CN_KEY_LEN) == 0;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 int cn_keyfile_write(const char *path, const struct cn_identity *id, bool overwrite,
 		     struct cn_errbuf *e)
 {
@@ -214,7 +200,7 @@ int cn_keyfile_write(const char *path, const struct cn_identity *id, bool overwr
 	}
 	tmp_made = true;
 	/* The umask may only remove bits; make 0600 explicit anyway. */
-	if (fchmod(fd, 0600) != 0 || write_all(fd, text, CN_KEY_TEXT_LEN + 1) != 0 ||
+	if (fchmod(fd, 0600) != 0 || cn_write_all(fd, text, CN_KEY_TEXT_LEN + 1) != 0 ||
 	    fsync(fd) != 0) {
 		cn_errbuf_set(e, "%s: cannot write: %s", tmp, strerror(errno));
 		goto out;
@@ -237,6 +223,7 @@ int cn_keyfile_write(const char *path, const struct cn_identity *id, bool overwr
 	}
 	if (overwrite)
 		tmp_made = false;
+	cn_dirsync(path); /* the new name itself: a fresh key must survive a power cut */
 	ret = 0;
 out:
 	if (fd >= 0)

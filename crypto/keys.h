@@ -74,8 +74,9 @@ bool cn_key_equal(const uint8_t a[static CN_KEY_LEN], const uint8_t b[static CN_
 /*
  * Key files. cn_keyfile_write creates `path` with mode 0600 (the directory
  * must exist); it refuses to replace an existing file unless `overwrite`.
- * It writes a temporary file, fsyncs and renames, so a crash leaves the old
- * file or the new one, never half of one.
+ * It writes a temporary file, fsyncs it, renames (or links) it into place
+ * and fsyncs the directory, so a crash leaves the old file or the new
+ * one, never half of one, and a power cut does not take a new key back.
  *
  * cn_keyfile_read refuses (-CN_EPERM) a file readable or writable by group
  * or others, or not a regular file; -CN_EFORMAT for bad contents. `e` gets a

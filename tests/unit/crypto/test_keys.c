@@ -167,6 +167,47 @@ static void write_file(const char *path, const char *data, mode_t mode)
 	assert_int_equal(chmod(path, mode), 0);
 }
 
+/*
+ * fsync, wrapped at link time (-Wl,--wrap=fsync, tests/CMakeLists.txt):
+ * counts the fsyncs of the key directory, then does the real one.
+ */
+int __real_fsync(int fd);
+int __wrap_fsync(int fd);
+static struct stat watched_dir;
+static unsigned int dir_syncs;
+
+int __wrap_fsync(int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode) && st.st_dev == watched_dir.st_dev &&
+	    st.st_ino == watched_dir.st_ino)
+		dir_syncs++;
+	return __real_fsync(fd);
+}
+
+/* A new key file's name is made durable too: its directory is fsynced, creating or replacing. */
+static void test_keyfile_syncs_its_directory(void **state)
+{
+	struct cn_identity *id = NULL;
+	struct cn_errbuf e = {{0}};
+	char path[128];
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/d.key", dir);
+	assert_int_equal(stat(dir, &watched_dir), 0);
+	assert_int_equal(cn_identity_generate(&id), 0);
+	dir_syncs = 0;
+	assert_int_equal(cn_keyfile_write(path, id, false, &e), 0);
+	assert_int_equal(dir_syncs, 1);
+	assert_int_equal(cn_keyfile_write(path, id, true, &e), 0);
+	assert_int_equal(dir_syncs, 2);
+	/* A refused write syncs nothing. */
+	assert_int_equal(cn_keyfile_write(path, id, false, &e), -CN_EEXIST);
+	assert_int_equal(dir_syncs, 2);
+	cn_identity_free(id);
+}
+
 static void test_keyfile_roundtrip(void **state)
 {
 	struct cn_identity *id = NULL, *back = NULL;
@@ -252,9 +293,13 @@ static void test_keyfile_refusals(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_rfc8032_vector),	  cmocka_unit_test(test_generate_distinct),
-		cmocka_unit_test(test_signature_tamper),  cmocka_unit_test(test_key_text),
-		cmocka_unit_test(test_keyfile_roundtrip), cmocka_unit_test(test_keyfile_refusals),
+		cmocka_unit_test(test_rfc8032_vector),
+		cmocka_unit_test(test_generate_distinct),
+		cmocka_unit_test(test_signature_tamper),
+		cmocka_unit_test(test_key_text),
+		cmocka_unit_test(test_keyfile_roundtrip),
+		cmocka_unit_test(test_keyfile_refusals),
+		cmocka_unit_test(test_keyfile_syncs_its_directory),
 	};
 
 	if (sodium_init() < 0)
