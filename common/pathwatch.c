@@ -14,6 +14,11 @@ uint64_t cn_pathwatch_bound(uint64_t rtt_ms)
 	return at_least(CN_PATHWATCH_BOUND_MS, 3, rtt_ms);
 }
 
+uint64_t cn_pathwatch_quiet(uint64_t rtt_ms)
+{
+	return at_least(CN_PATHWATCH_QUIET_MS, 2, rtt_ms);
+}
+
 /* When the next probe goes, as time since the watch began. */
 static uint64_t probe_due(const struct cn_pathwatch *w, uint64_t rtt_ms)
 {
@@ -28,7 +33,7 @@ static uint64_t probe_due(const struct cn_pathwatch *w, uint64_t rtt_ms)
 
 bool cn_pathwatch_sent(struct cn_pathwatch *w, uint64_t now, uint64_t last_rx_ms, uint64_t rtt_ms)
 {
-	if (w->on || now - last_rx_ms < at_least(CN_PATHWATCH_QUIET_MS, 2, rtt_ms))
+	if (w->on || now - last_rx_ms < cn_pathwatch_quiet(rtt_ms))
 		return false;
 	*w = (struct cn_pathwatch){.on = true, .probes = 0, .start_ms = now};
 	return true;

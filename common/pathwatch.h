@@ -61,4 +61,7 @@ enum cn_pathwatch_act cn_pathwatch_tick(struct cn_pathwatch *w, uint64_t now, ui
 /* The lost bound, max(BOUND_MS, 3 RTT), for log lines. */
 uint64_t cn_pathwatch_bound(uint64_t rtt_ms);
 
+/* The quiet bound, max(QUIET_MS, 2 RTT): silence longer than this starts a watch. */
+uint64_t cn_pathwatch_quiet(uint64_t rtt_ms);
+
 #endif

@@ -31,13 +31,6 @@
 
 #include "node/engine_int.h"
 
-static uint64_t at_least(uint64_t floor_ms, uint64_t rtts, const struct cn_peer *p)
-{
-	uint64_t ms = rtts * (p->rtt_us / 1000);
-
-	return ms > floor_ms ? ms : floor_ms;
-}
-
 static void probe_send(struct cn_peer *p, uint64_t now)
 {
 	struct cn_ctl_msg m;
@@ -75,7 +68,7 @@ void eng_watch_received(struct cn_peer *p, uint64_t now)
 {
 	bool was = p->rx_stream;
 
-	p->rx_stream = p->rx_ip_ms && now - p->rx_ip_ms < at_least(CN_ENGINE_DIRECT_QUIET_MS, 2, p);
+	p->rx_stream = p->rx_ip_ms && now - p->rx_ip_ms < cn_pathwatch_quiet(rtt_ms(p));
 	p->rx_ip_ms = now;
 	if (p->rx_stream && !was)
 		eng_peer_changed(p, now);
@@ -84,7 +77,7 @@ void eng_watch_received(struct cn_peer *p, uint64_t now)
 /* When a stream from the peer that stopped is to be probed (UINT64_MAX: none). */
 static uint64_t rx_quiet_deadline(const struct cn_peer *p)
 {
-	uint64_t t = p->last_rx_ms + at_least(CN_ENGINE_DIRECT_QUIET_MS, 2, p),
+	uint64_t t = p->last_rx_ms + cn_pathwatch_quiet(rtt_ms(p)),
 		 again = p->rx_quiet_probe_ms + CN_ENGINE_RX_QUIET_INTERVAL_MS;
 
 	if (!p->rx_stream)

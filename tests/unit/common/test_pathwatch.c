@@ -44,6 +44,8 @@ static void test_starts_only_after_quiet(void **state)
 	w = (struct cn_pathwatch){0};
 	assert_false(cn_pathwatch_sent(&w, 10399, 10000, 200));
 	assert_true(cn_pathwatch_sent(&w, 10400, 10000, 200));
+	assert_int_equal(cn_pathwatch_quiet(0), CN_PATHWATCH_QUIET_MS);
+	assert_int_equal(cn_pathwatch_quiet(200), 400);
 }
 
 static void test_answer_wait_probes_then_lost(void **state)
