@@ -19,7 +19,6 @@
  * ends within COUNT * (GAP_US + 1 s).
  */
 #include <arpa/inet.h>
-#include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sched.h>
@@ -33,6 +32,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "common/dec.h"
 
 enum { COUNT_MAX = 100000, WAIT_MS = 1000 };
 
@@ -51,16 +52,14 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* An argument: decimal digits only (common/dec.h), lo..hi. */
 static bool parse_num(const char *s, long lo, long hi, long *out)
 {
-	char *end;
-	long v;
+	uint64_t v;
 
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || end == s || *end || v < lo || v > hi)
+	if (!cn_dec_parse(s, strlen(s), 9, (uint64_t)hi, CN_DEC_ANY, &v) || v < (uint64_t)lo)
 		return false;
-	*out = v;
+	*out = (long)v;
 	return true;
 }
 

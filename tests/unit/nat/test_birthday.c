@@ -206,6 +206,14 @@ static uint64_t rng(uint64_t *x)
 	return *x;
 }
 
+/* A hard side that announces the whole port range at the highest rate, for the longest attempt. */
+static const struct cn_bday_announce full_range = {.token = 5,
+						   .sockets = 256,
+						   .port_lo = 1024,
+						   .port_hi = 65535,
+						   .rate = CN_BDAY_RATE_MAX,
+						   .duration_ms = CN_BDAY_DURATION_MAX_MS};
+
 /* One easy-side attempt from seed against the ports open_port marks: whether a probe hit one (its
  * ack taken). */
 static bool attempt_hits(const struct cn_bday_limits *l, const struct cn_bday_announce *a,
@@ -237,12 +245,7 @@ static void test_simulated(void **state)
 {
 	static uint8_t open_port[65536];
 	struct cn_bday_limits l;
-	struct cn_bday_announce a = {.token = 5,
-				     .sockets = 256,
-				     .port_lo = 1024,
-				     .port_hi = 65535,
-				     .rate = 1000,
-				     .duration_ms = 60000};
+	const struct cn_bday_announce a = full_range;
 	uint64_t x = 88172645463325252ULL;
 	unsigned wins = 0, trials = 200;
 	uint32_t ppm = cn_bday_success_ppm(256, 64512, 1024);
@@ -328,12 +331,7 @@ static void test_order_beats_sequential_nats(void **state)
 	static const uint16_t steps[] = {1, 2, 97};
 	static uint8_t open_port[65536];
 	struct cn_bday_limits l;
-	struct cn_bday_announce a = {.token = 5,
-				     .sockets = 256,
-				     .port_lo = 1024,
-				     .port_hi = 65535,
-				     .rate = CN_BDAY_RATE_MAX,
-				     .duration_ms = CN_BDAY_DURATION_MAX_MS};
+	const struct cn_bday_announce a = full_range;
 
 	(void)state;
 	cn_bday_limits_default(&l);
